@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * capchan - capability channels for Linux.
+ *
+ * The one ABI header shared by the kernel module (module/) and user space
+ * (libcapchan/, selftests/, examples/).  Installed as <linux/capchan.h>.
+ *
+ * Rules that let the ABI grow:
+ *  - every struct has explicit reserved fields; the module rejects a
+ *    non-zero reserved field, an unknown flag bit or an unknown opcode
+ *    with -EINVAL;
+ *  - sizes are fixed and checked with the ioctl number (_IOC_SIZE).
+ */
+#ifndef _UAPI_LINUX_CAPCHAN_H
+#define _UAPI_LINUX_CAPCHAN_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define CAPCHAN_DEVICE		"/dev/capchan"
+#define CAPCHAN_ABI_VERSION	1
+
+/* ------------------------------------------------------------------ */
+/* Rights: a 64-bit mask carried by every capability.                  */
+/* Rights only ever shrink along a derivation path.                    */
+/* ------------------------------------------------------------------ */
+#define CAPCHAN_RIGHT_READ	(1ULL << 0)	/* READ op, PREFETCH */
+#define CAPCHAN_RIGHT_WRITE	(1ULL << 1)	/* WRITE op */
+#define CAPCHAN_RIGHT_SEEK	(1ULL << 2)	/* explicit offsets on READ/WRITE */
+#define CAPCHAN_RIGHT_STAT	(1ULL << 3)	/* STAT op */
+#define CAPCHAN_RIGHT_SYNC	(1ULL << 4)	/* FSYNC op */
+#define CAPCHAN_RIGHT_MMAP	(1ULL << 5)	/* zero-copy mapping of a FILE */
+#define CAPCHAN_RIGHT_LOOKUP	(1ULL << 6)	/* OPEN beneath a DIR */
+#define CAPCHAN_RIGHT_CREATE	(1ULL << 7)	/* OPEN with O_CREAT beneath a DIR */
+#define CAPCHAN_RIGHT_DERIVE	(1ULL << 8)	/* DERIVE attenuated copies */
+#define CAPCHAN_RIGHT_DELEGATE	(1ULL << 9)	/* EXPORT as a capability file */
+#define CAPCHAN_RIGHT_REVOKE	(1ULL << 10)	/* REVOKE what was derived */
+#define CAPCHAN_RIGHTS_ALL	((1ULL << 11) - 1)
+
+/* Capability types (reported by STAT-less introspection and fdinfo). */
+enum capchan_cap_type {
+	CAPCHAN_CAP_DIR		= 1,
+	CAPCHAN_CAP_FILE	= 2,
+};
+
+/* ------------------------------------------------------------------ */
+/* Handles                                                             */
+/* ------------------------------------------------------------------ */
+/*
+ * A handle names a capability in one channel: bits 0..15 are the slot,
+ * bits 16..30 the slot's generation (never 0), bit 31 is always clear so a
+ * handle fits a non-negative CQE result.  A stale or guessed handle fails
+ * with -EBADF.  Handle 0 is never valid.
+ */
+#define CAPCHAN_HANDLE_SLOT_BITS	16
+#define CAPCHAN_HANDLE_SLOT_MASK	((1U << CAPCHAN_HANDLE_SLOT_BITS) - 1)
+#define CAPCHAN_HANDLE_GEN_MASK		0x7fffU
+
+/*
+ * In a linked chain (CAPCHAN_SQE_LINK), an SQE whose handle is
+ * CAPCHAN_HANDLE_CHAIN acts on the handle created by the latest
+ * OPEN/DERIVE/IMPORT earlier in the same chain.  This is how
+ * open+read+close runs in one submission with no round trip.
+ */
+#define CAPCHAN_HANDLE_CHAIN		0xffffffffU
+
+/* ------------------------------------------------------------------ */
+/* Submission and completion queue entries                             */
+/* ------------------------------------------------------------------ */
+enum capchan_op {
+	CAPCHAN_OP_NOP		= 0,
+	CAPCHAN_OP_OPEN		= 1,
+	CAPCHAN_OP_READ		= 2,
+	CAPCHAN_OP_WRITE	= 3,
+	CAPCHAN_OP_FSYNC	= 4,
+	CAPCHAN_OP_STAT		= 5,
+	CAPCHAN_OP_DERIVE	= 6,
+	CAPCHAN_OP_REVOKE	= 7,
+	CAPCHAN_OP_CLOSE	= 8,
+	CAPCHAN_OP_EXPORT	= 9,
+	CAPCHAN_OP_IMPORT	= 10,
+	CAPCHAN_OP_PREFETCH	= 11,
+	CAPCHAN_OP_LAST,
+};
+
+/* sqe->flags */
+#define CAPCHAN_SQE_LINK	(1U << 0)	/* next SQE runs only if this one succeeds */
+#define CAPCHAN_SQE_FLAGS_ALL	(CAPCHAN_SQE_LINK)
+
+/* sqe->op_flags for OPEN: the subset of open(2) flags accepted. */
+/* (the access mode is derived from the requested rights, never given) */
+
+/* sqe->op_flags for FSYNC */
+#define CAPCHAN_FSYNC_DATASYNC	(1U << 0)
+
+/* Offset value meaning "use and advance the file position". */
+#define CAPCHAN_OFF_CURRENT	((__u64)-1)
+
+/*
+ * One operation.  64 bytes.  Field use per opcode:
+ *
+ *   op        handle   off        addr          len      op_flags  rights
+ *   NOP       -        -          -             -        -         -
+ *   OPEN      DIR      mode       path (NUL)    -        O_* bits  wanted
+ *             (mode: creation mode with O_CREAT, else 0)
+ *   READ      FILE     offset|-1  buffer        bytes    -         -
+ *   WRITE     FILE     offset|-1  buffer        bytes    -         -
+ *   FSYNC     FILE     -          -             -        DATASYNC  -
+ *   STAT      any      -          capchan_stat  sizeof   -         -
+ *   DERIVE    any      -          -             -        -         wanted
+ *   REVOKE    any      -          -             -        -         -
+ *   CLOSE     any      -          -             -        -         -
+ *   EXPORT    any      -          -             -        -         wanted
+ *   IMPORT    -        cap fd     -             -        -         -
+ *   PREFETCH  FILE     offset     -             bytes    -         -
+ *
+ * Fields marked "-" must be zero.  OPEN, DERIVE, IMPORT complete with the
+ * new handle; EXPORT with the new capability file descriptor.
+ */
+struct capchan_sqe {
+	__u8	opcode;
+	__u8	flags;
+	__u16	resv0;
+	__u32	handle;
+	__u64	off;
+	__u64	addr;
+	__u32	len;
+	__u32	op_flags;
+	__u64	rights;
+	__u64	user_data;
+	__u64	resv1;
+	__u64	resv2;
+};
+
+struct capchan_cqe {
+	__u64	user_data;	/* echoed from the SQE */
+	__s32	res;		/* >= 0 result, or -errno */
+	__u32	flags;		/* none defined yet: 0 */
+};
+
+/* Filled by OP_STAT.  Fixed layout, independent of the libc's struct stat. */
+struct capchan_stat {
+	__u64	dev;
+	__u64	ino;
+	__u64	size;
+	__u64	blocks;		/* 512-byte units */
+	__u64	atime_ns;
+	__u64	mtime_ns;
+	__u64	ctime_ns;
+	__u64	rdev;
+	__u32	mode;
+	__u32	nlink;
+	__u32	uid;
+	__u32	gid;
+	__u32	blksize;
+	__u32	cap_type;	/* enum capchan_cap_type */
+	__u64	rights;		/* rights of the capability stat'ed */
+	__u64	resv[2];
+};
+
+/* ------------------------------------------------------------------ */
+/* Rings                                                               */
+/* ------------------------------------------------------------------ */
+/*
+ * One mapping at CAPCHAN_OFF_RINGS (mmap offset 0) holds, at the offsets
+ * reported by CAPCHAN_IOC_SETUP: the SQ head/tail, the CQ head/tail (each on
+ * its own cache line), the ring masks and sizes, the SQE array and the CQE
+ * array.  Counters are free-running u32; index = counter & mask.
+ * The application owns SQ tail and CQ head; the module owns SQ head and CQ
+ * tail and never trusts values it did not write.
+ */
+#define CAPCHAN_OFF_RINGS	0ULL
+
+struct capchan_sq_offsets {
+	__u32	head;
+	__u32	tail;
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	flags;
+	__u32	dropped;	/* always 0: there is no index array to get wrong */
+	__u32	sqes;		/* the SQE array */
+	__u32	resv;
+};
+
+struct capchan_cq_offsets {
+	__u32	head;
+	__u32	tail;
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	overflow;	/* always 0: the module never drops a CQE */
+	__u32	cqes;		/* the CQE array */
+	__u32	resv[2];
+};
+
+/* params->flags */
+#define CAPCHAN_SETUP_CQSIZE	(1U << 0)	/* cq_entries is given */
+#define CAPCHAN_SETUP_FLAGS_ALL	(CAPCHAN_SETUP_CQSIZE)
+
+#define CAPCHAN_MAX_SQ_ENTRIES	4096
+#define CAPCHAN_MAX_CQ_ENTRIES	(2 * CAPCHAN_MAX_SQ_ENTRIES)
+
+struct capchan_params {
+	__u32	sq_entries;	/* in: wanted (rounded up to 2^n); out */
+	__u32	cq_entries;	/* in with SETUP_CQSIZE (>= sq); out (default 2*sq) */
+	__u32	flags;
+	__u32	features;	/* out: CAPCHAN_FEAT_* */
+	__u32	ring_size;	/* out: bytes to mmap at CAPCHAN_OFF_RINGS */
+	__u32	resv[3];
+	struct capchan_sq_offsets sq_off;	/* out */
+	struct capchan_cq_offsets cq_off;	/* out */
+};
+
+/* Feature bits (CAPCHAN_IOC_VERSION and params->features). */
+#define CAPCHAN_FEAT_RINGS		(1U << 0)
+#define CAPCHAN_FEAT_LINK		(1U << 1)
+#define CAPCHAN_FEAT_CHAIN_HANDLE	(1U << 2)
+#define CAPCHAN_FEAT_DIRECT_INVOKE	(1U << 3)
+#define CAPCHAN_FEAT_NODROP		(1U << 4)
+#define CAPCHAN_FEAT_POLL		(1U << 5)
+
+/* ------------------------------------------------------------------ */
+/* Bootstrap ioctls ("emergency syscalls")                             */
+/* ------------------------------------------------------------------ */
+struct capchan_version {
+	__u32	abi_version;	/* out: CAPCHAN_ABI_VERSION */
+	__u32	features;	/* out: CAPCHAN_FEAT_* */
+	__u64	ops;		/* out: bit n set = opcode n supported and enabled */
+	__u64	rights;		/* out: CAPCHAN_RIGHTS_ALL of this module */
+	__u32	max_sq_entries;	/* out */
+	__u32	max_cq_entries;	/* out */
+	__u32	max_caps;	/* out: capabilities per channel */
+	__u32	max_depth;	/* out: derivation depth */
+	__u64	resv[4];	/* in: must be zero */
+};
+
+struct capchan_grant {
+	__s32	fd;		/* in: a file descriptor the caller holds */
+	__u32	flags;		/* in: none defined, must be 0 */
+	__u64	rights;		/* in: rights of the root capability */
+	__u32	handle;		/* out */
+	__u32	cap_type;	/* out: CAPCHAN_CAP_DIR or CAPCHAN_CAP_FILE */
+	__u64	resv[2];	/* in: must be zero */
+};
+
+/* CAPCHAN_IOC_ENTER flags */
+#define CAPCHAN_ENTER_GETEVENTS	(1U << 0)	/* wait for min_complete CQEs */
+#define CAPCHAN_ENTER_FLAGS_ALL	(CAPCHAN_ENTER_GETEVENTS)
+
+struct capchan_enter {
+	__u32	to_submit;	/* SQEs to consume from the SQ */
+	__u32	min_complete;	/* with GETEVENTS: CQEs to wait for */
+	__u32	flags;
+	__u32	resv0;
+	__u64	resv[2];
+};
+
+#define CAPCHAN_IOC_MAGIC	0xCA
+
+/* Query ABI version, features, enabled opcodes, limits. */
+#define CAPCHAN_IOC_VERSION	_IOWR(CAPCHAN_IOC_MAGIC, 0x00, struct capchan_version)
+/* Create the rings (once per channel). */
+#define CAPCHAN_IOC_SETUP	_IOWR(CAPCHAN_IOC_MAGIC, 0x01, struct capchan_params)
+/* Turn an fd the caller holds into a root capability (before SEAL only). */
+#define CAPCHAN_IOC_GRANT	_IOWR(CAPCHAN_IOC_MAGIC, 0x02, struct capchan_grant)
+/* Forbid any further GRANT: authority can then only shrink. */
+#define CAPCHAN_IOC_SEAL	_IO(CAPCHAN_IOC_MAGIC, 0x03)
+/* Submit and/or wait.  Returns the number of SQEs consumed. */
+#define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
+/* Direct invocation: run one SQE synchronously, return its result. */
+#define CAPCHAN_IOC_INVOKE	_IOW(CAPCHAN_IOC_MAGIC, 0x05, struct capchan_sqe)
+
+#endif /* _UAPI_LINUX_CAPCHAN_H */
