@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - the channel file: open/release, the bootstrap ioctls, mmap,
+ * poll and fdinfo.
+ */
+#include "capchan.h"
+
+#include <linux/atomic.h>
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+static atomic64_t capchan_next_id = ATOMIC64_INIT(0);
+
+static int capchan_chan_open(struct inode *inode, struct file *file)
+{
+	struct capchan_ctx *ctx;
+	int err;
+
+	err = capchan_may_open();
+	if (err)
+		return err;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	init_waitqueue_head(&ctx->cq_wait);
+	capchan_table_init(&ctx->table);
+	ctx->cred = get_current_cred();
+	ctx->id = atomic64_inc_return(&capchan_next_id);
+	file->private_data = ctx;
+	return stream_open(inode, file);
+}
+
+static int capchan_chan_release(struct inode *inode, struct file *file)
+{
+	struct capchan_ctx *ctx = file->private_data;
+
+	capchan_table_destroy(&ctx->table);
+	capchan_ring_free(ctx);
+	put_cred(ctx->cred);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+	return 0;
+}
+
+/*
+ * GRANT: the only way authority enters a channel.  It never gives more than
+ * the fd already gives: a FILE capability gets READ/WRITE only if the file
+ * was opened for them.  A DIR's READ/WRITE are the ceiling for files opened
+ * beneath it, which are themselves checked by DAC at open time, so they are
+ * not tied to the directory fd's own open mode.
+ */
+int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g)
+{
+	struct capchan_cap *cap;
+	struct file *file;
+	umode_t mode;
+	u32 type;
+	int handle;
+
+	if (g->flags || g->handle || g->cap_type ||
+	    memchr_inv(g->resv, 0, sizeof(g->resv)))
+		return -EINVAL;
+	if (g->rights & ~CAPCHAN_RIGHTS_ALL)
+		return -EINVAL;
+
+	file = fget(g->fd);
+	if (!file)
+		return -EBADF;
+	mode = file_inode(file)->i_mode;
+	if (S_ISDIR(mode)) {
+		type = CAPCHAN_CAP_DIR;
+	} else if (S_ISREG(mode)) {
+		type = CAPCHAN_CAP_FILE;
+		if (((g->rights & CAPCHAN_RIGHT_READ) && !(file->f_mode & FMODE_READ)) ||
+		    ((g->rights & CAPCHAN_RIGHT_WRITE) && !(file->f_mode & FMODE_WRITE))) {
+			fput(file);
+			return -EPERM;
+		}
+	} else {
+		fput(file);
+		return -EINVAL;
+	}
+
+	mutex_lock(&ctx->lock);
+	if (ctx->sealed) {
+		handle = -EPERM;
+		goto out_unlock;
+	}
+	cap = capchan_cap_new_root(file, type, g->rights);
+	if (IS_ERR(cap)) {
+		handle = PTR_ERR(cap);
+		goto out_unlock;
+	}
+	handle = capchan_install(ctx, cap);
+	if (handle > 0) {
+		g->handle = handle;
+		g->cap_type = type;
+	}
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	fput(file);
+	return handle < 0 ? handle : 0;
+}
+
+static long capchan_ioc_version(void __user *arg)
+{
+	struct capchan_version v;
+
+	if (copy_from_user(&v, arg, sizeof(v)))
+		return -EFAULT;
+	if (memchr_inv(&v, 0, sizeof(v)))
+		return -EINVAL;
+	v.abi_version = CAPCHAN_ABI_VERSION;
+	v.features = CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK |
+		     CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE |
+		     CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL;
+	v.ops = capchan_ops_enabled();
+	v.rights = CAPCHAN_RIGHTS_ALL;
+	v.max_sq_entries = CAPCHAN_MAX_SQ_ENTRIES;
+	v.max_cq_entries = CAPCHAN_MAX_CQ_ENTRIES;
+	v.max_caps = READ_ONCE(capchan_max_caps);
+	v.max_depth = READ_ONCE(capchan_max_depth);
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static long capchan_ioc_setup(struct capchan_ctx *ctx, void __user *arg)
+{
+	struct capchan_params p;
+	long ret;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	mutex_lock(&ctx->lock);
+	ret = capchan_ring_setup(ctx, &p);
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		return ret;
+	/* on a failed copy-out the rings stay set up; a retry gets -EBUSY */
+	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
+}
+
+static long capchan_ioc_grant(struct capchan_ctx *ctx, void __user *arg)
+{
+	struct capchan_grant g;
+	long ret;
+
+	if (copy_from_user(&g, arg, sizeof(g)))
+		return -EFAULT;
+	ret = capchan_grant(ctx, &g);
+	if (ret)
+		return ret;
+	if (copy_to_user(arg, &g, sizeof(g))) {
+		/* nobody learned the handle: take the capability back */
+		mutex_lock(&ctx->lock);
+		capchan_cap_put(capchan_table_remove(&ctx->table, g.handle));
+		mutex_unlock(&ctx->lock);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
+{
+	struct capchan_req req;
+	u32 no_chain = 0;
+	long ret;
+
+	/* one copy, then only the kernel copy is looked at */
+	if (copy_from_user(&req.sqe, arg, sizeof(req.sqe)))
+		return -EFAULT;
+	if (req.sqe.flags & CAPCHAN_SQE_LINK)
+		return -EINVAL;
+	mutex_lock(&ctx->lock);
+	ret = capchan_execute(ctx, &req, &no_chain);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static long capchan_chan_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct capchan_ctx *ctx = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct capchan_enter e;
+
+	switch (cmd) {
+	case CAPCHAN_IOC_VERSION:
+		return capchan_ioc_version(argp);
+	case CAPCHAN_IOC_SETUP:
+		return capchan_ioc_setup(ctx, argp);
+	case CAPCHAN_IOC_GRANT:
+		return capchan_ioc_grant(ctx, argp);
+	case CAPCHAN_IOC_SEAL:
+		if (arg)
+			return -EINVAL;
+		mutex_lock(&ctx->lock);
+		ctx->sealed = true;
+		mutex_unlock(&ctx->lock);
+		return 0;
+	case CAPCHAN_IOC_ENTER:
+		if (copy_from_user(&e, argp, sizeof(e)))
+			return -EFAULT;
+		return capchan_ring_enter(ctx, &e);
+	case CAPCHAN_IOC_INVOKE:
+		return capchan_ioc_invoke(ctx, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int capchan_chan_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return capchan_ring_mmap(file->private_data, vma);
+}
+
+static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
+{
+	struct capchan_ctx *ctx = file->private_data;
+	__poll_t mask = 0;
+
+	if (!smp_load_acquire(&ctx->ring_ready))
+		return 0;
+	poll_wait(file, &ctx->cq_wait, wait);
+	if (capchan_cq_pending(ctx))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct capchan_ctx *ctx = file->private_data;
+	struct capchan_table *t = &ctx->table;
+	u32 i;
+
+	mutex_lock(&ctx->lock);
+	seq_printf(m, "channel-id:\t%llu\n", ctx->id);
+	if (ctx->ring_ready) {
+		seq_printf(m, "sq-head:\t%u\nsq-tail:\t%u\nsq-entries:\t%u\n",
+			   ctx->cached_sq_head, READ_ONCE(ctx->rings->sq_tail),
+			   ctx->sq_entries);
+		seq_printf(m, "cq-head:\t%u\ncq-tail:\t%u\ncq-entries:\t%u\n",
+			   READ_ONCE(ctx->rings->cq_head), ctx->cached_cq_tail,
+			   ctx->cq_entries);
+	}
+	seq_printf(m, "sealed:\t%d\ncaps:\t%u\n", ctx->sealed, t->nr_used);
+	for (i = 0; i < t->nr_slots; i++) {
+		struct capchan_cap *cap = t->slots[i].cap;
+
+		if (!cap)
+			continue;
+		seq_printf(m, "cap:\thandle=0x%x type=%s rights=0x%llx revoked=%d depth=%u\n",
+			   capchan_table_handle(t, i),
+			   cap->type == CAPCHAN_CAP_DIR ? "dir" : "file",
+			   cap->rights, capchan_cap_is_revoked(cap), cap->depth);
+	}
+	mutex_unlock(&ctx->lock);
+}
+
+const struct file_operations capchan_chan_fops = {
+	.owner		= THIS_MODULE,
+	.open		= capchan_chan_open,
+	.release	= capchan_chan_release,
+	.unlocked_ioctl	= capchan_chan_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= capchan_chan_mmap,
+	.poll		= capchan_chan_poll,
+	.show_fdinfo	= capchan_chan_show_fdinfo,
+};

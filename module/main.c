@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - module entry: parameters and the /dev/capchan misc device.
+ */
+#include "capchan.h"
+
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+static ushort dev_mode = 0666;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "permission bits of /dev/capchan (default 0666)");
+
+static int dev_group = -1;
+module_param(dev_group, int, 0444);
+MODULE_PARM_DESC(dev_group,
+		 "only members of this group (or CAP_SYS_ADMIN) may open /dev/capchan; -1: anyone (default)");
+
+unsigned int capchan_max_caps = 4096;
+module_param_named(max_caps, capchan_max_caps, uint, 0444);
+MODULE_PARM_DESC(max_caps, "capabilities per channel, 1..65535 (default 4096)");
+
+unsigned int capchan_max_depth = 64;
+module_param_named(max_depth, capchan_max_depth, uint, 0444);
+MODULE_PARM_DESC(max_depth, "maximum derivation depth, 1..1024 (default 64)");
+
+unsigned long capchan_disabled_ops;
+module_param_named(disabled_ops, capchan_disabled_ops, ulong, 0644);
+MODULE_PARM_DESC(disabled_ops,
+		 "bit mask of opcodes refused with -EOPNOTSUPP (default 0)");
+
+static struct miscdevice capchan_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "capchan",
+	.fops	= &capchan_chan_fops,
+};
+
+/* Called by the channel's open(): the dev_group restriction. */
+int capchan_may_open(void)
+{
+	if (dev_group >= 0) {
+		kgid_t gid = make_kgid(&init_user_ns, dev_group);
+
+		if (!in_group_p(gid) && !capable(CAP_SYS_ADMIN))
+			return -EACCES;
+	}
+	return 0;
+}
+
+static int __init capchan_init(void)
+{
+	int err;
+
+	if (!capchan_max_caps || capchan_max_caps > CAPCHAN_HANDLE_SLOT_MASK) {
+		pr_err("max_caps must be 1..%u\n", CAPCHAN_HANDLE_SLOT_MASK);
+		return -EINVAL;
+	}
+	if (!capchan_max_depth || capchan_max_depth > 1024) {
+		pr_err("max_depth must be 1..1024\n");
+		return -EINVAL;
+	}
+
+	err = capchan_cap_cache_init();
+	if (err)
+		goto err_cache;
+
+	capchan_misc.mode = dev_mode;
+	err = misc_register(&capchan_misc);
+	if (err) {
+		pr_err("misc_register failed: %d\n", err);
+		goto err_misc;
+	}
+	pr_info("loaded, abi %u, /dev/capchan mode %04o\n",
+		CAPCHAN_ABI_VERSION, dev_mode);
+	return 0;
+
+err_misc:
+	capchan_cap_cache_exit();
+err_cache:
+	return err;
+}
+
+static void __exit capchan_exit(void)
+{
+	misc_deregister(&capchan_misc);
+	capchan_cap_cache_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(capchan_init);
+module_exit(capchan_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("capchan developers");
+MODULE_DESCRIPTION("capability channels: capabilities invoked through mmap'd rings");
+MODULE_VERSION("0.1.0");

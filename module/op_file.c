@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - ops on FILE capabilities: READ, WRITE, FSYNC, STAT, PREFETCH.
+ */
+#include "capchan.h"
+
+#include <linux/fadvise.h>
+#include <linux/fs.h>
+#include <linux/stat.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+int capchan_prep_rw(const struct capchan_sqe *sqe)
+{
+	if (sqe->op_flags || sqe->rights)
+		return -EINVAL;
+	if (sqe->off != CAPCHAN_OFF_CURRENT && sqe->off > LLONG_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Shared by READ and WRITE.  An explicit offset is positioned I/O and
+ * needs SEEK; CAPCHAN_OFF_CURRENT uses and advances the file position,
+ * which derived capabilities share (they share the open file, like dup).
+ */
+static long capchan_rw(struct capchan_req *req, unsigned int dir)
+{
+	const struct capchan_sqe *sqe = &req->sqe;
+	struct file *file = req->cap->file;
+	void __user *buf = u64_to_user_ptr(sqe->addr);
+	size_t len = min_t(size_t, sqe->len, MAX_RW_COUNT);
+	bool use_pos = sqe->off == CAPCHAN_OFF_CURRENT;
+	struct iov_iter iter;
+	loff_t pos;
+	ssize_t ret;
+
+	if (!use_pos && !(req->cap->rights & CAPCHAN_RIGHT_SEEK))
+		return -EPERM;
+	if (!access_ok(buf, len))
+		return -EFAULT;
+	iov_iter_ubuf(&iter, dir, buf, len);
+
+	pos = use_pos ? READ_ONCE(file->f_pos) : (loff_t)sqe->off;
+	if (dir == ITER_DEST)
+		ret = vfs_iter_read(file, &iter, &pos, 0);
+	else
+		ret = vfs_iter_write(file, &iter, &pos, 0);
+	if (use_pos && ret >= 0)
+		WRITE_ONCE(file->f_pos, pos);
+	return ret;
+}
+
+long capchan_issue_read(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return capchan_rw(req, ITER_DEST);
+}
+
+long capchan_issue_write(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return capchan_rw(req, ITER_SOURCE);
+}
+
+int capchan_prep_fsync(const struct capchan_sqe *sqe)
+{
+	if (sqe->off || sqe->addr || sqe->len || sqe->rights ||
+	    (sqe->op_flags & ~CAPCHAN_FSYNC_DATASYNC))
+		return -EINVAL;
+	return 0;
+}
+
+long capchan_issue_fsync(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return vfs_fsync(req->cap->file,
+			 !!(req->sqe.op_flags & CAPCHAN_FSYNC_DATASYNC));
+}
+
+int capchan_prep_stat(const struct capchan_sqe *sqe)
+{
+	if (sqe->off || sqe->op_flags || sqe->rights)
+		return -EINVAL;
+	if (sqe->len != sizeof(struct capchan_stat))
+		return -EINVAL;
+	return 0;
+}
+
+static u64 capchan_ts_ns(struct timespec64 ts)
+{
+	return (u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	struct capchan_stat st;
+	struct kstat ks;
+	int err;
+
+	err = vfs_getattr(&req->cap->file->f_path, &ks, STATX_BASIC_STATS,
+			  AT_STATX_SYNC_AS_STAT);
+	if (err)
+		return err;
+	memset(&st, 0, sizeof(st));
+	st.dev = new_encode_dev(ks.dev);
+	st.ino = ks.ino;
+	st.size = ks.size;
+	st.blocks = ks.blocks;
+	st.atime_ns = capchan_ts_ns(ks.atime);
+	st.mtime_ns = capchan_ts_ns(ks.mtime);
+	st.ctime_ns = capchan_ts_ns(ks.ctime);
+	st.rdev = new_encode_dev(ks.rdev);
+	st.mode = ks.mode;
+	st.nlink = ks.nlink;
+	st.uid = from_kuid_munged(current_user_ns(), ks.uid);
+	st.gid = from_kgid_munged(current_user_ns(), ks.gid);
+	st.blksize = ks.blksize;
+	st.cap_type = req->cap->type;
+	st.rights = req->cap->rights;
+	if (copy_to_user(u64_to_user_ptr(req->sqe.addr), &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
+
+int capchan_prep_prefetch(const struct capchan_sqe *sqe)
+{
+	if (sqe->addr || sqe->op_flags || sqe->rights)
+		return -EINVAL;
+	if (sqe->off > LLONG_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+long capchan_issue_prefetch(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return vfs_fadvise(req->cap->file, req->sqe.off, req->sqe.len,
+			   POSIX_FADV_WILLNEED);
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - the op table and the one authorization path every op takes.
+ *
+ * Like io_uring's opdef table: indexed by opcode, a prep step that
+ * validates the op's own fields and an issue step that executes.  The
+ * common checks (flags, reserved fields, handle, revoked, type, rights)
+ * live here once, in the order the ABI documents.
+ */
+#include "capchan.h"
+
+const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
+	[CAPCHAN_OP_NOP] = {
+		.name		= "nop",
+		.prep		= capchan_prep_nop,
+		.issue		= capchan_issue_nop,
+	},
+	[CAPCHAN_OP_OPEN] = {
+		.name		= "open",
+		.rights		= CAPCHAN_RIGHT_LOOKUP,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.makes_handle	= true,
+		.prep		= capchan_prep_open,
+		.issue		= capchan_issue_open,
+	},
+	[CAPCHAN_OP_READ] = {
+		.name		= "read",
+		.rights		= CAPCHAN_RIGHT_READ,
+		.type		= CAPCHAN_CAP_FILE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_rw,
+		.issue		= capchan_issue_read,
+	},
+	[CAPCHAN_OP_WRITE] = {
+		.name		= "write",
+		.rights		= CAPCHAN_RIGHT_WRITE,
+		.type		= CAPCHAN_CAP_FILE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_rw,
+		.issue		= capchan_issue_write,
+	},
+	[CAPCHAN_OP_FSYNC] = {
+		.name		= "fsync",
+		.rights		= CAPCHAN_RIGHT_SYNC,
+		.type		= CAPCHAN_CAP_FILE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_fsync,
+		.issue		= capchan_issue_fsync,
+	},
+	[CAPCHAN_OP_STAT] = {
+		.name		= "stat",
+		.rights		= CAPCHAN_RIGHT_STAT,
+		.needs_cap	= true,
+		.prep		= capchan_prep_stat,
+		.issue		= capchan_issue_stat,
+	},
+	[CAPCHAN_OP_DERIVE] = {
+		.name		= "derive",
+		.rights		= CAPCHAN_RIGHT_DERIVE,
+		.needs_cap	= true,
+		.makes_handle	= true,
+		.prep		= capchan_prep_derive,
+		.issue		= capchan_issue_derive,
+	},
+	[CAPCHAN_OP_REVOKE] = {
+		.name		= "revoke",
+		.rights		= CAPCHAN_RIGHT_REVOKE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_handle_only,
+		.issue		= capchan_issue_revoke,
+	},
+	[CAPCHAN_OP_CLOSE] = {
+		.name		= "close",
+		.needs_cap	= true,
+		.on_revoked	= true,
+		.prep		= capchan_prep_handle_only,
+		.issue		= capchan_issue_close,
+	},
+	[CAPCHAN_OP_EXPORT] = {
+		.name		= "export",
+		.rights		= CAPCHAN_RIGHT_DELEGATE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_derive,
+		.issue		= capchan_issue_export,
+	},
+	[CAPCHAN_OP_IMPORT] = {
+		.name		= "import",
+		.makes_handle	= true,
+		.prep		= capchan_prep_import,
+		.issue		= capchan_issue_import,
+	},
+	[CAPCHAN_OP_PREFETCH] = {
+		.name		= "prefetch",
+		.rights		= CAPCHAN_RIGHT_READ,
+		.type		= CAPCHAN_CAP_FILE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_prefetch,
+		.issue		= capchan_issue_prefetch,
+	},
+};
+
+u64 capchan_ops_enabled(void)
+{
+	return GENMASK_ULL(CAPCHAN_OP_LAST - 1, 0) & ~READ_ONCE(capchan_disabled_ops);
+}
+
+/*
+ * The single fetch of an SQE from shared memory: every field is read once
+ * into the kernel copy, and only the copy is ever validated and used, so
+ * user space rewriting the ring meanwhile changes nothing (no TOCTOU).
+ */
+void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src)
+{
+	dst->opcode	= READ_ONCE(src->opcode);
+	dst->flags	= READ_ONCE(src->flags);
+	dst->resv0	= READ_ONCE(src->resv0);
+	dst->handle	= READ_ONCE(src->handle);
+	dst->off	= READ_ONCE(src->off);
+	dst->addr	= READ_ONCE(src->addr);
+	dst->len	= READ_ONCE(src->len);
+	dst->op_flags	= READ_ONCE(src->op_flags);
+	dst->rights	= READ_ONCE(src->rights);
+	dst->user_data	= READ_ONCE(src->user_data);
+	dst->resv1	= READ_ONCE(src->resv1);
+	dst->resv2	= READ_ONCE(src->resv2);
+}
+
+/*
+ * Validate and run one op.  @chain_handle: in, the handle a
+ * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
+ * this op makes a handle.  ctx->lock held.
+ */
+long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
+		     u32 *chain_handle)
+{
+	const struct capchan_sqe *sqe = &req->sqe;
+	const struct capchan_op_def *def;
+	u32 handle;
+	long res;
+	int err;
+
+	if (sqe->opcode >= CAPCHAN_OP_LAST)
+		return -EINVAL;
+	def = &capchan_ops[sqe->opcode];
+	if (READ_ONCE(capchan_disabled_ops) & BIT_ULL(sqe->opcode))
+		return -EOPNOTSUPP;
+	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
+	    sqe->resv1 || sqe->resv2)
+		return -EINVAL;
+	err = def->prep(sqe);
+	if (err)
+		return err;
+
+	req->cap = NULL;
+	if (def->needs_cap) {
+		handle = sqe->handle;
+		if (handle == CAPCHAN_HANDLE_CHAIN)
+			handle = *chain_handle;
+		req->cap = capchan_table_lookup(&ctx->table, handle);
+		if (!req->cap)
+			return -EBADF;
+		req->sqe.handle = handle;
+		if (!def->on_revoked && capchan_cap_is_revoked(req->cap))
+			return -EKEYREVOKED;
+		if (def->type && req->cap->type != def->type)
+			return def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
+		if ((req->cap->rights & def->rights) != def->rights)
+			return -EPERM;
+	} else if (sqe->handle) {
+		return -EINVAL;
+	}
+
+	res = def->issue(ctx, req);
+	if (def->makes_handle && res > 0)
+		*chain_handle = res;
+	return res;
+}
+
+/* ---- ops with no family of their own ------------------------------------- */
+
+int capchan_prep_nop(const struct capchan_sqe *sqe)
+{
+	if (sqe->handle || sqe->off || sqe->addr || sqe->len ||
+	    sqe->op_flags || sqe->rights)
+		return -EINVAL;
+	return 0;
+}
+
+long capchan_issue_nop(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return 0;
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - submission and completion rings.
+ *
+ * One physically contiguous, zeroed, memcg-charged region holds the ring
+ * header, the SQE array and the CQE array; user space maps it once.  The
+ * module keeps private copies of the indices it owns (cached_sq_head,
+ * cached_cq_tail) and only ever *reads* the two the application owns
+ * (sq_tail, cq_head), clamping whatever it finds there.
+ *
+ * Memory ordering (each pair named on both sides):
+ *  [S1] app: write SQEs, store-release sq_tail
+ *       -> module: load-acquire sq_tail, then read SQEs.
+ *  [S2] module: read SQEs, store-release sq_head
+ *       -> app: load-acquire sq_head before reusing those SQE slots.
+ *  [C1] module: write CQEs, store-release cq_tail
+ *       -> app: load-acquire cq_tail, then read CQEs.
+ *  [C2] app: read CQEs, store-release cq_head
+ *       -> module: load-acquire cq_head before overwriting those CQE slots.
+ */
+#include "capchan.h"
+
+#include <linux/gfp.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+
+static size_t capchan_sqes_offset(void)
+{
+	return ALIGN(sizeof(struct capchan_ring_hdr), 64);
+}
+
+int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
+{
+	u32 sq, cq;
+	size_t sqes_off, cqes_off, size;
+	struct page *pages;
+	unsigned int order;
+
+	if (ctx->ring_ready)
+		return -EBUSY;
+	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
+		return -EINVAL;
+	if (p->features || p->ring_size || memchr_inv(p->resv, 0, sizeof(p->resv)) ||
+	    memchr_inv(&p->sq_off, 0, sizeof(p->sq_off)) ||
+	    memchr_inv(&p->cq_off, 0, sizeof(p->cq_off)))
+		return -EINVAL;
+	if (!p->sq_entries || p->sq_entries > CAPCHAN_MAX_SQ_ENTRIES)
+		return -EINVAL;
+	sq = roundup_pow_of_two(p->sq_entries);
+	if (p->flags & CAPCHAN_SETUP_CQSIZE) {
+		if (p->cq_entries < sq || p->cq_entries > CAPCHAN_MAX_CQ_ENTRIES)
+			return -EINVAL;
+		cq = roundup_pow_of_two(p->cq_entries);
+	} else {
+		if (p->cq_entries)
+			return -EINVAL;
+		cq = 2 * sq;
+	}
+
+	sqes_off = capchan_sqes_offset();
+	cqes_off = sqes_off + (size_t)sq * sizeof(struct capchan_sqe);
+	size = PAGE_ALIGN(cqes_off + (size_t)cq * sizeof(struct capchan_cqe));
+	order = get_order(size);
+	/* bounded by the MAX_*_ENTRIES checks above: at most 512 KiB */
+	pages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			    __GFP_COMP, order);
+	if (!pages)
+		return -ENOMEM;
+
+	ctx->ring_pages = pages;
+	ctx->ring_order = order;
+	ctx->ring_size = size;
+	ctx->rings = page_address(pages);
+	ctx->sqes = (void *)ctx->rings + sqes_off;
+	ctx->cqes = (void *)ctx->rings + cqes_off;
+	ctx->sq_entries = sq;
+	ctx->sq_mask = sq - 1;
+	ctx->cq_entries = cq;
+	ctx->cq_mask = cq - 1;
+	ctx->cached_sq_head = 0;
+	ctx->cached_cq_tail = 0;
+	ctx->rings->sq_ring_mask = sq - 1;
+	ctx->rings->cq_ring_mask = cq - 1;
+	ctx->rings->sq_ring_entries = sq;
+	ctx->rings->cq_ring_entries = cq;
+
+	p->sq_entries = sq;
+	p->cq_entries = cq;
+	p->ring_size = size;
+	p->features = CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK |
+		      CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE |
+		      CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL;
+	p->sq_off.head = offsetof(struct capchan_ring_hdr, sq_head);
+	p->sq_off.tail = offsetof(struct capchan_ring_hdr, sq_tail);
+	p->sq_off.ring_mask = offsetof(struct capchan_ring_hdr, sq_ring_mask);
+	p->sq_off.ring_entries = offsetof(struct capchan_ring_hdr, sq_ring_entries);
+	p->sq_off.flags = offsetof(struct capchan_ring_hdr, sq_flags);
+	p->sq_off.dropped = offsetof(struct capchan_ring_hdr, sq_dropped);
+	p->sq_off.sqes = sqes_off;
+	p->cq_off.head = offsetof(struct capchan_ring_hdr, cq_head);
+	p->cq_off.tail = offsetof(struct capchan_ring_hdr, cq_tail);
+	p->cq_off.ring_mask = offsetof(struct capchan_ring_hdr, cq_ring_mask);
+	p->cq_off.ring_entries = offsetof(struct capchan_ring_hdr, cq_ring_entries);
+	p->cq_off.overflow = offsetof(struct capchan_ring_hdr, cq_overflow);
+	p->cq_off.cqes = cqes_off;
+
+	/* pairs with the load-acquire in capchan_ring_mmap/enter/poll */
+	smp_store_release(&ctx->ring_ready, true);
+	return 0;
+}
+
+void capchan_ring_free(struct capchan_ctx *ctx)
+{
+	if (ctx->ring_pages)
+		__free_pages(ctx->ring_pages, ctx->ring_order);
+	ctx->ring_pages = NULL;
+}
+
+/*
+ * The mapping's vma holds a reference on the channel file, so the pages
+ * (freed only when the file is released) outlive every mapping: munmap and
+ * close may come in either order.  No ctx->lock here: we run under
+ * mmap_lock, which ENTER may need while holding ctx->lock (user copies).
+ */
+int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+
+	if (!smp_load_acquire(&ctx->ring_ready))
+		return -EBADFD;
+	if (vma->vm_pgoff != (CAPCHAN_OFF_RINGS >> PAGE_SHIFT) ||
+	    len > ctx->ring_size)
+		return -EINVAL;
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(ctx->ring_pages),
+			       len, vma->vm_page_prot);
+}
+
+/* Completions the application has not consumed yet (clamped). */
+u32 capchan_cq_pending(struct capchan_ctx *ctx)
+{
+	u32 pending = READ_ONCE(ctx->cached_cq_tail) -
+		      READ_ONCE(ctx->rings->cq_head);
+
+	return min(pending, ctx->cq_entries);
+}
+
+/* Free CQE slots, from the application's cq_head [C2]. */
+static u32 capchan_cq_space(struct capchan_ctx *ctx)
+{
+	u32 used = ctx->cached_cq_tail - smp_load_acquire(&ctx->rings->cq_head);
+
+	/* a head ahead of our tail or too far behind is garbage: no space */
+	if (used > ctx->cq_entries)
+		return 0;
+	return ctx->cq_entries - used;
+}
+
+static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
+{
+	struct capchan_cqe *cqe = &ctx->cqes[ctx->cached_cq_tail & ctx->cq_mask];
+
+	WRITE_ONCE(cqe->user_data, user_data);
+	WRITE_ONCE(cqe->res, (s32)res);
+	WRITE_ONCE(cqe->flags, 0);
+	ctx->cached_cq_tail++;
+}
+
+/*
+ * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
+ * SQE is consumed only when its CQE has a place.  Runs under ctx->lock.
+ */
+static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
+{
+	u32 tail, avail, space, done = 0;
+
+	/* [S1] pairs with the application's store-release of sq_tail */
+	tail = smp_load_acquire(&ctx->rings->sq_tail);
+	avail = min(tail - ctx->cached_sq_head, ctx->sq_entries);
+	to_submit = min(to_submit, avail);
+	if (!to_submit)
+		return 0;
+	space = capchan_cq_space(ctx);
+
+	while (done < to_submit && space) {
+		struct capchan_req req;
+		bool linked = ctx->in_link;
+		long res;
+
+		capchan_sqe_copy(&req.sqe,
+				 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
+		ctx->cached_sq_head++;
+
+		if (!linked) {
+			ctx->link_failed = false;
+			ctx->chain_handle = 0;
+		}
+		if (ctx->link_failed) {
+			res = -ECANCELED;
+		} else {
+			res = capchan_execute(ctx, &req, &ctx->chain_handle);
+			if (res < 0)
+				ctx->link_failed = true;
+		}
+		/* even an SQE rejected for bad flags keeps its chain's shape */
+		ctx->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
+		capchan_post_cqe(ctx, req.sqe.user_data, res);
+		space--;
+		done++;
+		cond_resched();
+	}
+
+	/* [S2] pairs with the application's load-acquire of sq_head */
+	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
+	if (done) {
+		/* [C1] pairs with the application's load-acquire of cq_tail */
+		smp_store_release(&ctx->rings->cq_tail, ctx->cached_cq_tail);
+		wake_up_interruptible(&ctx->cq_wait);
+	}
+	/* SQEs were waiting but the CQ had no room for even one */
+	return done ? done : -EBUSY;
+}
+
+long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
+{
+	long submitted = 0;
+	int err;
+
+	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL)
+		return -EINVAL;
+	if (e->resv0 || memchr_inv(e->resv, 0, sizeof(e->resv)))
+		return -EINVAL;
+	if (!(e->flags & CAPCHAN_ENTER_GETEVENTS) && e->min_complete)
+		return -EINVAL;
+	if (!smp_load_acquire(&ctx->ring_ready))
+		return -EBADFD;
+	if (e->min_complete > ctx->cq_entries)
+		return -EINVAL;
+
+	if (e->to_submit) {
+		mutex_lock(&ctx->lock);
+		submitted = capchan_submit_sqes(ctx, e->to_submit);
+		mutex_unlock(&ctx->lock);
+		if (submitted < 0)
+			return submitted;
+	}
+
+	if (e->flags & CAPCHAN_ENTER_GETEVENTS) {
+		err = wait_event_interruptible(ctx->cq_wait,
+				capchan_cq_pending(ctx) >= e->min_complete);
+		/* a signal: report it, unless work was already consumed */
+		if (err && !submitted)
+			return -EINTR;
+	}
+	return submitted;
+}
