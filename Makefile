@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# capchan top-level build.
+#
+#   make            library, examples, selftests (+ the module if this
+#                   machine has headers for KVER)
+#   make module     capchan.ko against KDIR (default: the running kernel)
+#   make demo       build, boot Debian's stock 6.1 kernel in QEMU, load the
+#                   module, run the examples
+#   make check      host unit tests + kselftests in QEMU on 6.1 and 6.12 +
+#                   the DKMS build; ends with "N passed, N failed"
+#   make install    module via DKMS, library, header, pkg-config, man pages
+#
+# The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
+
+VERSION := 0.1.0
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
+
+.PHONY: all module lib examples selftests deps check demo install \
+	install-lib install-module uninstall clean
+
+all: lib examples selftests
+	@if [ -d "$(KDIR)" ]; then $(MAKE) module; \
+	else echo "capchan: no kernel headers at $(KDIR): module not built here (make check/demo build it for the VM kernels)"; fi
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib:
+	$(MAKE) -C libcapchan
+
+examples: lib
+	$(MAKE) -C examples
+
+selftests: lib
+	$(MAKE) -C selftests
+
+# Debian packages everything below needs; installs only what is missing.
+deps:
+	sh selftests/vm/deps.sh
+
+check: deps
+	$(MAKE) lib examples selftests
+	sh selftests/check.sh
+
+demo: deps
+	$(MAKE) lib examples
+	sh examples/demo.sh
+
+install: install-lib install-module
+
+install-lib: lib
+	$(MAKE) -C libcapchan install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+# DKMS builds the module for every installed kernel now and on upgrades.
+# With DESTDIR set (packaging), only the DKMS source tree is staged.
+install-module:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
+	rm -f $(DKMS_SRC)/module/*.o $(DKMS_SRC)/module/*.ko $(DKMS_SRC)/module/.*.cmd
+	@if [ -z "$(DESTDIR)" ]; then \
+		dkms add -m capchan -v $(VERSION) && \
+		dkms install -m capchan -v $(VERSION); \
+	else echo "capchan: DESTDIR set: staged $(DKMS_SRC), run dkms on the target"; fi
+
+uninstall:
+	-dkms remove -m capchan -v $(VERSION) --all
+	rm -rf /usr/src/capchan-$(VERSION)
+	$(MAKE) -C libcapchan uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+clean:
+	-$(MAKE) -C libcapchan clean
+	-$(MAKE) -C examples clean
+	-$(MAKE) -C selftests clean
+	rm -rf build
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd \
+		module/Module.symvers module/modules.order .*.cmd Module.symvers modules.order

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the demo VM (see demo.sh), with capcat and captour in /bin.
+set -eu
+
+echo "== capchan demo on $(uname -sr) =="
+mkdir -p /tmp/demo/docs
+echo "a file inside the granted directory" > /tmp/demo/docs/inside.txt
+echo "a secret outside of it" > /tmp/secret.txt
+ln -s ../../secret.txt /tmp/demo/docs/sneaky-link
+
+echo
+echo "-- capcat: print a file through a capability opened beneath a sealed grant"
+capcat -v /tmp/demo docs/inside.txt
+
+echo
+echo "-- capcat: escapes are refused by the module (each fails closed)"
+for p in ../secret.txt /tmp/secret.txt docs/sneaky-link; do
+	if capcat /tmp/demo "$p"; then
+		echo "demo: ESCAPE: $p was readable" >&2
+		exit 1
+	fi
+done
+
+echo
+echo "-- captour: grant, seal, open beneath, derive read-only, revoke, batch"
+captour /tmp/demo
+
+echo
+
+echo "== demo finished =="
