@@ -1,0 +1,92 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test capchan has, one summary line at the end.
+#
+#   1. host unit tests of libcapchan (Check)
+#   2. the kselftests in QEMU on Debian's stock 6.1 and 6.12 kernels
+#      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
+#   3. the DKMS build against the installed 6.1 headers
+#
+# Ends with "N passed, N failed, N skipped" and exits non-zero if anything
+# failed.  CAPCHAN_KERNELS overrides the kernel list (default "6.1 6.12").
+set -u
+
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+repo=$(CDPATH='' cd -- "$here/.." && pwd)
+build=${CAPCHAN_BUILD:-$repo/build}
+kernels=${CAPCHAN_KERNELS:-6.1 6.12}
+
+passed=0
+failed=0
+skipped=0
+failures=
+
+fail() {
+	failed=$((failed + 1))
+	failures="$failures
+  $*"
+}
+
+# ---- 1. host unit tests ---------------------------------------------------
+mkdir -p "$build"
+echo "== host unit tests (Check) =="
+make -s -C "$repo/libcapchan" check > "$build/check-host.log" 2>&1
+st=$?
+cat "$build/check-host.log"
+# Check's summary: "100%: Checks: N, Failures: F, Errors: E"
+line=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$build/check-host.log" | tail -n 1)
+if [ -n "$line" ]; then
+	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+	f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+	e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+	passed=$((passed + n - f - e))
+	[ $((f + e)) -gt 0 ] && fail "host unit tests: $f failures, $e errors"
+	[ "$st" -ne 0 ] && [ $((f + e)) -eq 0 ] && fail "host unit tests: make check exited $st"
+else
+	fail "host unit tests: no Check summary (make exited $st)"
+fi
+
+# ---- 2. kselftests in the VM ----------------------------------------------
+tests=$(cd "$here" && ls -- *_test 2>/dev/null | tr '\n' ' ')
+if [ -z "$tests" ]; then
+	fail "no selftest binaries in selftests/ (make selftests)"
+fi
+for spec in $kernels; do
+	echo "== kselftests in QEMU: Debian $spec =="
+	# shellcheck disable=SC2046 # one argument per test binary
+	out=$(sh "$here/vm/kernel.sh" "$spec") || { fail "kernel $spec: fetch failed"; continue; }
+	rel=$(echo "$out" | sed -n 's/^KVER=//p')
+	rm -f "$build/$rel/counts"
+	# shellcheck disable=SC2086 # one argument per test binary
+	(cd "$here" && sh vm/run.sh -k "$spec" -t 1500 $tests)
+	st=$?
+	if [ -f "$build/$rel/counts" ]; then
+		read -r p f s < "$build/$rel/counts"
+	else
+		p=0 f=0 s=0
+	fi
+	passed=$((passed + p))
+	skipped=$((skipped + s))
+	[ "$f" -gt 0 ] && {
+		failed=$((failed + f - 1))
+		fail "kselftests on $rel: $f failed"
+	}
+	# the run itself failed (kernel log, rmmod, timeout) with no test to blame
+	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && fail "VM run on $rel failed (see $build/$rel/vm.log)"
+done
+
+# ---- 3. DKMS ---------------------------------------------------------------
+echo "== DKMS build against the installed 6.1 headers =="
+if sh "$here/vm/dkms-check.sh"; then
+	passed=$((passed + 1))
+else
+	fail "dkms build"
+fi
+
+echo
+if [ -n "$failures" ]; then
+	echo "failures:$failures"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
