@@ -9,6 +9,7 @@
 #include <linux/stat.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <linux/version.h>
 
 int capchan_prep_rw(const struct capchan_sqe *sqe)
 {
@@ -17,6 +18,25 @@ int capchan_prep_rw(const struct capchan_sqe *sqe)
 	if (sqe->off != CAPCHAN_OFF_CURRENT && sqe->off > LLONG_MAX)
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * Freeze protection: vfs_iter_write() takes it itself only since 6.8;
+ * before that its callers do, as the write(2) paths do.
+ */
+static ssize_t capchan_iter_write(struct file *file, struct iov_iter *iter,
+				  loff_t *pos)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+	ssize_t ret;
+
+	file_start_write(file);
+	ret = vfs_iter_write(file, iter, pos, 0);
+	file_end_write(file);
+	return ret;
+#else
+	return vfs_iter_write(file, iter, pos, 0);
+#endif
 }
 
 /*
@@ -45,7 +65,7 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	if (dir == ITER_DEST)
 		ret = vfs_iter_read(file, &iter, &pos, 0);
 	else
-		ret = vfs_iter_write(file, &iter, &pos, 0);
+		ret = capchan_iter_write(file, &iter, &pos);
 	if (use_pos && ret >= 0)
 		WRITE_ONCE(file->f_pos, pos);
 	return ret;

@@ -41,9 +41,8 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 		return -EBUSY;
 	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
 		return -EINVAL;
-	if (p->features || p->ring_size || memchr_inv(p->resv, 0, sizeof(p->resv)) ||
-	    memchr_inv(&p->sq_off, 0, sizeof(p->sq_off)) ||
-	    memchr_inv(&p->cq_off, 0, sizeof(p->cq_off)))
+	/* output-only fields are ignored on input, so params can be reused */
+	if (memchr_inv(p->resv, 0, sizeof(p->resv)))
 		return -EINVAL;
 	if (!p->sq_entries || p->sq_entries > CAPCHAN_MAX_SQ_ENTRIES)
 		return -EINVAL;
@@ -85,6 +84,8 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	ctx->rings->sq_ring_entries = sq;
 	ctx->rings->cq_ring_entries = cq;
 
+	memset(&p->sq_off, 0, sizeof(p->sq_off));
+	memset(&p->cq_off, 0, sizeof(p->cq_off));
 	p->sq_entries = sq;
 	p->cq_entries = cq;
 	p->ring_size = size;
@@ -129,6 +130,9 @@ int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
 
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return -EBADFD;
+	/* a private (copy-on-write) mapping would never see the module's writes */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	if (vma->vm_pgoff != (CAPCHAN_OFF_RINGS >> PAGE_SHIFT) ||
 	    len > ctx->ring_size)
 		return -EINVAL;
