@@ -2,23 +2,28 @@
 /*
  * capchan - OPEN: a path beneath a DIR capability.
  *
- * Two steps, both under the channel creator's credentials:
+ * Under the channel creator's credentials:
  *
- *  1. Resolve the path with the kernel's scoped lookup, rooted at the DIR:
- *     LOOKUP_BENEATH (".." or a symlink leaving the DIR: -EXDEV),
- *     LOOKUP_NO_MAGICLINKS (/proc magic links: -ELOOP), LOOKUP_NO_XDEV
- *     (mount crossings: -EXDEV).  Absolute paths are refused up front
- *     (-EXDEV) because a preset lookup root would silently re-root them.
- *     This makes every static escape fail closed with a clear errno.
+ *  1. Resolve the whole path with the kernel's scoped lookup, rooted at the
+ *     DIR: LOOKUP_BENEATH (".." or a symlink leaving the DIR: -EXDEV, and a
+ *     concurrent rename or mount makes ".." fail with -EAGAIN instead of
+ *     escaping), LOOKUP_NO_MAGICLINKS (/proc magic links: -ELOOP),
+ *     LOOKUP_NO_XDEV (mount crossings: -EXDEV).  Absolute paths are refused
+ *     up front (-EXDEV): a preset lookup root would silently re-root them.
  *
- *  2. Open with file_open_root() at the same DIR: full open(2) semantics
- *     (DAC, LSM hooks, O_CREAT/O_TRUNC), with the DIR as the root of the
- *     walk.  If the tree changes between 1 and 2 (a swapped symlink, a
- *     rename race), ".." and absolute symlinks are clamped at the DIR, so
- *     a race can at worst open something else *inside* it, never outside.
+ *  2. Open the *final component only*, by name in its resolved parent, with
+ *     file_open_root() and O_NOFOLLOW: full open(2) semantics (DAC, LSM
+ *     hooks, O_CREAT, O_TRUNC) over a walk of one component that contains
+ *     no "..", no "/" and follows no symlink, so nothing the tree does
+ *     between the two steps can lead it out of the parent.
+ *
+ * A file to be created (O_CREAT, step 1 found nothing) is created by name
+ * in its parent, which step 1 resolved beneath the DIR instead.  Creating
+ * through a dangling symlink therefore fails with -ELOOP: fail closed.
  */
 #include "capchan.h"
 
+#include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
@@ -69,45 +74,6 @@ static int capchan_lookup_beneath(const struct path *root, const char *name,
 	return err;
 }
 
-/*
- * Step 1.  On success *@type is the inode type the path resolves to, or 0
- * when it does not exist yet and O_CREAT may create it (its parent was
- * checked instead).
- */
-static int capchan_check_beneath(const struct path *root, char *name,
-				 int flags, umode_t *type)
-{
-	unsigned int lookup = (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW;
-	struct path p;
-	char *slash;
-	int err;
-
-	if (name[0] == '/')
-		return -EXDEV;
-	err = capchan_lookup_beneath(root, name, lookup, &p);
-	if (!err) {
-		*type = d_inode(p.dentry)->i_mode & S_IFMT;
-		path_put(&p);
-		return 0;
-	}
-	if (err != -ENOENT || !(flags & O_CREAT))
-		return err;
-
-	/* to be created: its parent must resolve beneath the DIR */
-	*type = 0;
-	slash = strrchr(name, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	err = capchan_lookup_beneath(root, name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY,
-				     &p);
-	*slash = '/';
-	if (err)
-		return err;
-	path_put(&p);
-	return 0;
-}
-
 /* The access mode follows the rights asked for; it is never given. */
 static int capchan_open_mode(u64 rights, umode_t type)
 {
@@ -120,6 +86,89 @@ static int capchan_open_mode(u64 rights, umode_t type)
 	return O_RDONLY;
 }
 
+/*
+ * Step 2: open the component @name of @parent (one component, no symlink
+ * followed, no ".." possible).
+ */
+static struct file *capchan_open_in(const struct path *parent,
+				    const char *name, int flags, u64 rights,
+				    umode_t type, umode_t mode)
+{
+	flags |= O_NOFOLLOW | O_LARGEFILE | O_CLOEXEC |
+		 capchan_open_mode(rights, type);
+	return file_open_root(parent, name, flags, mode);
+}
+
+/* Steps 1 and 2 for an existing target, found at @p. */
+static struct file *capchan_open_found(const struct path *root,
+				       const struct path *p, int flags,
+				       u64 rights, umode_t mode)
+{
+	umode_t type = d_inode(p->dentry)->i_mode & S_IFMT;
+	struct name_snapshot name;
+	struct path parent;
+	struct file *file;
+
+	/* never block in open() on a FIFO, never reach a device node */
+	if (type != S_IFDIR && type != S_IFREG &&
+	    !(type == S_IFLNK && (flags & O_NOFOLLOW)))
+		return ERR_PTR(-EINVAL);
+	/* the DIR itself ("." or "a/..") has no parent beneath the DIR */
+	if (path_equal(p, root))
+		return capchan_open_in(root, ".", flags, rights, type, mode);
+
+	/* LOOKUP_NO_XDEV: @p is on the DIR's mount, so is its parent */
+	parent.mnt = p->mnt;
+	parent.dentry = dget_parent(p->dentry);
+	take_dentry_name_snapshot(&name, p->dentry);
+	file = capchan_open_in(&parent, name.name.name, flags, rights, type, mode);
+	release_dentry_name_snapshot(&name);
+	dput(parent.dentry);
+	return file;
+}
+
+/* Steps 1 and 2 for a target O_CREAT may create: by name in its parent. */
+static struct file *capchan_open_create(const struct path *root, char *name,
+					int flags, u64 rights, umode_t mode)
+{
+	char *slash = strrchr(name, '/');
+	struct path parent;
+	struct file *file;
+	int err;
+
+	if (!slash)
+		return capchan_open_in(root, name, flags, rights, S_IFREG, mode);
+	*slash = '\0';
+	err = capchan_lookup_beneath(root, name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY,
+				     &parent);
+	*slash = '/';
+	if (err)
+		return ERR_PTR(err);
+	file = capchan_open_in(&parent, slash + 1, flags, rights, S_IFREG, mode);
+	path_put(&parent);
+	return file;
+}
+
+static struct file *capchan_open_beneath(const struct path *root, char *name,
+					 int flags, u64 rights, umode_t mode)
+{
+	struct path p;
+	struct file *file;
+	int err;
+
+	if (name[0] == '/')
+		return ERR_PTR(-EXDEV);
+	err = capchan_lookup_beneath(root, name,
+				     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW, &p);
+	if (err == -ENOENT && (flags & O_CREAT))
+		return capchan_open_create(root, name, flags, rights, mode);
+	if (err)
+		return ERR_PTR(err);
+	file = capchan_open_found(root, &p, flags, rights, mode);
+	path_put(&p);
+	return file;
+}
+
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
@@ -128,10 +177,8 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	const struct cred *old;
 	struct capchan_cap *cap;
 	struct file *file;
-	umode_t type;
 	char *name;
 	u32 cap_type;
-	long ret;
 
 	if (sqe->rights & ~dir->rights)
 		return -EPERM;
@@ -141,30 +188,16 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 		return -EPERM;
 
 	name = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
-	if (IS_ERR(name)) {
-		ret = PTR_ERR(name);
-		return ret == -EINVAL ? -ENAMETOOLONG : ret;
+	if (IS_ERR(name))
+		return PTR_ERR(name) == -EINVAL ? -ENAMETOOLONG : PTR_ERR(name);
+	if (name[0]) {
+		old = override_creds(ctx->cred);
+		file = capchan_open_beneath(&dir->file->f_path, name, flags,
+					    sqe->rights, (umode_t)sqe->off);
+		revert_creds(old);
+	} else {
+		file = ERR_PTR(-ENOENT);
 	}
-	if (!name[0]) {
-		ret = -ENOENT;
-		goto out_name;
-	}
-
-	old = override_creds(ctx->cred);
-	ret = capchan_check_beneath(&dir->file->f_path, name, flags, &type);
-	if (ret)
-		goto out_creds;
-	/* never block in open() on a FIFO or reach a device node */
-	if (type && type != S_IFDIR && type != S_IFREG &&
-	    !(type == S_IFLNK && (flags & O_NOFOLLOW))) {
-		ret = -EINVAL;
-		goto out_creds;
-	}
-	file = file_open_root(&dir->file->f_path, name,
-			      flags | capchan_open_mode(sqe->rights, type) |
-			      O_LARGEFILE | O_CLOEXEC,
-			      (umode_t)sqe->off);
-	revert_creds(old);
 	kfree(name);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
@@ -182,10 +215,4 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (IS_ERR(cap))
 		return PTR_ERR(cap);
 	return capchan_install(ctx, cap);
-
-out_creds:
-	revert_creds(old);
-out_name:
-	kfree(name);
-	return ret;
 }

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * libcapchan - user-space library for capchan capability channels.
+ *
+ * Two layers:
+ *  - the ring layer (liburing-like): a channel's submission queue (SQ) and
+ *    completion queue (CQ) live in one shared mapping; SQEs are prepared in
+ *    place, published with capchan_submit(), completions reaped with
+ *    capchan_peek_cqe()/capchan_wait_cqe() and released with
+ *    capchan_cqe_seen()/capchan_cq_advance();
+ *  - the capability layer: synchronous calls that run one operation through
+ *    CAPCHAN_IOC_INVOKE and never touch the rings.
+ *
+ * Every function returns a result >= 0 or -errno and never sets errno on
+ * purpose (errno may still be clobbered by the C library's system call
+ * wrappers).  The ring layer is not thread safe: one thread owns a ring, or
+ * the caller serialises access.
+ *
+ * This header is written for C (gnu11 and later).
+ */
+#ifndef LIBCAPCHAN_CAPCHAN_H
+#define LIBCAPCHAN_CAPCHAN_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/capchan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Submission queue.  khead is written by the module (SQEs consumed), ktail
+ * by the library (SQEs published).  sqe_tail counts SQEs handed out by
+ * capchan_get_sqe(); sqe_head counts SQEs already published to *ktail.
+ */
+struct capchan_sq {
+	unsigned *khead;
+	unsigned *ktail;
+	unsigned *kflags;
+	unsigned *kdropped;
+	unsigned ring_mask;
+	unsigned ring_entries;
+	struct capchan_sqe *sqes;
+	unsigned sqe_head;
+	unsigned sqe_tail;
+};
+
+/*
+ * Completion queue.  ktail is written by the module (CQEs posted), khead by
+ * the library (CQEs consumed).
+ */
+struct capchan_cq {
+	unsigned *khead;
+	unsigned *ktail;
+	unsigned *koverflow;
+	unsigned ring_mask;
+	unsigned ring_entries;
+	struct capchan_cqe *cqes;
+};
+
+/* One channel: the /dev/capchan file descriptor and its rings. */
+struct capchan {
+	int fd;
+	unsigned features;		/* CAPCHAN_FEAT_* from setup */
+	struct capchan_sq sq;
+	struct capchan_cq cq;
+	void *ring_ptr;			/* the mapping at CAPCHAN_OFF_RINGS */
+	size_t ring_sz;			/* its length */
+};
+
+/* Scope guard: see CAPCHAN_SCOPED below. */
+struct capchan_scope {
+	struct capchan *ch;
+	int handle;			/* > 0: dropped at scope exit */
+};
+
+/* ------------------------------------------------------------------ */
+/* Prototypes (out of line, in libcapchan.so / libcapchan.a)           */
+/* ------------------------------------------------------------------ */
+
+/* Channel setup and teardown (setup.c). */
+int capchan_queue_init(unsigned entries, struct capchan *ch, unsigned flags);
+int capchan_queue_init_params(unsigned entries, struct capchan *ch,
+			      struct capchan_params *p);
+int capchan_open_channel(struct capchan *ch);
+void capchan_queue_exit(struct capchan *ch);
+int capchan_get_version(struct capchan *ch, struct capchan_version *v);
+
+/* Submission and waiting (submit.c). */
+int capchan_submit(struct capchan *ch);
+int capchan_submit_and_wait(struct capchan *ch, unsigned wait_nr);
+int capchan_wait_cqe(struct capchan *ch, struct capchan_cqe **cqe_ptr);
+
+/* Direct invocation and the capability layer (cap.c). */
+int capchan_invoke(struct capchan *ch, const struct capchan_sqe *sqe);
+int capchan_grant(struct capchan *ch, int fd, uint64_t rights);
+int capchan_seal(struct capchan *ch);
+int capchan_open_beneath(struct capchan *ch, uint32_t dir, const char *path,
+			 int o_flags, mode_t mode, uint64_t rights);
+ssize_t capchan_read(struct capchan *ch, uint32_t h, void *buf, size_t len,
+		     uint64_t off);
+ssize_t capchan_write(struct capchan *ch, uint32_t h, const void *buf,
+		      size_t len, uint64_t off);
+ssize_t capchan_read_to_end(struct capchan *ch, uint32_t h, void **bufp);
+int capchan_stat(struct capchan *ch, uint32_t h, struct capchan_stat *st);
+int capchan_fsync(struct capchan *ch, uint32_t h, unsigned flags);
+int capchan_derive(struct capchan *ch, uint32_t h, uint64_t rights);
+int capchan_revoke(struct capchan *ch, uint32_t h);
+int capchan_drop(struct capchan *ch, uint32_t h);
+int capchan_export(struct capchan *ch, uint32_t h, uint64_t rights);
+int capchan_import(struct capchan *ch, int capfd);
+void capchan_scope_drop(struct capchan_scope *s);
+
+/*
+ * CAPCHAN_SCOPED(name, ch, expr): declare a scope guard holding the handle
+ * returned by expr (a handle, or -errno); when name goes out of scope the
+ * handle is dropped with capchan_drop() if it is > 0.  Set name.handle = 0
+ * to keep the capability past the block.
+ */
+#define CAPCHAN_SCOPED(name, ch, expr)					\
+	struct capchan_scope name					\
+	__attribute__((cleanup(capchan_scope_drop))) = { (ch), (expr) }
+
+/* ------------------------------------------------------------------ */
+/* Memory ordering helpers (internal to the inline functions below)   */
+/* ------------------------------------------------------------------ */
+/*
+ * The module's side of each pair:
+ *  - it smp_load_acquire()s the SQ tail before reading SQEs, and
+ *    smp_store_release()s the SQ head after it has copied them;
+ *  - it writes CQEs, then smp_store_release()s the CQ tail, and
+ *    smp_load_acquire()s the CQ head before reusing a CQE slot.
+ */
+#define capchan__smp_store_release(p, v)				\
+	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define capchan__smp_load_acquire(p)					\
+	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+/* A counter only this side writes: no ordering needed to read it back. */
+#define capchan__read_once(p)						\
+	__atomic_load_n((p), __ATOMIC_RELAXED)
+
+/* ------------------------------------------------------------------ */
+/* Hot paths: SQ                                                       */
+/* ------------------------------------------------------------------ */
+
+/* SQEs handed out and not yet consumed by the module. */
+static inline unsigned capchan_sq_ready(const struct capchan *ch)
+{
+	/*
+	 * Pairs with the module's smp_store_release of the SQ head after it
+	 * copied the SQEs: once we see the new head the slots are free.
+	 */
+	return ch->sq.sqe_tail - capchan__smp_load_acquire(ch->sq.khead);
+}
+
+/* Free SQ slots: how many capchan_get_sqe() calls can succeed now. */
+static inline unsigned capchan_sq_space_left(const struct capchan *ch)
+{
+	return ch->sq.ring_entries - capchan_sq_ready(ch);
+}
+
+/*
+ * Next free SQE, or NULL when the SQ is full.  The SQE holds stale data:
+ * fill it with one capchan_prep_*() call before anything else.
+ */
+static inline struct capchan_sqe *capchan_get_sqe(struct capchan *ch)
+{
+	struct capchan_sq *sq = &ch->sq;
+	/*
+	 * Pairs with the module's smp_store_release of the SQ head in ENTER:
+	 * the module has finished reading every SQE below head, so their
+	 * slots may be rewritten.
+	 */
+	unsigned head = capchan__smp_load_acquire(sq->khead);
+	unsigned next = sq->sqe_tail + 1;
+	struct capchan_sqe *sqe;
+
+	if (next - head > sq->ring_entries)
+		return NULL;
+	sqe = &sq->sqes[sq->sqe_tail & sq->ring_mask];
+	sq->sqe_tail = next;
+	return sqe;
+}
+
+/* Fill every field of an SQE, reserved fields included (all zero). */
+static inline void capchan__prep(struct capchan_sqe *sqe, uint8_t opcode,
+				 uint32_t handle, uint64_t off, uint64_t addr,
+				 uint32_t len, uint32_t op_flags,
+				 uint64_t rights)
+{
+	sqe->opcode = opcode;
+	sqe->flags = 0;
+	sqe->resv0 = 0;
+	sqe->handle = handle;
+	sqe->off = off;
+	sqe->addr = addr;
+	sqe->len = len;
+	sqe->op_flags = op_flags;
+	sqe->rights = rights;
+	sqe->user_data = 0;
+	sqe->resv1 = 0;
+	sqe->resv2 = 0;
+}
+
+static inline void capchan_prep_nop(struct capchan_sqe *sqe)
+{
+	capchan__prep(sqe, CAPCHAN_OP_NOP, 0, 0, 0, 0, 0, 0);
+}
+
+/*
+ * OPEN path beneath the DIR capability dir.  mode goes to the SQE as is;
+ * the module wants it 0 unless o_flags has O_CREAT.
+ */
+static inline void capchan_prep_open(struct capchan_sqe *sqe, uint32_t dir,
+				     const char *path, int o_flags,
+				     mode_t mode, uint64_t rights)
+{
+	capchan__prep(sqe, CAPCHAN_OP_OPEN, dir, (uint64_t)mode,
+		      (uint64_t)(uintptr_t)path, 0, (uint32_t)o_flags, rights);
+}
+
+static inline void capchan_prep_read(struct capchan_sqe *sqe, uint32_t h,
+				     void *buf, unsigned len, uint64_t off)
+{
+	capchan__prep(sqe, CAPCHAN_OP_READ, h, off, (uint64_t)(uintptr_t)buf,
+		      len, 0, 0);
+}
+
+static inline void capchan_prep_write(struct capchan_sqe *sqe, uint32_t h,
+				      const void *buf, unsigned len,
+				      uint64_t off)
+{
+	capchan__prep(sqe, CAPCHAN_OP_WRITE, h, off, (uint64_t)(uintptr_t)buf,
+		      len, 0, 0);
+}
+
+static inline void capchan_prep_fsync(struct capchan_sqe *sqe, uint32_t h,
+				      unsigned flags)
+{
+	capchan__prep(sqe, CAPCHAN_OP_FSYNC, h, 0, 0, 0, flags, 0);
+}
+
+static inline void capchan_prep_stat(struct capchan_sqe *sqe, uint32_t h,
+				     struct capchan_stat *st)
+{
+	capchan__prep(sqe, CAPCHAN_OP_STAT, h, 0, (uint64_t)(uintptr_t)st,
+		      (uint32_t)sizeof(struct capchan_stat), 0, 0);
+}
+
+static inline void capchan_prep_derive(struct capchan_sqe *sqe, uint32_t h,
+				       uint64_t rights)
+{
+	capchan__prep(sqe, CAPCHAN_OP_DERIVE, h, 0, 0, 0, 0, rights);
+}
+
+static inline void capchan_prep_revoke(struct capchan_sqe *sqe, uint32_t h)
+{
+	capchan__prep(sqe, CAPCHAN_OP_REVOKE, h, 0, 0, 0, 0, 0);
+}
+
+static inline void capchan_prep_close(struct capchan_sqe *sqe, uint32_t h)
+{
+	capchan__prep(sqe, CAPCHAN_OP_CLOSE, h, 0, 0, 0, 0, 0);
+}
+
+static inline void capchan_prep_export(struct capchan_sqe *sqe, uint32_t h,
+				       uint64_t rights)
+{
+	capchan__prep(sqe, CAPCHAN_OP_EXPORT, h, 0, 0, 0, 0, rights);
+}
+
+/* IMPORT the capability file capfd; the fd travels sign-extended in off. */
+static inline void capchan_prep_import(struct capchan_sqe *sqe, int capfd)
+{
+	capchan__prep(sqe, CAPCHAN_OP_IMPORT, 0, (uint64_t)(int64_t)capfd,
+		      0, 0, 0, 0);
+}
+
+static inline void capchan_prep_prefetch(struct capchan_sqe *sqe, uint32_t h,
+					 uint64_t off, unsigned len)
+{
+	capchan__prep(sqe, CAPCHAN_OP_PREFETCH, h, off, 0, len, 0, 0);
+}
+
+/* After prep: the value echoed in the CQE's user_data. */
+static inline void capchan_sqe_set_data64(struct capchan_sqe *sqe,
+					  uint64_t data)
+{
+	sqe->user_data = data;
+}
+
+/* After prep: CAPCHAN_SQE_* flags (replaces the flags byte). */
+static inline void capchan_sqe_set_flags(struct capchan_sqe *sqe,
+					 unsigned flags)
+{
+	sqe->flags = (uint8_t)flags;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hot paths: CQ                                                       */
+/* ------------------------------------------------------------------ */
+
+/* CQEs posted by the module and not yet consumed. */
+static inline unsigned capchan_cq_ready(const struct capchan *ch)
+{
+	/*
+	 * Pairs with the module's smp_store_release of the CQ tail after it
+	 * wrote the CQEs: every CQE below the tail we see is complete.
+	 */
+	return capchan__smp_load_acquire(ch->cq.ktail) -
+	       capchan__read_once(ch->cq.khead);
+}
+
+/* Oldest pending CQE in *cqe_ptr, or -EAGAIN (and NULL) when none. */
+static inline int capchan_peek_cqe(struct capchan *ch,
+				   struct capchan_cqe **cqe_ptr)
+{
+	struct capchan_cq *cq = &ch->cq;
+	unsigned head = capchan__read_once(cq->khead);
+	/*
+	 * Pairs with the module's smp_store_release of the CQ tail after it
+	 * wrote the CQEs, so the CQE at head is fully visible.
+	 */
+	unsigned tail = capchan__smp_load_acquire(cq->ktail);
+
+	if (head == tail) {
+		*cqe_ptr = NULL;
+		return -EAGAIN;
+	}
+	*cqe_ptr = &cq->cqes[head & cq->ring_mask];
+	return 0;
+}
+
+/* Release nr CQEs back to the module. */
+static inline void capchan_cq_advance(struct capchan *ch, unsigned nr)
+{
+	if (nr) {
+		struct capchan_cq *cq = &ch->cq;
+		/*
+		 * Pairs with the module's smp_load_acquire of the CQ head
+		 * before it reuses a CQE slot: our reads of the released
+		 * CQEs are done before the module can overwrite them.
+		 */
+		capchan__smp_store_release(cq->khead,
+					  capchan__read_once(cq->khead) + nr);
+	}
+}
+
+/* Release the CQE returned by capchan_peek_cqe()/capchan_wait_cqe(). */
+static inline void capchan_cqe_seen(struct capchan *ch,
+				    struct capchan_cqe *cqe)
+{
+	if (cqe)
+		capchan_cq_advance(ch, 1);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBCAPCHAN_CAPCHAN_H */
