@@ -87,6 +87,11 @@ struct capchan_cap *capchan_table_lookup(const struct capchan_table *t, u32 hand
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle);
 u32 capchan_table_handle(const struct capchan_table *t, u32 slot);
 
+/* what this module implements (VERSION and SETUP report it) */
+#define CAPCHAN_FEATURES \
+	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
+	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL)
+
 /* ---- rings (ring.c) ----------------------------------------------------- */
 
 /*

@@ -116,9 +116,7 @@ static long capchan_ioc_version(void __user *arg)
 	if (memchr_inv(&v, 0, sizeof(v)))
 		return -EINVAL;
 	v.abi_version = CAPCHAN_ABI_VERSION;
-	v.features = CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK |
-		     CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE |
-		     CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL;
+	v.features = CAPCHAN_FEATURES;
 	v.ops = capchan_ops_enabled();
 	v.rights = CAPCHAN_RIGHTS_ALL;
 	v.max_sq_entries = CAPCHAN_MAX_SQ_ENTRIES;
