@@ -1,0 +1,388 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [options] [PROGRAM...] - build capchan.ko for a stock Debian
+# kernel, boot that kernel in QEMU with the module and the given static test
+# programs, and judge the run.
+#
+# The host kernel cannot load modules and there is no KVM, so every module
+# test runs in a QEMU/TCG guest (about 5 s from boot to poweroff).
+#
+# Options:
+#   -k SPEC       kernel: 6.1 (default), 6.12 or an exact release (kernel.sh)
+#   -t SECONDS    limit for the whole VM run (default 300)
+#   -o LOGFILE    serial log (default <build>/<release>/vm.log)
+#   -m KO         use this capchan.ko instead of building one
+#   -a ARGSFILE   program arguments, "NAME ARG..." lines (mkinitramfs.sh)
+#   -f SRC[:DEST] extra file for the guest (repeatable; mkinitramfs.sh)
+#   -p PARAMS     module parameters for insmod
+#   -q            do not copy the serial output to stdout (log file only)
+# Environment: CAPCHAN_CACHE, CAPCHAN_BUILD (default <repo>/build),
+#   CAPCHAN_MODULE_SRC (tree holding Kbuild, module/, uapi/; default the
+#   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
+#   CAPCHAN_QEMU, CAPCHAN_VM_APPEND (extra kernel command line).
+#
+# The module is built in <build>/<release>/module, a copy of the repo's
+# Kbuild, module/ and uapi/ kept in sync file by file so that kbuild's
+# incremental build works and the source tree stays clean.
+#
+# Verdict: exit 0 only if the guest finished, the module loaded, created
+# /dev/capchan and unloaded, every program exited 0 (or 4, kselftest's
+# "skip"), the kernel logged no bug, warning or memory-corruption report,
+# and the taint flags are at most 4096|8192 (out-of-tree, unsigned module:
+# 12288 is expected). Otherwise each reason is printed as
+# "capchan-vm: FAIL <reason>" and the exit status is 1.
+# Summary line: "capchan-vm: <release>: P passed, F failed, S skipped",
+# counted from the KTAP lines of the programs; the same numbers go to
+# <build>/<release>/counts as "P F S".
+
+set -eu
+
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+repo=${CAPCHAN_REPO:-$(CDPATH='' cd -- "$here/../.." && pwd)}
+build=${CAPCHAN_BUILD:-$repo/build}
+modsrc=${CAPCHAN_MODULE_SRC:-$repo}
+qemu=${CAPCHAN_QEMU:-qemu-system-x86_64}
+
+usage() {
+	echo "usage: run.sh [-k SPEC] [-t SECONDS] [-o LOGFILE] [-m KO] [-a ARGSFILE] [-f SRC[:DEST]]... [-p PARAMS] [-q] [PROGRAM...]" >&2
+	exit 2
+}
+
+say() {
+	echo "capchan-vm: $*"
+}
+
+spec=6.1
+limit=300
+log=
+ko=
+quiet=0
+# Passed through to mkinitramfs.sh.
+argsfile=
+extras=
+params=
+nl='
+'
+while getopts k:t:o:m:a:f:p:q opt; do
+	case $opt in
+	k) spec=$OPTARG ;;
+	t) limit=$OPTARG ;;
+	o) log=$OPTARG ;;
+	m) ko=$OPTARG ;;
+	a) argsfile=$OPTARG ;;
+	f) extras=$extras$OPTARG$nl ;;
+	p) params=$OPTARG ;;
+	q) quiet=1 ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+case $limit in
+'' | *[!0-9]*) usage ;;
+esac
+
+# Check the programs now, before the slow steps; absolute paths keep the
+# messages unambiguous.
+progs=
+for p; do
+	[ -f "$p" ] || { say "FAIL no program $p"; exit 1; }
+	progs="$progs$(CDPATH='' cd -- "$(dirname -- "$p")" && pwd)/${p##*/}$nl"
+done
+[ -z "$ko" ] || ko=$(CDPATH='' cd -- "$(dirname -- "$ko")" && pwd)/${ko##*/}
+
+kv=$("$here/kernel.sh" "$spec") || { say "FAIL cannot get kernel $spec"; exit 1; }
+KVER=''
+VMLINUZ=''
+KDIR=''
+eval "$kv"
+if [ -z "$KVER" ] || [ ! -f "$VMLINUZ" ] || [ ! -d "$KDIR" ]; then
+	say "FAIL kernel.sh gave no usable kernel for $spec"
+	exit 1
+fi
+
+bdir=$build/$KVER
+mkdir -p "$bdir"
+bdir=$(CDPATH='' cd -- "$bdir" && pwd)
+[ -n "$log" ] || log=$bdir/vm.log
+counts=$bdir/counts
+# One run per kernel at a time: they share the build copy and the image.
+exec 9>"$bdir/.lock"
+if command -v flock >/dev/null 2>&1; then
+	flock 9
+fi
+
+# If we fail before the guest ran, the Makefile still finds counts to sum.
+echo "0 1 0" >"$counts"
+
+# --- build the module ----------------------------------------------------
+
+# Files kbuild writes next to the sources; never copied, never pruned.
+artefact() {
+	case ${1##*/} in
+	*.o | *.ko | *.mod | *.mod.c | .*.cmd | *.order | *.symvers | .*.d | *.dwo | *.tmp | .tmp_*)
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# sync_tree SRC DST: make DST's source files equal to SRC's. Unchanged
+# files keep their old time stamps so kbuild rebuilds only what changed.
+sync_tree() {
+	mkdir -p "$2"
+	(cd "$2" && find . -type f) | while IFS= read -r f; do
+		artefact "$f" && continue
+		[ -f "$1/$f" ] || rm -f "$2/$f"
+	done
+	(cd "$1" && find . -type f) | while IFS= read -r f; do
+		artefact "$f" && continue
+		if ! cmp -s "$1/$f" "$2/$f"; then
+			mkdir -p "$(dirname -- "$2/$f")"
+			cp "$1/$f" "$2/$f"
+		fi
+	done
+}
+
+if [ -z "$ko" ]; then
+	copy=$bdir/module
+	[ -d "$modsrc/module" ] || { say "FAIL no $modsrc/module"; exit 1; }
+	mkdir -p "$copy"
+	if [ -f "$modsrc/Kbuild" ]; then
+		cmp -s "$modsrc/Kbuild" "$copy/Kbuild" || cp "$modsrc/Kbuild" "$copy/Kbuild"
+	else
+		rm -f "$copy/Kbuild"
+	fi
+	sync_tree "$modsrc/module" "$copy/module"
+	if [ -d "$modsrc/uapi" ]; then
+		sync_tree "$modsrc/uapi" "$copy/uapi"
+	else
+		rm -rf "$copy/uapi"
+	fi
+	say "building capchan.ko for $KVER"
+	jobs=$(nproc 2>/dev/null || echo 2)
+	if ! make -C "$KDIR" M="$copy/module" -j"$jobs" modules; then
+		say "FAIL module build failed for $KVER"
+		exit 1
+	fi
+	ko=$copy/module/capchan.ko
+	[ -f "$ko" ] || { say "FAIL build made no $ko"; exit 1; }
+fi
+
+# --- initramfs -------------------------------------------------------------
+
+initrd=$bdir/initrd.gz
+mkinitramfs() {
+	set --
+	[ -z "$argsfile" ] || set -- "$@" -a "$argsfile"
+	[ -z "$params" ] || set -- "$@" -p "$params"
+	while IFS= read -r x; do
+		[ -n "$x" ] && set -- "$@" -f "$x"
+	done <<EOF
+$extras
+EOF
+	set -- "$@" "$initrd" "$ko"
+	while IFS= read -r x; do
+		[ -n "$x" ] && set -- "$@" "$x"
+	done <<EOF
+$progs
+EOF
+	"$here/mkinitramfs.sh" "$@"
+}
+mkinitramfs || { say "FAIL initramfs build failed"; exit 1; }
+
+# --- boot ------------------------------------------------------------------
+
+accel=${CAPCHAN_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+	# TCG is what this project's machines have; use KVM where a user has it.
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		accel="-accel kvm -accel tcg"
+	else
+		accel="-accel tcg"
+	fi
+fi
+# quiet keeps the boot short, but it would also hide KERN_WARNING lines, so
+# a WARN would show up only as the panic that panic_on_warn makes of it;
+# loglevel=5 (given after quiet, so it wins) keeps warnings on the console.
+append="console=ttyS0 panic=-1 quiet loglevel=5 slub_debug=FZPU kfence.sample_interval=10 panic_on_warn=1 oops=panic${CAPCHAN_VM_APPEND:+ $CAPCHAN_VM_APPEND}"
+
+mkdir -p "$(dirname -- "$log")"
+rcfile=$bdir/qemu.rc
+say "booting $KVER (limit ${limit}s)"
+start=$(date +%s)
+# POSIX sh has no pipefail: the exit status of timeout travels via a file.
+# shellcheck disable=SC2086 # accel is a list of options
+{
+	rc=0
+	timeout "$limit" "$qemu" $accel -machine q35 -cpu max -smp 2 -m 1024 \
+		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
+		-append "$append" </dev/null 2>&1 || rc=$?
+	echo "$rc" >"$rcfile"
+} | if [ "$quiet" -eq 1 ]; then cat >"$log.raw"; else tee "$log.raw"; fi
+end=$(date +%s)
+qrc=$(cat "$rcfile")
+# The serial console ends lines with CR LF; keep the log greppable.
+tr -d '\r' <"$log.raw" >"$log"
+rm -f "$log.raw"
+
+# --- verdict -------------------------------------------------------------
+
+names=
+while IFS= read -r p; do
+	[ -n "$p" ] && names="$names ${p##*/}"
+done <<EOF
+$progs
+EOF
+
+# One pass over the log. Output lines:
+#   prog NAME PASSED FAILED SKIPPED STATUS   (STATUS: number, "crash", "notrun")
+#   state KEY VALUE
+#   kbad LINE                                 (kernel report lines)
+facts=$(awk -v names="$names" '
+function kernel_bad(l) {
+	return l ~ /BUG:|BUG [^ ]+ \(.*\): |kernel BUG at|WARNING:|Oops|general protection fault|Kernel panic|refcount_t:|Redzone overwritten|Poison overwritten|Object padding overwritten|Padding overwritten|Freepointer corrupt|Object already free|Objects remaining|still has objects|KFENCE: [a-z-]+ (read|write|in)|invalid-free|use-after-free|out-of-bounds|UBSAN:|list_(add|del) corruption|unreferenced object|kmemleak|leaked|double fault|stack-protector|soft lockup|hard LOCKUP|blocked for more than|rcu_.*stall|Unable to handle|Call Trace:|BUG [a-z]/
+}
+BEGIN { n = split(names, order, " "); cur = "" }
+{
+	line = $0
+	if ((i = index(line, "capchan-vm: ")) > 0) {
+		msg = substr(line, i + 12)
+		split(msg, w, " ")
+		if (w[1] == "run") { cur = w[2]; started[cur] = 1; next }
+		if (w[1] == "exit") { status[w[2]] = w[3]; cur = ""; next }
+		if (w[1] == "module" && w[2] == "loaded") st["loaded"] = 1
+		if (w[1] == "module" && w[2] == "load") st["loadfail"] = w[4]
+		if (w[1] == "device") st["device"] = w[2]
+		if (w[1] == "module" && w[2] == "unloaded") st["unloaded"] = 1
+		if (w[1] == "rmmod") st["rmmodfail"] = w[3]
+		if (w[1] == "tainted") st["tainted"] = w[2]
+		if (w[1] == "tainted-final") st["tainted_final"] = w[2]
+		if (w[1] == "dmesg-end") st["finished"] = 1
+		if (w[1] == "kernel") st["kernel"] = w[2]
+		next
+	}
+	if (line ~ /^\[ *[0-9]+\.[0-9]+\] /) {
+		key = line; sub(/^\[ *[0-9]+\.[0-9]+\] /, "", key)
+		if (kernel_bad(line) && nbad < 8 && !(key in seen)) {
+			seen[key] = 1; nbad++
+			print "kbad " line
+		}
+		next
+	}
+	if (cur == "")
+		next
+	if (line ~ /^(not )?ok [0-9]+( |$)/) {
+		if (line ~ /#[ \t]*[Ss][Kk][Ii][Pp]/) sk[cur]++
+		else if (line ~ /^ok/) ps[cur]++
+		else fl[cur]++
+	}
+}
+END {
+	for (k = 1; k <= n; k++) {
+		p = order[k]
+		s = (p in status) ? status[p] : ((p in started) ? "crash" : "notrun")
+		print "prog", p, ps[p] + 0, fl[p] + 0, sk[p] + 0, s
+	}
+	for (k in st)
+		print "state", k, st[k]
+}' "$log")
+
+passed=0 failed=0 skipped=0
+reasons=
+fail() {
+	reasons="$reasons$*$nl"
+}
+state() {
+	echo "$facts" | awk -v k="$1" '$1 == "state" && $2 == k { print $3; exit }'
+}
+
+if [ "$qrc" -eq 124 ]; then
+	fail "QEMU timed out after ${limit}s"
+elif [ "$qrc" -ne 0 ]; then
+	fail "QEMU exited with status $qrc"
+fi
+[ "$(state finished)" = 1 ] || fail "guest did not finish (kernel panic, crash or hang; see $log)"
+lf=$(state loadfail)
+[ -z "$lf" ] || fail "module failed to load (insmod status $lf)"
+if [ "$(state loaded)" = 1 ]; then
+	[ "$(state device)" = present ] || fail "/dev/capchan missing after insmod"
+	rf=$(state rmmodfail)
+	[ -z "$rf" ] || fail "rmmod failed (status $rf)"
+	if [ "$(state finished)" = 1 ] && [ "$(state unloaded)" != 1 ] && [ -z "$rf" ]; then
+		fail "module was not unloaded"
+	fi
+fi
+# Out-of-tree (4096) and unsigned (8192) modules taint; anything else
+# (a warning, a bad page, a forced unload...) means trouble.
+for key in tainted tainted_final; do
+	t=$(state $key)
+	[ -n "$t" ] || continue
+	extra=$((t & ~12288))
+	[ "$extra" -eq 0 ] || fail "kernel $key $t (unexpected flags $extra)"
+done
+
+progfacts=$(echo "$facts" | grep '^prog ' || true)
+while read -r _ name p f s status; do
+	[ -n "$name" ] || continue
+	case $status in
+	notrun)
+		f=$((f > 0 ? f : 1))
+		fail "$name did not run"
+		;;
+	crash)
+		f=$((f > 0 ? f : 1))
+		fail "$name did not finish"
+		;;
+	0)
+		# A plain program without KTAP output counts as one test.
+		[ $((p + f + s)) -gt 0 ] || p=1
+		[ "$f" -eq 0 ] || fail "$name: $f test(s) failed"
+		;;
+	4)
+		[ $((p + f + s)) -gt 0 ] || s=1
+		say "$name skipped (exit 4)"
+		[ "$f" -eq 0 ] || fail "$name: $f test(s) failed"
+		;;
+	*)
+		f=$((f > 0 ? f : 1))
+		case $status in
+		124 | 137 | 143) fail "$name exited with status $status (timed out?)" ;;
+		*) fail "$name exited with status $status" ;;
+		esac
+		;;
+	esac
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+done <<EOF
+$progfacts
+EOF
+
+kbad=$(echo "$facts" | sed -n 's/^kbad //p')
+if [ -n "$kbad" ]; then
+	while IFS= read -r l; do
+		fail "kernel reported: $l"
+	done <<EOF
+$kbad
+EOF
+fi
+
+# A failed run must never add up to "0 failed".
+if [ -n "$reasons" ] && [ "$failed" -eq 0 ]; then
+	failed=1
+fi
+echo "$passed $failed $skipped" >"$counts"
+
+echo
+say "$KVER: vm run $((end - start))s, log $log"
+say "$KVER: $passed passed, $failed failed, $skipped skipped"
+if [ -n "$reasons" ]; then
+	while IFS= read -r r; do
+		[ -n "$r" ] && say "FAIL $r"
+	done <<EOF
+$reasons
+EOF
+	exit 1
+fi
+say "PASS $KVER"
