@@ -62,8 +62,8 @@ int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g)
 	u32 type;
 	int handle;
 
-	if (g->flags || g->handle || g->cap_type ||
-	    memchr_inv(g->resv, 0, sizeof(g->resv)))
+	/* handle and cap_type are output-only: ignored on input */
+	if (g->flags || memchr_inv(g->resv, 0, sizeof(g->resv)))
 		return -EINVAL;
 	if (g->rights & ~CAPCHAN_RIGHTS_ALL)
 		return -EINVAL;
@@ -113,7 +113,8 @@ static long capchan_ioc_version(void __user *arg)
 
 	if (copy_from_user(&v, arg, sizeof(v)))
 		return -EFAULT;
-	if (memchr_inv(&v, 0, sizeof(v)))
+	/* everything but resv is output-only and ignored on input */
+	if (memchr_inv(v.resv, 0, sizeof(v.resv)))
 		return -EINVAL;
 	v.abi_version = CAPCHAN_ABI_VERSION;
 	v.features = CAPCHAN_FEATURES;

@@ -57,6 +57,13 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 
 	if (!use_pos && !(req->cap->rights & CAPCHAN_RIGHT_SEEK))
 		return -EPERM;
+	/*
+	 * Files with only ->read/->write (some procfs files) cannot be driven
+	 * through an iov_iter by a module, and the exported helpers that
+	 * would (vfs_read/vfs_write) are not exported: say so clearly.
+	 */
+	if (dir == ITER_DEST ? !file->f_op->read_iter : !file->f_op->write_iter)
+		return -EOPNOTSUPP;
 	if (!access_ok(buf, len))
 		return -EFAULT;
 	iov_iter_ubuf(&iter, dir, buf, len);

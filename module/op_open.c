@@ -14,8 +14,9 @@
  *  2. Open the *final component only*, by name in its resolved parent, with
  *     file_open_root() and O_NOFOLLOW: full open(2) semantics (DAC, LSM
  *     hooks, O_CREAT, O_TRUNC) over a walk of one component that contains
- *     no "..", no "/" and follows no symlink, so nothing the tree does
- *     between the two steps can lead it out of the parent.
+ *     no "..", no "/" and follows no symlink; the file it opens must be
+ *     the very dentry step 1 found, or the open is retried (a rename
+ *     raced with it) and finally fails with -EAGAIN.
  *
  * A file to be created (O_CREAT, step 1 found nothing) is created by name
  * in its parent, which step 1 resolved beneath the DIR instead.  Creating
@@ -124,6 +125,16 @@ static struct file *capchan_open_found(const struct path *root,
 	file = capchan_open_in(&parent, name.name.name, flags, rights, type, mode);
 	release_dentry_name_snapshot(&name);
 	dput(parent.dentry);
+	/*
+	 * A rename between the lookup and the open can put another file under
+	 * that name, or move ours to another parent: accept only the very
+	 * dentry the scoped lookup found, which was beneath the DIR.
+	 */
+	if (!IS_ERR(file) && (file->f_path.dentry != p->dentry ||
+			      file->f_path.mnt != p->mnt)) {
+		fput(file);
+		return ERR_PTR(-EAGAIN);
+	}
 	return file;
 }
 
@@ -152,20 +163,24 @@ static struct file *capchan_open_create(const struct path *root, char *name,
 static struct file *capchan_open_beneath(const struct path *root, char *name,
 					 int flags, u64 rights, umode_t mode)
 {
+	struct file *file = ERR_PTR(-EAGAIN);
 	struct path p;
-	struct file *file;
-	int err;
+	int i, err;
 
 	if (name[0] == '/')
 		return ERR_PTR(-EXDEV);
-	err = capchan_lookup_beneath(root, name,
-				     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW, &p);
-	if (err == -ENOENT && (flags & O_CREAT))
-		return capchan_open_create(root, name, flags, rights, mode);
-	if (err)
-		return ERR_PTR(err);
-	file = capchan_open_found(root, &p, flags, rights, mode);
-	path_put(&p);
+	/* -EAGAIN: the tree changed under us; a few tries, then fail closed */
+	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES && PTR_ERR(file) == -EAGAIN; i++) {
+		err = capchan_lookup_beneath(root, name,
+					     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW,
+					     &p);
+		if (err == -ENOENT && (flags & O_CREAT))
+			return capchan_open_create(root, name, flags, rights, mode);
+		if (err)
+			return ERR_PTR(err);
+		file = capchan_open_found(root, &p, flags, rights, mode);
+		path_put(&p);
+	}
 	return file;
 }
 

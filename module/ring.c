@@ -48,9 +48,12 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 		return -EINVAL;
 	sq = roundup_pow_of_two(p->sq_entries);
 	if (p->flags & CAPCHAN_SETUP_CQSIZE) {
-		if (p->cq_entries < sq || p->cq_entries > CAPCHAN_MAX_CQ_ENTRIES)
+		if (!p->cq_entries || p->cq_entries > CAPCHAN_MAX_CQ_ENTRIES)
 			return -EINVAL;
+		/* compare rounded sizes, as the rings will be */
 		cq = roundup_pow_of_two(p->cq_entries);
+		if (cq < sq)
+			return -EINVAL;
 	} else {
 		if (p->cq_entries)
 			return -EINVAL;

@@ -68,6 +68,9 @@ case $params in
 esac
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/capchan-initramfs.XXXXXX")
+# the guest's / is this folder: mktemp made it 0700, tests that drop to
+# an unprivileged uid need to traverse it
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 trap 'exit 130' INT TERM
 
