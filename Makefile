@@ -65,7 +65,7 @@ install-module:
 	rm -f $(DKMS_SRC)/module/*.o $(DKMS_SRC)/module/*.ko $(DKMS_SRC)/module/.*.cmd
 	@if [ -z "$(DESTDIR)" ]; then \
 		dkms add -m capchan -v $(VERSION) && \
-		dkms install -m capchan -v $(VERSION); \
+		dkms install -m capchan -v $(VERSION) -k $(KVER); \
 	else echo "capchan: DESTDIR set: staged $(DKMS_SRC), run dkms on the target"; fi
 
 uninstall:

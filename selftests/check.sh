@@ -52,14 +52,19 @@ tests=$(cd "$here" && ls -- *_test 2>/dev/null | tr '\n' ' ')
 if [ -z "$tests" ]; then
 	fail "no selftest binaries in selftests/ (make selftests)"
 fi
+# captour tours a scratch directory; capcat prints a file beneath a grant
+mkdir -p "$build"
+printf 'captour /tmp\ncapcat -v /sys/module capchan/parameters/max_caps\n' > "$build/examples.args"
 for spec in $kernels; do
 	echo "== kselftests in QEMU: Debian $spec =="
 	# shellcheck disable=SC2046 # one argument per test binary
 	out=$(sh "$here/vm/kernel.sh" "$spec") || { fail "kernel $spec: fetch failed"; continue; }
 	rel=$(echo "$out" | sed -n 's/^KVER=//p')
 	rm -f "$build/$rel/counts"
+	# the examples run too, as smoke tests of the documented flows
 	# shellcheck disable=SC2086 # one argument per test binary
-	(cd "$here" && sh vm/run.sh -k "$spec" -t 1500 $tests)
+	(cd "$here" && sh vm/run.sh -k "$spec" -t 1500 -a "$build/examples.args" \
+		$tests "$repo/examples/captour" "$repo/examples/capcat")
 	st=$?
 	if [ -f "$build/$rel/counts" ]; then
 		read -r p f s < "$build/$rel/counts"
