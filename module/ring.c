@@ -220,7 +220,14 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 	if (done) {
 		/* [C1] pairs with the application's load-acquire of cq_tail */
 		smp_store_release(&ctx->rings->cq_tail, ctx->cached_cq_tail);
-		wake_up_interruptible(&ctx->cq_wait);
+		/*
+		 * Skip the waitqueue lock when nobody sleeps: wq_has_sleeper()'s
+		 * full barrier orders the tail store above against the check,
+		 * pairing with the barrier in prepare_to_wait() on the waiter's
+		 * side before it re-reads the condition (ENTER and poll).
+		 */
+		if (wq_has_sleeper(&ctx->cq_wait))
+			wake_up_interruptible(&ctx->cq_wait);
 	}
 	/* SQEs were waiting but the CQ had no room for even one */
 	return done ? done : -EBUSY;
