@@ -10,6 +10,7 @@
 #   make check      host unit tests + kselftests in QEMU on 6.1 and 6.12 +
 #                   the DKMS build; ends with "N passed, N failed"
 #   make install    module via DKMS, library, header, pkg-config, man pages
+#   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 
@@ -20,7 +21,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
-.PHONY: all module lib examples selftests deps check demo install \
+.PHONY: all module lib examples selftests deps check demo bench install \
 	install-lib install-module uninstall clean
 
 all: lib examples selftests
@@ -51,6 +52,10 @@ demo: deps
 	$(MAKE) lib examples
 	sh examples/demo.sh
 
+bench: deps
+	$(MAKE) lib
+	sh bench/run.sh
+
 install: install-lib install-module
 
 install-lib: lib
@@ -77,6 +82,7 @@ clean:
 	-$(MAKE) -C libcapchan clean
 	-$(MAKE) -C examples clean
 	-$(MAKE) -C selftests clean
+	-$(MAKE) -C bench clean
 	rm -rf build
 	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/.*.cmd \
 		module/Module.symvers module/modules.order .*.cmd Module.symvers modules.order

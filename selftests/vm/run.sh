@@ -20,7 +20,11 @@
 # Environment: CAPCHAN_CACHE, CAPCHAN_BUILD (default <repo>/build),
 #   CAPCHAN_MODULE_SRC (tree holding Kbuild, module/, uapi/; default the
 #   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
-#   CAPCHAN_QEMU, CAPCHAN_VM_APPEND (extra kernel command line).
+#   CAPCHAN_QEMU, CAPCHAN_VM_APPEND (extra kernel command line),
+#   CAPCHAN_VM_SMP (guest CPUs, default 2), CAPCHAN_QEMU_ARGS (extra QEMU
+#   options, split on blanks, e.g. "-icount shift=0,sleep=off"),
+#   CAPCHAN_VM_DEBUG (default 1; 0 boots without slub_debug and KFENCE,
+#   whose checks on every allocation would distort benchmarks).
 #
 # The module is built in <build>/<release>/module, a copy of the repo's
 # Kbuild, module/ and uapi/ kept in sync file by file so that kbuild's
@@ -205,19 +209,27 @@ fi
 # quiet keeps the boot short, but it would also hide KERN_WARNING lines, so
 # a WARN would show up only as the panic that panic_on_warn makes of it;
 # loglevel=5 (given after quiet, so it wins) keeps warnings on the console.
-append="console=ttyS0 panic=-1 quiet loglevel=5 slub_debug=FZPU kfence.sample_interval=10 panic_on_warn=1 oops=panic${CAPCHAN_VM_APPEND:+ $CAPCHAN_VM_APPEND}"
+# Allocator debugging is on for tests; benchmarks (CAPCHAN_VM_DEBUG=0) turn
+# it off because it slows every allocation and so skews op costs.
+memdebug="slub_debug=FZPU kfence.sample_interval=10 "
+[ "${CAPCHAN_VM_DEBUG:-1}" != 0 ] || memdebug="kfence.sample_interval=0 "
+append="console=ttyS0 panic=-1 quiet loglevel=5 ${memdebug}panic_on_warn=1 oops=panic${CAPCHAN_VM_APPEND:+ $CAPCHAN_VM_APPEND}"
+smp=${CAPCHAN_VM_SMP:-2}
+case $smp in
+'' | *[!0-9]*) say "FAIL CAPCHAN_VM_SMP must be a number"; exit 1 ;;
+esac
 
 mkdir -p "$(dirname -- "$log")"
 rcfile=$bdir/qemu.rc
 say "booting $KVER (limit ${limit}s)"
 start=$(date +%s)
 # POSIX sh has no pipefail: the exit status of timeout travels via a file.
-# shellcheck disable=SC2086 # accel is a list of options
+# shellcheck disable=SC2086 # accel and CAPCHAN_QEMU_ARGS are lists of options
 {
 	rc=0
-	timeout "$limit" "$qemu" $accel -machine q35 -cpu max -smp 2 -m 1024 \
+	timeout "$limit" "$qemu" $accel -machine q35 -cpu max -smp "$smp" -m 1024 \
 		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
-		-append "$append" </dev/null 2>&1 || rc=$?
+		-append "$append" ${CAPCHAN_QEMU_ARGS:-} </dev/null 2>&1 || rc=$?
 	echo "$rc" >"$rcfile"
 } | if [ "$quiet" -eq 1 ]; then cat >"$log.raw"; else tee "$log.raw"; fi
 end=$(date +%s)

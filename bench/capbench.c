@@ -1,0 +1,1366 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * capbench - capchan against plain system calls and io_uring, side by side
+ * in one process on one kernel boot.
+ *
+ *   capbench [-r ROUNDS] [-s SCALE] [-w WORKLOAD,...]
+ *
+ * Prints CSV on stdout, header first:
+ *
+ *   workload,variant,batch,ops,ns_per_op,crossings_per_op
+ *
+ * ns_per_op is CLOCK_MONOTONIC time around a fixed number of ops, taken
+ * after an untimed warm-up; with ROUNDS > 1 the best round counts (noise
+ * under emulation only ever adds time).  Under QEMU's -icount shift=0 the
+ * guest clock advances one nanosecond per instruction, so there ns_per_op
+ * reads "instructions per op".  crossings_per_op is user->kernel entries
+ * (system calls, ioctls included) per op.  For "lookup" and "revoke" the
+ * batch column holds N, the number of capabilities (or tree nodes); a
+ * revoke row's op is one REVOKE of the whole tree.
+ *
+ * Workloads (-w picks some; default all):
+ *   nop     NOP at batch 1..256: getppid(2), io_uring (default ring and
+ *           SINGLE_ISSUER|DEFER_TASKRUN), capchan rings, capchan INVOKE
+ *   read    4 KiB page-cache read at offset 0 of a file in /tmp (rows
+ *           named read4k)
+ *   orc     open+read+close of a small file beneath a directory
+ *   lookup  STAT of a random one of N live capabilities (fstat of a random
+ *           one of N fds as the baseline)
+ *   revoke  REVOKE of a tree of N derived capabilities
+ *
+ * Exit status: 0 when every variant ran and returned what it should, 1
+ * otherwise (a failing variant prints no row, and says why on stderr).
+ * Diagnostics and notes go to stderr, prefixed "capbench: ".
+ *
+ * Before measuring it waits until no other task wants the CPU (see
+ * settle()).  Needs /dev/capchan; lookup up to N=65000 and revoke of 100000
+ * need the module loaded with max_caps=65535 (larger N are skipped, with a
+ * note, otherwise).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <linux/openat2.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <capchan.h>
+
+#define WORKDIR		"/tmp/capbench"
+#define DATA_NAME	"data"		/* 64 KiB, read at offset 0 */
+#define SMALL_NAME	"small"		/* SMALL_SIZE bytes, opened and read */
+#define SMALL_SIZE	100
+#define DATA_SIZE	(64 * 1024)
+#define IO_SIZE		4096
+#define RING_ENTRIES	256		/* SQ size of every ring, all kinds */
+#define MAX_BATCH	256
+#define ORC_MAX_BATCH	16		/* 3 SQEs per file: 48 of 256 */
+#define RAND_SLOTS	4096		/* pre-drawn random picks, reused cyclically */
+#define CHAN_CAPS	65000		/* nodes per channel in the revoke trees */
+#define TREE_FANOUT	8		/* revoke trees: keeps depth < max_depth */
+
+/* ---- options and global state ------------------------------------------- */
+
+static int rounds = 1;
+static double scale = 1.0;
+static const char *workloads = "nop,read,orc,lookup,revoke";
+static int failed;
+
+/*
+ * Kernel entries counted by the program at each call site in the measured
+ * loops that makes one (setup code is not counted: it is never measured).
+ * Cross-checked against the kernel's own count (raw_syscalls:sys_enter)
+ * during the warm-up when the kernel lets us count it.
+ */
+static unsigned long xings;
+#define CROSS(n) (xings += (n))
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("capbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("capbench: FATAL ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static int want(const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = workloads;
+
+	while ((p = strstr(p, w))) {
+		if ((p == workloads || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* ops * SCALE, rounded up so that ops/4 (the warm-up) is whole batches */
+static unsigned long scaled(unsigned long ops, unsigned max_batch)
+{
+	unsigned long gran = 4ul * max_batch;
+	unsigned long n = (unsigned long)(ops * scale);
+
+	return (n + gran - 1) / gran * gran;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64: reproducible picks, no libc state */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* ---- the kernel's count of system call entries ---------------------------- */
+
+/*
+ * A perf counter on the raw_syscalls:sys_enter tracepoint, for this task
+ * only, counts every entry the process makes, so the call-site count can
+ * be checked against the kernel.  The counter exists only during warm-ups:
+ * while any syscall tracepoint is registered -- even a disabled perf event
+ * keeps it registered -- every system call of every task takes the slow
+ * path (about 90 more instructions per call on 6.1), so it is opened at
+ * sc_start() and closed at sc_stop(), never left behind for a timed loop.
+ */
+static long sc_id = -1;
+static int sc_fd = -1;
+static long sc_bias;
+
+static long sc_tracepoint_id(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		"/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+	};
+	char buf[32];
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		FILE *f = fopen(paths[i], "r");
+
+		if (i == 0 && !f) {
+			/* the test VM mounts no tracefs: try to, we are root there */
+			mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+			f = fopen(paths[i], "r");
+		}
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			fclose(f);
+			return strtol(buf, NULL, 10);
+		}
+		fclose(f);
+	}
+	return -1;
+}
+
+static int sc_open(void)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = (uint64_t)sc_id;
+	a.disabled = 1;
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void sc_start(void)
+{
+	if (sc_id < 0)
+		return;
+	sc_fd = sc_open();
+	/* not counted: sys_enter of the ENABLE ioctl fires before it enables */
+	if (sc_fd >= 0)
+		ioctl(sc_fd, PERF_EVENT_IOC_ENABLE, 0);
+}
+
+/* Entries since sc_start(), or -1 when the kernel does not count them. */
+static long sc_stop(void)
+{
+	uint64_t v;
+	long ret = -1;
+
+	if (sc_fd < 0)
+		return -1;
+	/* counted: the tracepoint fires before the ioctl disables it (bias) */
+	ioctl(sc_fd, PERF_EVENT_IOC_DISABLE, 0);
+	if (read(sc_fd, &v, sizeof(v)) == sizeof(v))
+		ret = (long)v - sc_bias;
+	close(sc_fd);
+	sc_fd = -1;
+	return ret;
+}
+
+static void sc_init(void)
+{
+	long id = sc_tracepoint_id();
+	int fd;
+
+	if (id < 0) {
+		note("no raw_syscalls tracepoint: crossings are call-site counts only");
+		return;
+	}
+	sc_id = id;
+	fd = sc_open();
+	if (fd < 0) {
+		note("perf_event_open(raw_syscalls:sys_enter): %s: crossings are call-site counts only",
+		     strerror(errno));
+		sc_id = -1;
+		return;
+	}
+	close(fd);
+	/* what an empty start/stop pair counts */
+	sc_start();
+	sc_bias = sc_stop();
+	note("crossings counted by the kernel (raw_syscalls:sys_enter, bias %ld)", sc_bias);
+}
+
+/* ---- one measurement ------------------------------------------------------- */
+
+/*
+ * A variant runs @ops operations, @batch at a time, and returns 0, or a
+ * negative errno when the kernel answered something unexpected.
+ */
+typedef int (*run_fn)(void *arg, unsigned batch, unsigned long ops);
+
+static void emit(const char *workload, const char *variant, unsigned long col,
+		 unsigned long ops, double ns_per_op, double xings_per_op)
+{
+	printf("%s,%s,%lu,%lu,%.1f,%.4f\n", workload, variant, col, ops,
+	       ns_per_op, xings_per_op);
+	fflush(stdout);
+}
+
+/*
+ * The variants of one workload at one batch size (or N) form a group, run
+ * side by side: each is warmed up first (ops/4 untimed, with the kernel
+ * counting crossings), then they are timed round-robin, @rounds times, and
+ * each keeps its best round.  A burst of host noise thus costs one round
+ * of every variant instead of every round of one.
+ */
+struct job {
+	const char *variant;
+	unsigned batch;
+	run_fn fn;
+	void *arg;
+	double xings;		/* crossings per op */
+	uint64_t best;		/* ns for ops, best round */
+	int err;
+};
+
+#define MAX_JOBS 8
+static struct job jobs[MAX_JOBS];
+static int njobs;
+
+static void add(const char *variant, unsigned batch, run_fn fn, void *arg)
+{
+	if (njobs == MAX_JOBS)
+		die("too many variants in one group");
+	jobs[njobs++] = (struct job){ .variant = variant, .batch = batch,
+				      .fn = fn, .arg = arg, .best = UINT64_MAX };
+}
+
+/* @col is what the batch column shows; every job's batch must divide @ops. */
+static void run_group(const char *workload, unsigned long col, unsigned long ops)
+{
+	unsigned long warm, x0, xcount;
+	uint64_t t0, t1;
+	long kcount;
+	int r, j;
+
+	warm = ops / 4;
+	for (j = 0; j < njobs; j++) {
+		struct job *jb = &jobs[j];
+
+		if (ops % jb->batch || warm % jb->batch)
+			die("%s %s: batch %u does not divide %lu", workload,
+			    jb->variant, jb->batch, warm);
+		x0 = xings;
+		sc_start();
+		jb->err = jb->fn(jb->arg, jb->batch, warm);
+		kcount = sc_stop();
+		xcount = xings - x0;
+		if (jb->err)
+			continue;
+		if (kcount >= 0 && (unsigned long)kcount != xcount)
+			note("%s %s batch %lu: kernel counted %ld entries, call sites %lu (reporting the kernel's)",
+			     workload, jb->variant, col, kcount, xcount);
+		if (kcount >= 0)
+			xcount = (unsigned long)kcount;
+		jb->xings = (double)xcount / warm;
+	}
+	for (r = 0; r < rounds; r++)
+		for (j = 0; j < njobs; j++) {
+			struct job *jb = &jobs[j];
+
+			if (jb->err)
+				continue;
+			t0 = now_ns();
+			jb->err = jb->fn(jb->arg, jb->batch, ops);
+			t1 = now_ns();
+			if (!jb->err && t1 - t0 < jb->best)
+				jb->best = t1 - t0;
+		}
+	for (j = 0; j < njobs; j++) {
+		struct job *jb = &jobs[j];
+
+		if (jb->err) {
+			note("FAIL %s %s batch %lu: %s", workload, jb->variant, col,
+			     strerror(-jb->err));
+			failed = 1;
+			continue;
+		}
+		emit(workload, jb->variant, col, ops, (double)jb->best / ops, jb->xings);
+	}
+	njobs = 0;
+}
+
+/* ---- expected results, carried in user_data ---------------------------- */
+
+/*
+ * Every SQE's user_data holds the result it must complete with, so one
+ * reaping loop checks every workload.  EXPECT_HANDLE: any handle (> 0).
+ */
+#define EXPECT_HANDLE	((uint64_t)-1)
+
+static int check_res(uint64_t expect, int res)
+{
+	if (expect == EXPECT_HANDLE ? res > 0 : res == (int)expect)
+		return 0;
+	return res < 0 ? res : -EPROTO;
+}
+
+/* ---- io_uring ------------------------------------------------------------- */
+
+struct uring {
+	struct io_uring ring;
+	int ok;
+};
+
+static int uring_init(struct uring *u, unsigned flags, const char *what)
+{
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	ret = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
+	u->ok = ret == 0;
+	if (ret) {
+		note("io_uring %s: setup failed: %s", what, strerror(-ret));
+		failed = 1;
+	}
+	return ret;
+}
+
+static void uring_exit(struct uring *u)
+{
+	if (u->ok)
+		io_uring_queue_exit(&u->ring);
+	u->ok = 0;
+}
+
+/*
+ * Submit what was prepared and wait for @n completions in one
+ * io_uring_enter (GETEVENTS is always set when waiting, which
+ * DEFER_TASKRUN needs to run its completions), then check them all.
+ */
+static int uring_submit_reap(struct io_uring *ring, unsigned n)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	int ret, err = 0;
+
+	ret = io_uring_submit_and_wait(ring, n);
+	CROSS(1);
+	if (ret != (int)n)
+		return ret < 0 ? ret : -EIO;
+	io_uring_for_each_cqe(ring, head, cqe) {
+		if (!err)
+			err = check_res(cqe->user_data, cqe->res);
+		if (++seen == n)
+			break;
+	}
+	io_uring_cq_advance(ring, seen);
+	return err ? err : seen == n ? 0 : -EIO;
+}
+
+/* ---- capchan rings ---------------------------------------------------------- */
+
+/* Same shape as uring_submit_reap(): one ENTER, then a batch advance. */
+static int cc_submit_reap(struct capchan *ch, unsigned n)
+{
+	struct capchan_cq *cq = &ch->cq;
+	unsigned head, tail, i;
+	int ret, err = 0;
+
+	ret = capchan_submit_and_wait(ch, n);
+	CROSS(1);
+	if (ret != (int)n)
+		return ret < 0 ? ret : -EIO;
+	head = __atomic_load_n(cq->khead, __ATOMIC_RELAXED);
+	/* pairs with the module's store-release of the CQ tail */
+	tail = __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE);
+	if (tail - head < n)
+		return -EIO;
+	for (i = 0; i < n && !err; i++) {
+		struct capchan_cqe *cqe = &cq->cqes[(head + i) & cq->ring_mask];
+
+		err = check_res(cqe->user_data, cqe->res);
+	}
+	capchan_cq_advance(ch, n);
+	return err;
+}
+
+/*
+ * capchan_get_sqe() cannot fail here: every batch fits the SQ and is
+ * consumed whole by the ENTER that submits it.
+ */
+static struct capchan_sqe *cc_sqe(struct capchan *ch)
+{
+	struct capchan_sqe *sqe = capchan_get_sqe(ch);
+
+	if (!sqe)
+		die("capchan SQ full");
+	return sqe;
+}
+
+static struct io_uring_sqe *ur_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		die("io_uring SQ full");
+	return sqe;
+}
+
+static int cc_invoke(struct capchan *ch, const struct capchan_sqe *sqe,
+		     uint64_t expect)
+{
+	int res = capchan_invoke(ch, sqe);
+
+	CROSS(1);
+	return check_res(expect, res);
+}
+
+/* ---- NOP ----------------------------------------------------------------- */
+
+static int nop_syscall(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+
+	(void)arg;
+	(void)batch;
+	/* getppid: the cheapest system call glibc never caches */
+	for (i = 0; i < ops; i++) {
+		getppid();
+		CROSS(1);
+	}
+	return 0;
+}
+
+static int nop_uring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct io_uring *ring = &((struct uring *)arg)->ring;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = ur_sqe(ring);
+
+			io_uring_prep_nop(sqe);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+		err = uring_submit_reap(ring, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int nop_cc_ring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan *ch = arg;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++)
+			capchan_prep_nop(cc_sqe(ch));	/* user_data 0 = expected */
+		err = cc_submit_reap(ch, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int nop_cc_invoke(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan_sqe sqe;
+	unsigned long i;
+	int err;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		/* prepared per call, as a caller passing arguments would */
+		capchan_prep_nop(&sqe);
+		err = cc_invoke(arg, &sqe, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void open_channel(struct capchan *ch, int rings)
+{
+	int ret = rings ? capchan_queue_init(RING_ENTRIES, ch, 0) :
+			  capchan_open_channel(ch);
+
+	if (ret)
+		die("capchan channel: %s", strerror(-ret));
+}
+
+static void bench_nop(void)
+{
+	static const unsigned batches[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
+	unsigned long ops = scaled(16384, MAX_BATCH);
+	struct uring def, dt;
+	struct capchan ch;
+	unsigned i;
+
+	uring_init(&def, 0, "default");
+	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		   "single-issuer+defer-taskrun");
+	open_channel(&ch, 1);
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		unsigned b = batches[i];
+
+		add("syscall", b, nop_syscall, NULL);
+		if (def.ok)
+			add("io_uring", b, nop_uring, &def);
+		if (dt.ok)
+			add("io_uring-dt", b, nop_uring, &dt);
+		add("capchan-ring", b, nop_cc_ring, &ch);
+		if (b == 1)
+			add("capchan-invoke", b, nop_cc_invoke, &ch);
+		run_group("nop", b, ops);
+	}
+	uring_exit(&def);
+	uring_exit(&dt);
+	capchan_queue_exit(&ch);
+}
+
+/* ---- files used by read and orc ------------------------------------------- */
+
+static int dirfd_g = -1, datafd_g = -1;
+static char *bufs;		/* MAX_BATCH buffers of IO_SIZE */
+
+static void make_file(const char *name, size_t size)
+{
+	char *p = malloc(size);
+	int fd;
+
+	if (!p)
+		die("out of memory");
+	memset(p, 'c', size);
+	fd = openat(dirfd_g, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, p, size) != (ssize_t)size)
+		die("writing %s/%s: %s", WORKDIR, name, strerror(errno));
+	close(fd);
+	free(p);
+}
+
+static void setup_files(void)
+{
+	mkdir(WORKDIR, 0755);
+	dirfd_g = open(WORKDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd_g < 0)
+		die("%s: %s", WORKDIR, strerror(errno));
+	make_file(DATA_NAME, DATA_SIZE);
+	make_file(SMALL_NAME, SMALL_SIZE);
+	datafd_g = openat(dirfd_g, DATA_NAME, O_RDONLY | O_CLOEXEC);
+	if (datafd_g < 0)
+		die("%s: %s", DATA_NAME, strerror(errno));
+	if (posix_memalign((void **)&bufs, 4096, (size_t)MAX_BATCH * IO_SIZE))
+		die("out of memory");
+	/* fault the buffers in now, not inside a timed loop */
+	memset(bufs, 0, (size_t)MAX_BATCH * IO_SIZE);
+}
+
+#define BUF(i) (bufs + (size_t)(i) * IO_SIZE)
+
+/* ---- 4 KiB page-cache read ------------------------------------------------ */
+
+struct cc_file {
+	struct capchan ch;
+	uint32_t h;		/* FILE cap with READ|SEEK, or DIR with LOOKUP */
+};
+
+static int read_syscall(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long done;
+	unsigned i;
+
+	(void)arg;
+	for (done = 0; done < ops; done += batch)
+		for (i = 0; i < batch; i++) {
+			ssize_t n = pread(datafd_g, BUF(i), IO_SIZE, 0);
+
+			CROSS(1);
+			if (n != IO_SIZE)
+				return n < 0 ? -errno : -EIO;
+		}
+	return 0;
+}
+
+static int read_uring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct io_uring *ring = &((struct uring *)arg)->ring;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = ur_sqe(ring);
+
+			io_uring_prep_read(sqe, datafd_g, BUF(i), IO_SIZE, 0);
+			io_uring_sqe_set_data64(sqe, IO_SIZE);
+		}
+		err = uring_submit_reap(ring, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int read_cc_ring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *f = arg;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(&f->ch);
+
+			capchan_prep_read(sqe, f->h, BUF(i), IO_SIZE, 0);
+			capchan_sqe_set_data64(sqe, IO_SIZE);
+		}
+		err = cc_submit_reap(&f->ch, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int read_cc_invoke(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *f = arg;
+	struct capchan_sqe sqe;
+	unsigned long i;
+	int err;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		capchan_prep_read(&sqe, f->h, BUF(0), IO_SIZE, 0);
+		err = cc_invoke(&f->ch, &sqe, IO_SIZE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void bench_read(void)
+{
+	static const unsigned batches[] = { 1, 32 };
+	unsigned long ops = scaled(8192, 32);
+	struct uring def, dt;
+	struct cc_file f;
+	unsigned i;
+	int h;
+
+	uring_init(&def, 0, "default");
+	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		   "single-issuer+defer-taskrun");
+	open_channel(&f.ch, 1);
+	h = capchan_grant(&f.ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	if (h < 0)
+		die("grant %s: %s", DATA_NAME, strerror(-h));
+	f.h = (uint32_t)h;
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		unsigned b = batches[i];
+
+		add("syscall", b, read_syscall, NULL);
+		if (def.ok)
+			add("io_uring", b, read_uring, &def);
+		if (dt.ok)
+			add("io_uring-dt", b, read_uring, &dt);
+		add("capchan-ring", b, read_cc_ring, &f);
+		if (b == 1)
+			add("capchan-invoke", b, read_cc_invoke, &f);
+		run_group("read4k", b, ops);
+	}
+	uring_exit(&def);
+	uring_exit(&dt);
+	capchan_queue_exit(&f.ch);
+}
+
+/* ---- open + read + close ---------------------------------------------------- */
+
+/* One op is one whole file: open, read it (SMALL_SIZE bytes), close. */
+
+static int orc_syscall(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+
+	(void)arg;
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		int fd = openat(dirfd_g, SMALL_NAME, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		CROSS(1);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, BUF(0), IO_SIZE);
+		CROSS(2);
+		close(fd);
+		if (n != SMALL_SIZE)
+			return n < 0 ? -EIO : -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * The like-for-like baseline: capchan's OPEN resolves beneath its DIR with
+ * the same scoping openat2(RESOLVE_BENEATH|...) gives.
+ */
+static int orc_openat2(void *arg, unsigned batch, unsigned long ops)
+{
+	struct open_how how;
+	unsigned long i;
+
+	(void)arg;
+	(void)batch;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	for (i = 0; i < ops; i++) {
+		int fd = (int)syscall(SYS_openat2, dirfd_g, SMALL_NAME, &how, sizeof(how));
+		ssize_t n;
+
+		CROSS(1);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, BUF(0), IO_SIZE);
+		CROSS(2);
+		close(fd);
+		if (n != SMALL_SIZE)
+			return n < 0 ? -EIO : -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * io_uring in 6.1 cannot hand a normal fd from an OPENAT to a linked READ,
+ * so the chain uses a direct descriptor: OPENAT into fixed-file slot i,
+ * READ with IOSQE_FIXED_FILE from slot i, CLOSE of slot i, linked.
+ */
+static int orc_uring_len(struct io_uring *ring, unsigned batch,
+			 unsigned long ops, unsigned len)
+{
+	struct io_uring_sqe *sqe;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			sqe = ur_sqe(ring);
+			io_uring_prep_openat_direct(sqe, dirfd_g, SMALL_NAME, O_RDONLY, 0, i);
+			sqe->flags |= IOSQE_IO_LINK;
+			io_uring_sqe_set_data64(sqe, 0);
+			sqe = ur_sqe(ring);
+			/*
+			 * A short read (the file is smaller than the buffer)
+			 * breaks an ordinary link, so the CLOSE hangs on a
+			 * hard link: it runs whatever the READ returned.
+			 */
+			io_uring_prep_read(sqe, (int)i, BUF(i), len, 0);
+			sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+			io_uring_sqe_set_data64(sqe, SMALL_SIZE);
+			sqe = ur_sqe(ring);
+			io_uring_prep_close_direct(sqe, i);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+		err = uring_submit_reap(ring, 3 * batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Every variant reads the file into a 4 KiB buffer, as a caller that does
+ * not know the size would. */
+static int orc_uring(void *arg, unsigned batch, unsigned long ops)
+{
+	return orc_uring_len(&((struct uring *)arg)->ring, batch, ops, IO_SIZE);
+}
+
+/*
+ * On 6.1 a buffered io_uring READ that comes back short on a regular file
+ * is retried to fill the buffer (need_complete_io()), which costs more than
+ * the open itself; a caller that knows the size asks for exactly that.
+ */
+static int orc_uring_exact(void *arg, unsigned batch, unsigned long ops)
+{
+	return orc_uring_len(&((struct uring *)arg)->ring, batch, ops, SMALL_SIZE);
+}
+
+/* OPEN -> READ(CHAIN) -> CLOSE(CHAIN), linked: the flagship batch. */
+static int orc_cc_ring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *d = arg;
+	struct capchan_sqe *sqe;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			sqe = cc_sqe(&d->ch);
+			capchan_prep_open(sqe, d->h, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_READ);
+			capchan_sqe_set_flags(sqe, CAPCHAN_SQE_LINK);
+			capchan_sqe_set_data64(sqe, EXPECT_HANDLE);
+			sqe = cc_sqe(&d->ch);
+			capchan_prep_read(sqe, CAPCHAN_HANDLE_CHAIN, BUF(i), IO_SIZE,
+					  CAPCHAN_OFF_CURRENT);
+			capchan_sqe_set_flags(sqe, CAPCHAN_SQE_LINK);
+			capchan_sqe_set_data64(sqe, SMALL_SIZE);
+			sqe = cc_sqe(&d->ch);
+			capchan_prep_close(sqe, CAPCHAN_HANDLE_CHAIN);
+			capchan_sqe_set_data64(sqe, 0);
+		}
+		err = cc_submit_reap(&d->ch, 3 * batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int orc_cc_invoke(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *d = arg;
+	struct capchan_sqe sqe;
+	unsigned long i;
+	int h, err;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		capchan_prep_open(&sqe, d->h, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_READ);
+		h = capchan_invoke(&d->ch, &sqe);
+		CROSS(1);
+		if (h <= 0)
+			return h < 0 ? h : -EPROTO;
+		capchan_prep_read(&sqe, (uint32_t)h, BUF(0), IO_SIZE, CAPCHAN_OFF_CURRENT);
+		err = cc_invoke(&d->ch, &sqe, SMALL_SIZE);
+		capchan_prep_close(&sqe, (uint32_t)h);
+		if (err) {
+			capchan_invoke(&d->ch, &sqe);
+			return err;
+		}
+		err = cc_invoke(&d->ch, &sqe, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void bench_orc(void)
+{
+	static const unsigned batches[] = { 1, ORC_MAX_BATCH };
+	unsigned long ops = scaled(2048, ORC_MAX_BATCH);
+	struct uring def, dt;
+	struct cc_file d;
+	unsigned i;
+	int h, ret;
+
+	uring_init(&def, 0, "default");
+	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		   "single-issuer+defer-taskrun");
+	/* a sparse fixed-file table: the direct descriptors' slots */
+	if (def.ok && (ret = io_uring_register_files_sparse(&def.ring, ORC_MAX_BATCH))) {
+		note("io_uring default: sparse file table: %s", strerror(-ret));
+		uring_exit(&def);
+		failed = 1;
+	}
+	if (dt.ok && (ret = io_uring_register_files_sparse(&dt.ring, ORC_MAX_BATCH))) {
+		note("io_uring dt: sparse file table: %s", strerror(-ret));
+		uring_exit(&dt);
+		failed = 1;
+	}
+	open_channel(&d.ch, 1);
+	h = capchan_grant(&d.ch, dirfd_g, CAPCHAN_RIGHT_LOOKUP | CAPCHAN_RIGHT_READ);
+	if (h < 0)
+		die("grant %s: %s", WORKDIR, strerror(-h));
+	d.h = (uint32_t)h;
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		unsigned b = batches[i];
+
+		add("syscall", b, orc_syscall, NULL);
+		add("syscall-beneath", b, orc_openat2, NULL);
+		if (def.ok) {
+			add("io_uring", b, orc_uring, &def);
+			add("io_uring-exact", b, orc_uring_exact, &def);
+		}
+		if (dt.ok)
+			add("io_uring-dt", b, orc_uring, &dt);
+		add("capchan-ring", b, orc_cc_ring, &d);
+		if (b == 1)
+			add("capchan-invoke", b, orc_cc_invoke, &d);
+		run_group("orc", b, ops);
+	}
+	uring_exit(&def);
+	uring_exit(&dt);
+	capchan_queue_exit(&d.ch);
+}
+
+/* ---- capability lookup --------------------------------------------------- */
+
+/*
+ * Random picks are drawn before timing, so both variants pay the same
+ * small user-space cost per op: one load from this array.
+ */
+static uint32_t fd_picks[RAND_SLOTS], handle_picks[RAND_SLOTS];
+
+static int lookup_fstat(void *arg, unsigned batch, unsigned long ops)
+{
+	const uint32_t *picks = arg;
+	struct stat st;
+	unsigned long i;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		/*
+		 * The raw fstat system call: glibc's fstat() is
+		 * newfstatat(fd, "", AT_EMPTY_PATH), which on 6.1 also copies
+		 * and walks an empty path name.
+		 */
+		CROSS(1);
+		if (syscall(SYS_fstat, (int)picks[i % RAND_SLOTS], &st))
+			return -errno;
+	}
+	return 0;
+}
+
+static int lookup_cc_invoke(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan_stat st;
+	struct capchan_sqe sqe;
+	unsigned long i;
+	int err;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		capchan_prep_stat(&sqe, handle_picks[i % RAND_SLOTS], &st);
+		err = cc_invoke(arg, &sqe, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static unsigned max_caps(void)
+{
+	struct capchan_version v;
+	struct capchan ch;
+	int ret;
+
+	open_channel(&ch, 0);
+	ret = capchan_get_version(&ch, &v);
+	capchan_queue_exit(&ch);
+	if (ret)
+		die("capchan version: %s", strerror(-ret));
+	return v.max_caps;
+}
+
+static void bench_lookup(void)
+{
+	static const unsigned ns[] = { 1, 10, 100, 1000, 10000, 65000 };
+	unsigned long ops = scaled(8192, 1);
+	unsigned limit = max_caps(), i, k, nfd;
+	uint32_t *handles;
+	int *fds;
+	struct rlimit rl;
+
+	handles = calloc(65536, sizeof(*handles));
+	fds = calloc(65536, sizeof(*fds));
+	if (!handles || !fds)
+		die("out of memory");
+	/* room for 65000 descriptors for the fstat baseline (root in the VM) */
+	rl.rlim_cur = rl.rlim_max = 70000;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		note("setrlimit(NOFILE, 70000): %s", strerror(errno));
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		unsigned n = ns[i];
+		struct capchan ch;
+		int h;
+
+		if (n > limit) {
+			note("lookup N=%u skipped: max_caps is %u (load with max_caps=65535)",
+			     n, limit);
+			continue;
+		}
+		/* N live capabilities: one granted root, N-1 derived from it */
+		open_channel(&ch, 0);
+		h = capchan_grant(&ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK |
+				  CAPCHAN_RIGHT_STAT | CAPCHAN_RIGHT_DERIVE);
+		if (h < 0)
+			die("grant: %s", strerror(-h));
+		handles[0] = (uint32_t)h;
+		for (k = 1; k < n; k++) {
+			h = capchan_derive(&ch, handles[0], CAPCHAN_RIGHT_STAT);
+			if (h < 0)
+				die("derive %u of %u: %s", k, n, strerror(-h));
+			handles[k] = (uint32_t)h;
+		}
+		/* the baseline: N descriptors for the same file */
+		fds[0] = datafd_g;
+		for (nfd = 1; nfd < n; nfd++) {
+			fds[nfd] = fcntl(datafd_g, F_DUPFD_CLOEXEC, 0);
+			if (fds[nfd] < 0)
+				break;
+		}
+		if (nfd == n) {
+			for (k = 0; k < RAND_SLOTS; k++)
+				fd_picks[k] = (uint32_t)fds[rnd() % n];
+			add("syscall-fstat", 1, lookup_fstat, fd_picks);
+		} else {
+			note("lookup N=%u: only %u fds (%s): no fstat baseline", n, nfd,
+			     strerror(errno));
+			failed = 1;
+		}
+		for (k = 0; k < RAND_SLOTS; k++)
+			handle_picks[k] = handles[rnd() % n];
+		add("capchan-invoke", 1, lookup_cc_invoke, &ch);
+		run_group("lookup", n, ops);
+		while (nfd-- > 1)
+			close(fds[nfd]);
+		capchan_queue_exit(&ch);
+	}
+	free(handles);
+	free(fds);
+}
+
+/* ---- revocation --------------------------------------------------------- */
+
+/*
+ * A tree of N capabilities below a granted root R, built with DERIVE.  One
+ * channel holds at most max_caps handles and a capability whose last handle
+ * is closed leaves the tree, so trees larger than a channel span several
+ * channels: channel 0 derives its part directly below R; every further
+ * channel IMPORTs a capability EXPORTed from R (a child of R, counted) and
+ * derives its part below that.  Within a channel node j's parent is node
+ * (j-1)/TREE_FANOUT, so depth stays far below max_depth.
+ */
+struct tree {
+	struct capchan ch[4];
+	unsigned nch;
+	uint32_t root;
+};
+
+#define NODE_RIGHTS	(CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_DERIVE)
+
+static uint32_t *tree_handles;
+
+static int tree_build(struct tree *t, unsigned n, unsigned per_chan)
+{
+	unsigned built = 0, c, j;
+	int h;
+
+	memset(t, 0, sizeof(*t));
+	for (c = 0; built < n; c++) {
+		unsigned part = n - built < per_chan ? n - built : per_chan;
+		unsigned first;
+
+		if (c >= sizeof(t->ch) / sizeof(t->ch[0]))
+			return -E2BIG;
+		open_channel(&t->ch[c], 0);
+		t->nch = c + 1;
+		if (c == 0) {
+			h = capchan_grant(&t->ch[0], datafd_g, NODE_RIGHTS |
+					  CAPCHAN_RIGHT_DELEGATE | CAPCHAN_RIGHT_REVOKE);
+			if (h < 0)
+				return h;
+			t->root = (uint32_t)h;
+			tree_handles[0] = t->root;	/* R: not counted */
+			first = 1;
+			part++;
+		} else {
+			int fd = capchan_export(&t->ch[0], t->root, NODE_RIGHTS);
+
+			if (fd < 0)
+				return fd;
+			h = capchan_import(&t->ch[c], fd);
+			close(fd);	/* the imported handle keeps it alive */
+			if (h < 0)
+				return h;
+			tree_handles[0] = (uint32_t)h;
+			built++;
+			first = 1;
+		}
+		for (j = first; j < part; j++) {
+			h = capchan_derive(&t->ch[c], tree_handles[(j - 1) / TREE_FANOUT],
+					   NODE_RIGHTS);
+			if (h < 0)
+				return h;
+			tree_handles[j] = (uint32_t)h;
+			built++;
+		}
+	}
+	return 0;
+}
+
+static void tree_free(struct tree *t)
+{
+	unsigned c;
+
+	/* closing a channel drops its handles; the tree goes with the last */
+	for (c = t->nch; c-- > 0;)
+		capchan_queue_exit(&t->ch[c]);
+	t->nch = 0;
+}
+
+/* clock_gettime's own cost, taken off single-op timings */
+static uint64_t timer_cost(void)
+{
+	uint64_t best = UINT64_MAX, t0, t1;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		t0 = now_ns();
+		t1 = now_ns();
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best;
+}
+
+static void bench_revoke(void)
+{
+	static const unsigned ns[] = { 10, 100, 1000, 10000, 100000 };
+	unsigned limit = max_caps(), per_chan, i;
+	uint64_t tc = timer_cost();
+
+	/* a little room in each table beyond the tree: the root, spare slots */
+	if (limit < 32) {
+		note("revoke skipped: max_caps %u", limit);
+		return;
+	}
+	per_chan = limit - 16 < CHAN_CAPS ? limit - 16 : CHAN_CAPS;
+	tree_handles = calloc(CHAN_CAPS + 1, sizeof(*tree_handles));
+	if (!tree_handles)
+		die("out of memory");
+	note("timer cost %" PRIu64 " ns, taken off each revoke", tc);
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		unsigned n = ns[i];
+		/* small trees: repeat so the result is not one timer tick's noise */
+		unsigned reps = n >= 1000 ? 1 : 1000 / n, r, rr;
+		uint64_t best = UINT64_MAX;
+		struct tree t;
+		int err = 0;
+
+		if ((n + per_chan - 1) / per_chan > sizeof(t.ch) / sizeof(t.ch[0])) {
+			note("revoke N=%u skipped: max_caps %u too small", n, limit);
+			continue;
+		}
+		for (rr = 0; rr < (unsigned)rounds && !err; rr++) {
+			uint64_t sum = 0;
+
+			for (r = 0; r < reps && !err; r++) {
+				struct capchan_sqe sqe;
+				uint64_t t0, t1;
+				int res;
+
+				err = tree_build(&t, n, per_chan);
+				if (err) {
+					tree_free(&t);
+					break;
+				}
+				/* one ioctl, timed alone: the crossing count is 1 */
+				capchan_prep_revoke(&sqe, t.root);
+				t0 = now_ns();
+				res = capchan_invoke(&t.ch[0], &sqe);
+				t1 = now_ns();
+				tree_free(&t);
+				if (res != (int)n) {
+					err = res < 0 ? res : -EPROTO;
+					note("revoke N=%u revoked %d", n, res);
+					break;
+				}
+				sum += t1 - t0 > tc ? t1 - t0 - tc : 0;
+			}
+			if (!err && sum / reps < best)
+				best = sum / reps;
+		}
+		if (err) {
+			note("FAIL revoke N=%u: %s", n, strerror(-err));
+			failed = 1;
+			continue;
+		}
+		emit("revoke", "capchan-invoke", n, reps, (double)best, 1.0);
+	}
+	free(tree_handles);
+}
+
+/* ---- settling ---------------------------------------------------------- */
+
+/* Tasks running or runnable now, this one included (/proc/stat). */
+static int procs_running(void)
+{
+	char line[128];
+	int n = -1;
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "procs_running %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Wait until nothing else wants the CPU.  With one vCPU any other runnable
+ * task takes a share of every timed loop, and under icount its
+ * instructions count as ours.  Right after boot there is such a task: on
+ * Debian 6.12 the crypto self-tests (cryptomgr_test) run for a few hundred
+ * million guest instructions and made every op of the first variants
+ * measured look 40-100% dearer.  Sleeping lets them finish; 20 quiet
+ * samples in a row (200 ms) say they did.  Gives up after 60 s.
+ */
+static void settle(void)
+{
+	uint64_t t0 = now_ns();
+	int quiet = 0, busy = 0, i;
+
+	for (i = 0; i < 6000 && quiet < 20; i++) {
+		int n = procs_running();
+
+		if (n < 0)
+			return;
+		if (n <= 1) {
+			quiet++;
+		} else {
+			quiet = 0;
+			busy++;
+		}
+		usleep(10000);
+	}
+	note("settled in %.2f s (%d busy samples)%s", (now_ns() - t0) / 1e9, busy,
+	     quiet < 20 ? ": still busy, numbers may be inflated" : "");
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w nop,read,orc,lookup,revoke]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "r:s:w:")) != -1) {
+		switch (opt) {
+		case 'r':
+			rounds = atoi(optarg);
+			if (rounds < 1)
+				usage();
+			break;
+		case 's':
+			scale = atof(optarg);
+			if (!(scale > 0))
+				usage();
+			break;
+		case 'w':
+			workloads = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	sc_init();
+	setup_files();
+	settle();
+	note("rounds %d scale %g workloads %s", rounds, scale, workloads);
+	printf("workload,variant,batch,ops,ns_per_op,crossings_per_op\n");
+	fflush(stdout);
+	if (want("nop"))
+		bench_nop();
+	if (want("read"))
+		bench_read();
+	if (want("orc"))
+		bench_orc();
+	if (want("lookup"))
+		bench_lookup();
+	if (want("revoke"))
+		bench_revoke();
+	note("%s", failed ? "FAILED" : "done");
+	return failed;
+}
