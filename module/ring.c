@@ -240,7 +240,8 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 
 	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL)
 		return -EINVAL;
-	if (e->resv0 || memchr_inv(e->resv, 0, sizeof(e->resv)))
+	/* hot path: plain compares, not memchr_inv() */
+	if (e->resv0 || e->resv[0] || e->resv[1])
 		return -EINVAL;
 	if (!(e->flags & CAPCHAN_ENTER_GETEVENTS) && e->min_complete)
 		return -EINVAL;
