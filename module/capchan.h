@@ -77,6 +77,7 @@ struct capchan_table {
 	struct capchan_slot	*slots;
 	u32			nr_slots;
 	u32			nr_used;
+	u32			nr_retired;	/* slots whose generations ran out */
 	u32			free_head;	/* U32_MAX: no free slot */
 };
 
@@ -167,6 +168,12 @@ struct capchan_op_def {
 	bool		needs_cap;	/* sqe->handle names a capability */
 	bool		on_revoked;	/* allowed on a revoked capability */
 	bool		makes_handle;	/* result is a handle (chain source) */
+	/*
+	 * Names file descriptors, which belong to whoever makes the call:
+	 * only through INVOKE, where the caller wrote the SQE itself.  From
+	 * the rings the SQE's author is unknown (-EOPNOTSUPP).
+	 */
+	bool		invoke_only;
 	/* validate the op's own SQE fields; runs before the handle lookup */
 	int		(*prep)(const struct capchan_sqe *sqe);
 	/* execute; ctx->lock held */
@@ -176,7 +183,9 @@ struct capchan_op_def {
 extern const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST];
 
 long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
-		     u32 *chain_handle);
+		     u32 *chain_handle, bool from_ring);
+const struct cred *capchan_override_creds(struct capchan_ctx *ctx);
+void capchan_revert_creds(const struct cred *old);
 void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src);
 u64 capchan_ops_enabled(void);
 

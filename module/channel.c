@@ -165,6 +165,7 @@ static long capchan_ioc_grant(struct capchan_ctx *ctx, void __user *arg)
 
 static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 {
+	const struct cred *old;
 	struct capchan_req req;
 	u32 no_chain = 0;
 	long ret;
@@ -174,8 +175,11 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 		return -EFAULT;
 	if (req.sqe.flags & CAPCHAN_SQE_LINK)
 		return -EINVAL;
-	mutex_lock(&ctx->lock);
-	ret = capchan_execute(ctx, &req, &no_chain);
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	old = capchan_override_creds(ctx);
+	ret = capchan_execute(ctx, &req, &no_chain, false);
+	capchan_revert_creds(old);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -222,9 +226,10 @@ static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
 	struct capchan_ctx *ctx = file->private_data;
 	__poll_t mask = 0;
 
+	/* register even before SETUP, so an early epoll_ctl still wakes up */
+	poll_wait(file, &ctx->cq_wait, wait);
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return 0;
-	poll_wait(file, &ctx->cq_wait, wait);
 	if (capchan_cq_pending(ctx))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
@@ -236,7 +241,8 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 	struct capchan_table *t = &ctx->table;
 	u32 i;
 
-	mutex_lock(&ctx->lock);
+	if (mutex_lock_killable(&ctx->lock))
+		return;
 	seq_printf(m, "channel-id:\t%llu\n", ctx->id);
 	if (ctx->ring_ready) {
 		seq_printf(m, "sq-head:\t%u\nsq-tail:\t%u\nsq-entries:\t%u\n",

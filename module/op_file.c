@@ -57,6 +57,9 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 
 	if (!use_pos && !(req->cap->rights & CAPCHAN_RIGHT_SEEK))
 		return -EPERM;
+	/* positioned I/O on a file that has no positions, as pread(2) says */
+	if (!use_pos && !(file->f_mode & (dir == ITER_DEST ? FMODE_PREAD : FMODE_PWRITE)))
+		return -ESPIPE;
 	/*
 	 * Files with only ->read/->write (some procfs files) cannot be driven
 	 * through an iov_iter by a module, and the exported helpers that

@@ -13,14 +13,17 @@
  *
  *  2. Open the *final component only*, by name in its resolved parent, with
  *     file_open_root() and O_NOFOLLOW: full open(2) semantics (DAC, LSM
- *     hooks, O_CREAT, O_TRUNC) over a walk of one component that contains
- *     no "..", no "/" and follows no symlink; the file it opens must be
+ *     and IMA hooks, O_CREAT) over a walk of one component that contains
+ *     no "..", no "/" and follows no symlink.  The file it opens must be
  *     the very dentry step 1 found, or the open is retried (a rename
  *     raced with it) and finally fails with -EAGAIN.
  *
  * A file to be created (O_CREAT, step 1 found nothing) is created by name
- * in its parent, which step 1 resolved beneath the DIR instead.  Creating
- * through a dangling symlink therefore fails with -ELOOP: fail closed.
+ * in its parent, which step 1 resolved beneath the DIR instead, and must
+ * still be beneath the DIR afterwards (is_subdir).  Creating through a
+ * dangling symlink fails with -ELOOP: fail closed.  Side effects wait for
+ * the verification: O_TRUNC is applied after it (vfs_truncate), and step 2
+ * opens with O_NONBLOCK so a FIFO swapped in by a race cannot block.
  */
 #include "capchan.h"
 
@@ -89,15 +92,43 @@ static int capchan_open_mode(u64 rights, umode_t type)
 
 /*
  * Step 2: open the component @name of @parent (one component, no symlink
- * followed, no ".." possible).
+ * followed, no ".." possible).  Nothing with side effects happens before
+ * the result is verified: O_TRUNC is applied afterwards, and O_NONBLOCK
+ * keeps a FIFO swapped in by a race from blocking the channel.
  */
 static struct file *capchan_open_in(const struct path *parent,
 				    const char *name, int flags, u64 rights,
 				    umode_t type, umode_t mode)
 {
-	flags |= O_NOFOLLOW | O_LARGEFILE | O_CLOEXEC |
+	flags &= ~O_TRUNC;
+	flags |= O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_CLOEXEC |
 		 capchan_open_mode(rights, type);
 	return file_open_root(parent, name, flags, mode);
+}
+
+/* After verification: the type, the caller's O_NONBLOCK, then O_TRUNC. */
+static struct file *capchan_open_finish(struct file *file, int flags)
+{
+	umode_t mode = file_inode(file)->i_mode;
+	long err = 0;
+
+	if (!S_ISDIR(mode) && !S_ISREG(mode))
+		err = -EINVAL;
+	else if (S_ISDIR(mode) && (flags & O_TRUNC))
+		err = -EISDIR;
+	if (!err && !(flags & O_NONBLOCK)) {
+		spin_lock(&file->f_lock);
+		file->f_flags &= ~O_NONBLOCK;
+		spin_unlock(&file->f_lock);
+	}
+	/* permission, leases, LSM truncate hook: all in vfs_truncate() */
+	if (!err && (flags & O_TRUNC))
+		err = vfs_truncate(&file->f_path, 0);
+	if (err) {
+		fput(file);
+		return ERR_PTR(err);
+	}
+	return file;
 }
 
 /* Steps 1 and 2 for an existing target, found at @p. */
@@ -110,7 +141,7 @@ static struct file *capchan_open_found(const struct path *root,
 	struct path parent;
 	struct file *file;
 
-	/* never block in open() on a FIFO, never reach a device node */
+	/* never open a FIFO or a device node; a symlink only to say -ELOOP */
 	if (type != S_IFDIR && type != S_IFREG &&
 	    !(type == S_IFLNK && (flags & O_NOFOLLOW)))
 		return ERR_PTR(-EINVAL);
@@ -138,25 +169,40 @@ static struct file *capchan_open_found(const struct path *root,
 	return file;
 }
 
-/* Steps 1 and 2 for a target O_CREAT may create: by name in its parent. */
+/*
+ * Steps 1 and 2 for a target O_CREAT may create: by name in its parent,
+ * resolved beneath the DIR.  If that parent was moved out of the DIR
+ * meanwhile, the file (new or old) is refused: it must be beneath the DIR
+ * when we hand it out.
+ */
 static struct file *capchan_open_create(const struct path *root, char *name,
 					int flags, u64 rights, umode_t mode)
 {
 	char *slash = strrchr(name, '/');
+	const char *base = name;
 	struct path parent;
 	struct file *file;
 	int err;
 
-	if (!slash)
-		return capchan_open_in(root, name, flags, rights, S_IFREG, mode);
-	*slash = '\0';
-	err = capchan_lookup_beneath(root, name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY,
-				     &parent);
-	*slash = '/';
-	if (err)
-		return ERR_PTR(err);
-	file = capchan_open_in(&parent, slash + 1, flags, rights, S_IFREG, mode);
+	if (slash) {
+		*slash = '\0';
+		err = capchan_lookup_beneath(root, name,
+					     LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &parent);
+		*slash = '/';
+		if (err)
+			return ERR_PTR(err);
+		base = slash + 1;
+	} else {
+		parent = *root;
+		path_get(&parent);
+	}
+	file = capchan_open_in(&parent, base, flags, rights, S_IFREG, mode);
 	path_put(&parent);
+	if (!IS_ERR(file) && (file->f_path.mnt != root->mnt ||
+			      !is_subdir(file->f_path.dentry, root->dentry))) {
+		fput(file);
+		return ERR_PTR(-EAGAIN);
+	}
 	return file;
 }
 
@@ -174,14 +220,16 @@ static struct file *capchan_open_beneath(const struct path *root, char *name,
 		err = capchan_lookup_beneath(root, name,
 					     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW,
 					     &p);
-		if (err == -ENOENT && (flags & O_CREAT))
-			return capchan_open_create(root, name, flags, rights, mode);
+		if (err == -ENOENT && (flags & O_CREAT)) {
+			file = capchan_open_create(root, name, flags, rights, mode);
+			continue;
+		}
 		if (err)
 			return ERR_PTR(err);
 		file = capchan_open_found(root, &p, flags, rights, mode);
 		path_put(&p);
 	}
-	return file;
+	return IS_ERR(file) ? file : capchan_open_finish(file, flags);
 }
 
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
@@ -189,7 +237,6 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	const struct capchan_sqe *sqe = &req->sqe;
 	struct capchan_cap *dir = req->cap;
 	int flags = sqe->op_flags;
-	const struct cred *old;
 	struct capchan_cap *cap;
 	struct file *file;
 	char *name;
@@ -201,15 +248,17 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 		return -EPERM;
 	if ((flags & O_TRUNC) && !(sqe->rights & CAPCHAN_RIGHT_WRITE))
 		return -EPERM;
+	/* never mint set-user/group-ID files, whoever owns the channel */
+	if ((flags & O_CREAT) && (sqe->off & (S_ISUID | S_ISGID)))
+		return -EPERM;
 
 	name = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
 	if (IS_ERR(name))
 		return PTR_ERR(name) == -EINVAL ? -ENAMETOOLONG : PTR_ERR(name);
 	if (name[0]) {
-		old = override_creds(ctx->cred);
+		/* the creator's credentials: capchan_execute()'s callers set them */
 		file = capchan_open_beneath(&dir->file->f_path, name, flags,
 					    sqe->rights, (umode_t)sqe->off);
-		revert_creds(old);
 	} else {
 		file = ERR_PTR(-ENOENT);
 	}
@@ -217,14 +266,9 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 
-	if (S_ISDIR(file_inode(file)->i_mode)) {
-		cap_type = CAPCHAN_CAP_DIR;
-	} else if (S_ISREG(file_inode(file)->i_mode)) {
-		cap_type = CAPCHAN_CAP_FILE;
-	} else {
-		fput(file);
-		return -EINVAL;
-	}
+	/* capchan_open_finish() let through directories and regular files only */
+	cap_type = S_ISDIR(file_inode(file)->i_mode) ? CAPCHAN_CAP_DIR :
+						       CAPCHAN_CAP_FILE;
 	cap = capchan_cap_new_child(dir, file, cap_type, sqe->rights);
 	fput(file);	/* the capability took its own reference */
 	if (IS_ERR(cap))

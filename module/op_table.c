@@ -81,12 +81,14 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "export",
 		.rights		= CAPCHAN_RIGHT_DELEGATE,
 		.needs_cap	= true,
+		.invoke_only	= true,
 		.prep		= capchan_prep_derive,
 		.issue		= capchan_issue_export,
 	},
 	[CAPCHAN_OP_IMPORT] = {
 		.name		= "import",
 		.makes_handle	= true,
+		.invoke_only	= true,
 		.prep		= capchan_prep_import,
 		.issue		= capchan_issue_import,
 	},
@@ -127,12 +129,31 @@ void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src)
 }
 
 /*
+ * Every op runs with the channel creator's credentials, whoever calls
+ * ENTER or INVOKE: a process that was handed the channel can never lend
+ * it its own privileges (CAP_FSETID on a WRITE, say), nor borrow the
+ * caller's.  The common case, the creator itself, costs a compare.
+ */
+const struct cred *capchan_override_creds(struct capchan_ctx *ctx)
+{
+	if (current_cred() == ctx->cred)
+		return NULL;
+	return override_creds(ctx->cred);
+}
+
+void capchan_revert_creds(const struct cred *old)
+{
+	if (old)
+		revert_creds(old);
+}
+
+/*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
  * this op makes a handle.  ctx->lock held.
  */
 long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
-		     u32 *chain_handle)
+		     u32 *chain_handle, bool from_ring)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	const struct capchan_op_def *def;
@@ -171,6 +192,9 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		return -EINVAL;
 	}
 
+	/* a well-formed SQE that only INVOKE may run */
+	if (from_ring && def->invoke_only)
+		return -EOPNOTSUPP;
 	res = def->issue(ctx, req);
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;

@@ -203,7 +203,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 		if (ctx->link_failed) {
 			res = -ECANCELED;
 		} else {
-			res = capchan_execute(ctx, &req, &ctx->chain_handle);
+			res = capchan_execute(ctx, &req, &ctx->chain_handle, true);
 			if (res < 0)
 				ctx->link_failed = true;
 		}
@@ -251,8 +251,14 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 		return -EINVAL;
 
 	if (e->to_submit) {
-		mutex_lock(&ctx->lock);
+		const struct cred *old;
+
+		/* an op may block (a slow file): waiters must stay killable */
+		if (mutex_lock_killable(&ctx->lock))
+			return -EINTR;
+		old = capchan_override_creds(ctx);
 		submitted = capchan_submit_sqes(ctx, e->to_submit);
+		capchan_revert_creds(old);
 		mutex_unlock(&ctx->lock);
 		if (submitted < 0)
 			return submitted;

@@ -20,6 +20,7 @@ void capchan_table_init(struct capchan_table *t)
 	t->slots = NULL;
 	t->nr_slots = 0;
 	t->nr_used = 0;
+	t->nr_retired = 0;
 	t->free_head = U32_MAX;
 }
 
@@ -73,7 +74,7 @@ int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap)
 	u32 slot;
 	int err;
 
-	if (t->nr_used >= READ_ONCE(capchan_max_caps))
+	if (t->nr_used + t->nr_retired >= READ_ONCE(capchan_max_caps))
 		return -EMFILE;
 	if (t->free_head == U32_MAX) {
 		err = capchan_table_grow(t);
@@ -122,12 +123,20 @@ struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 		return NULL;
 	cap = s->cap;
 	s->cap = NULL;
-	/* a new generation so the old handle never matches again */
-	s->gen = (s->gen + 1) & CAPCHAN_HANDLE_GEN_MASK;
-	if (!s->gen)
-		s->gen = 1;
+	t->nr_used--;
+	/*
+	 * A new generation so the old handle never matches again.  A slot
+	 * whose generations are used up is retired rather than wrapped: a
+	 * wrap would revive handles closed long ago.  The channel then has
+	 * one slot less (after 32767 reuses of that slot).
+	 */
+	if (s->gen == CAPCHAN_HANDLE_GEN_MASK) {
+		s->gen = 0;	/* matches no handle: handles have gen >= 1 */
+		t->nr_retired++;
+		return cap;
+	}
+	s->gen++;
 	s->next_free = t->free_head;
 	t->free_head = s - t->slots;
-	t->nr_used--;
 	return cap;
 }

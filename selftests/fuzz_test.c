@@ -1197,6 +1197,13 @@ static void fz_check_res(struct fz_w *w, struct fz_chan *c,
 	if (op == CAPCHAN_OP_NOP && !s->handle && !s->off && !s->addr && !s->len &&
 	    !s->op_flags && !s->rights)
 		FZ_CHECK(res == 0, "NOP: res %ld %s", res, fz_s(s));
+	/* fds belong to whoever calls: from the rings EXPORT/IMPORT never run */
+	if (!(mode & FZ_M_INVOKE) &&
+	    (op == CAPCHAN_OP_EXPORT || op == CAPCHAN_OP_IMPORT)) {
+		FZ_CHECK(res == -EOPNOTSUPP || (res < 0 && fz_errno_ok(op, (int)-res)),
+			 "op %u from the rings: res %ld %s", op, res, fz_s(s));
+		return;
+	}
 	if (res < 0) {
 		FZ_CHECK(fz_errno_ok(op, (int)-res), "op %u: unexpected errno %ld (%s) %s",
 			 op, -res, strerror((int)-res), fz_s(s));
