@@ -1061,6 +1061,7 @@ static bool fz_errno_ok(unsigned int op, int e)
 	static const int open_e[] = {
 		ENAMETOOLONG, EFAULT, ENOENT, EXDEV, ELOOP, EACCES, EEXIST, EMFILE,
 		EMLINK, EAGAIN, ENOMEM, ENOSPC, ENXIO, ENODEV, EIO,
+		ESRCH,	/* procfs beneath the granted /proc/<pid> of a dead task */
 	};
 	static const int rw_e[] = { EFAULT, EIO, ENOMEM, EAGAIN, ENOSPC, EFBIG };
 	static const int stat_e[] = { EFAULT };
