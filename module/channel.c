@@ -86,7 +86,10 @@ int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g)
 		return -EINVAL;
 	}
 
-	mutex_lock(&ctx->lock);
+	if (mutex_lock_killable(&ctx->lock)) {
+		fput(file);
+		return -EINTR;
+	}
 	if (ctx->sealed) {
 		handle = -EPERM;
 		goto out_unlock;
@@ -134,7 +137,8 @@ static long capchan_ioc_setup(struct capchan_ctx *ctx, void __user *arg)
 
 	if (copy_from_user(&p, arg, sizeof(p)))
 		return -EFAULT;
-	mutex_lock(&ctx->lock);
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
 	ret = capchan_ring_setup(ctx, &p);
 	mutex_unlock(&ctx->lock);
 	if (ret)
@@ -201,7 +205,8 @@ static long capchan_chan_ioctl(struct file *file, unsigned int cmd,
 	case CAPCHAN_IOC_SEAL:
 		if (arg)
 			return -EINVAL;
-		mutex_lock(&ctx->lock);
+		if (mutex_lock_killable(&ctx->lock))
+			return -EINTR;
 		ctx->sealed = true;
 		mutex_unlock(&ctx->lock);
 		return 0;
@@ -228,6 +233,12 @@ static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
 
 	/* register even before SETUP, so an early epoll_ctl still wakes up */
 	poll_wait(file, &ctx->cq_wait, wait);
+	/*
+	 * Full barrier between joining the waitqueue and reading the CQ
+	 * tail: pairs with wq_has_sleeper()'s barrier after the submitter's
+	 * tail store (capchan_submit_sqes), as sock_poll_wait() does.
+	 */
+	smp_mb();
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return 0;
 	if (capchan_cq_pending(ctx))

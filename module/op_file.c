@@ -140,8 +140,9 @@ long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
 	st.rdev = new_encode_dev(ks.rdev);
 	st.mode = ks.mode;
 	st.nlink = ks.nlink;
-	st.uid = from_kuid_munged(current_user_ns(), ks.uid);
-	st.gid = from_kgid_munged(current_user_ns(), ks.gid);
+	/* ids as the caller's namespace maps them, not the creator's */
+	st.uid = from_kuid_munged(current_real_cred()->user_ns, ks.uid);
+	st.gid = from_kgid_munged(current_real_cred()->user_ns, ks.gid);
 	st.blksize = ks.blksize;
 	st.cap_type = req->cap->type;
 	st.rights = req->cap->rights;

@@ -47,6 +47,13 @@ int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
 /* scoped lookups may report a concurrent rename with -EAGAIN; retry a bit */
 #define CAPCHAN_LOOKUP_RETRIES	8
 
+/*
+ * Internal: "what we opened is not what we looked up, walk again".  Kept
+ * apart from -EAGAIN, which a leased file gives for our non-blocking open
+ * and which is passed through (OPEN never waits for a lease break).
+ */
+#define CAPCHAN_ERACE		ESTALE
+
 int capchan_prep_open(const struct capchan_sqe *sqe)
 {
 	if (sqe->len)
@@ -121,8 +128,12 @@ static struct file *capchan_open_finish(struct file *file, int flags)
 		file->f_flags &= ~O_NONBLOCK;
 		spin_unlock(&file->f_lock);
 	}
-	/* permission, leases, LSM truncate hook: all in vfs_truncate() */
-	if (!err && (flags & O_TRUNC))
+	/*
+	 * Permission, leases, LSM truncate hook: all in vfs_truncate().  A file
+	 * this open created is empty already and, like open(2), needs no
+	 * write permission for it (it may have been created 0444).
+	 */
+	if (!err && (flags & O_TRUNC) && !(file->f_mode & FMODE_CREATED))
 		err = vfs_truncate(&file->f_path, 0);
 	if (err) {
 		fput(file);
@@ -164,16 +175,18 @@ static struct file *capchan_open_found(const struct path *root,
 	if (!IS_ERR(file) && (file->f_path.dentry != p->dentry ||
 			      file->f_path.mnt != p->mnt)) {
 		fput(file);
-		return ERR_PTR(-EAGAIN);
+		return ERR_PTR(-CAPCHAN_ERACE);
 	}
 	return file;
 }
 
 /*
  * Steps 1 and 2 for a target O_CREAT may create: by name in its parent,
- * resolved beneath the DIR.  If that parent was moved out of the DIR
- * meanwhile, the file (new or old) is refused: it must be beneath the DIR
- * when we hand it out.
+ * resolved beneath the DIR, always with O_EXCL so step 2 never opens an
+ * object step 1 did not see (something that appeared meanwhile sends us
+ * back to step 1, which type-checks it).  If the parent was moved out of
+ * the DIR meanwhile, the new empty file is left there but not handed out
+ * (openat2's RESOLVE_BENEATH creates in a moved parent the same way).
  */
 static struct file *capchan_open_create(const struct path *root, char *name,
 					int flags, u64 rights, umode_t mode)
@@ -196,12 +209,15 @@ static struct file *capchan_open_create(const struct path *root, char *name,
 		parent = *root;
 		path_get(&parent);
 	}
-	file = capchan_open_in(&parent, base, flags, rights, S_IFREG, mode);
+	file = capchan_open_in(&parent, base, flags | O_EXCL, rights, S_IFREG,
+			       mode);
 	path_put(&parent);
+	if (PTR_ERR(file) == -EEXIST && !(flags & O_EXCL))
+		return ERR_PTR(-CAPCHAN_ERACE);
 	if (!IS_ERR(file) && (file->f_path.mnt != root->mnt ||
 			      !is_subdir(file->f_path.dentry, root->dentry))) {
 		fput(file);
-		return ERR_PTR(-EAGAIN);
+		return ERR_PTR(-CAPCHAN_ERACE);
 	}
 	return file;
 }
@@ -209,18 +225,25 @@ static struct file *capchan_open_create(const struct path *root, char *name,
 static struct file *capchan_open_beneath(const struct path *root, char *name,
 					 int flags, u64 rights, umode_t mode)
 {
-	struct file *file = ERR_PTR(-EAGAIN);
+	struct file *file = ERR_PTR(-CAPCHAN_ERACE);
 	struct path p;
 	int i, err;
 
 	if (name[0] == '/')
 		return ERR_PTR(-EXDEV);
-	/* -EAGAIN: the tree changed under us; a few tries, then fail closed */
-	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES && PTR_ERR(file) == -EAGAIN; i++) {
+	/* the tree changed under us: a few tries, then fail closed (-EAGAIN) */
+	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES &&
+		    PTR_ERR(file) == -CAPCHAN_ERACE; i++) {
 		err = capchan_lookup_beneath(root, name,
 					     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW,
 					     &p);
 		if (err == -ENOENT && (flags & O_CREAT)) {
+			/* a dangling symlink: capchan never creates through links */
+			if (!(flags & O_NOFOLLOW) &&
+			    !capchan_lookup_beneath(root, name, 0, &p)) {
+				path_put(&p);
+				return ERR_PTR(-ELOOP);
+			}
 			file = capchan_open_create(root, name, flags, rights, mode);
 			continue;
 		}
@@ -229,6 +252,8 @@ static struct file *capchan_open_beneath(const struct path *root, char *name,
 		file = capchan_open_found(root, &p, flags, rights, mode);
 		path_put(&p);
 	}
+	if (PTR_ERR(file) == -CAPCHAN_ERACE)
+		return ERR_PTR(-EAGAIN);
 	return IS_ERR(file) ? file : capchan_open_finish(file, flags);
 }
 

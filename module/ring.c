@@ -223,8 +223,9 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 		/*
 		 * Skip the waitqueue lock when nobody sleeps: wq_has_sleeper()'s
 		 * full barrier orders the tail store above against the check,
-		 * pairing with the barrier in prepare_to_wait() on the waiter's
-		 * side before it re-reads the condition (ENTER and poll).
+		 * pairing with set_current_state() in ENTER's wait and the
+		 * smp_mb() after poll_wait() in poll, each before the waiter
+		 * re-reads the condition.
 		 */
 		if (wq_has_sleeper(&ctx->cq_wait))
 			wake_up_interruptible(&ctx->cq_wait);

@@ -6,6 +6,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -103,6 +104,66 @@ TEST_F(hard, fd_ops_not_from_rings)
 	/* through INVOKE the same import works */
 	EXPECT_LT(0, capchan_import(&self->ch, capfd));
 	close(capfd);
+}
+
+/*
+ * O_CREAT|O_TRUNC of a new file needs no write permission on it, as with
+ * open(2): an unprivileged creator making a 0444 file must succeed, and
+ * O_EXCL must not find a half-made file afterwards.
+ */
+TEST_F(hard, create_trunc_readonly_mode)
+{
+	int pub, st;
+	pid_t pid;
+
+	ASSERT_EQ(0, mkdirat(self->t.jail_fd, "pub", 0777));
+	pub = openat(self->t.jail_fd, "pub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, pub);
+	ASSERT_EQ(0, fchmod(pub, 0777));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct capchan ch;
+		int d, h;
+
+		/* the channel's creator is nobody: its credentials apply */
+		if (chdir("/") || setgid(65534) || setuid(65534))
+			_exit(10);
+		if (capchan_open_channel(&ch))
+			_exit(11);
+		d = capchan_grant(&ch, pub, CAPCHAN_RIGHTS_ALL);
+		if (d <= 0)
+			_exit(12);
+		h = capchan_open_beneath(&ch, d, "ro", O_CREAT | O_TRUNC, 0444,
+					 CAPCHAN_RIGHT_WRITE);
+		if (h <= 0)
+			_exit(20 + (-h & 0x3f));
+		h = capchan_open_beneath(&ch, d, "ro2", O_CREAT | O_EXCL | O_TRUNC,
+					 0444, CAPCHAN_RIGHT_WRITE);
+		if (h <= 0)
+			_exit(90 + (-h & 0x3f) % 30);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	close(pub);
+}
+
+/* capchan never creates through a symlink, dangling or not: -ELOOP. */
+TEST_F(hard, create_through_dangling_link)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, symlinkat("nowhere", self->t.jail_fd, "dangle"));
+	EXPECT_EQ(-ELOOP, capchan_open_beneath(&self->ch, self->dh, "dangle",
+					       O_CREAT, 0644, CAPCHAN_RIGHT_WRITE));
+	EXPECT_EQ(-1, fstatat(self->t.jail_fd, "nowhere", &st, 0));
+	EXPECT_EQ(ENOENT, errno);
+	/* with O_NOFOLLOW too */
+	EXPECT_EQ(-ELOOP, capchan_open_beneath(&self->ch, self->dh, "dangle",
+					       O_CREAT | O_NOFOLLOW, 0644,
+					       CAPCHAN_RIGHT_WRITE));
 }
 
 /* An epoll registration made before SETUP still wakes on completions. */
