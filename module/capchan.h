@@ -77,7 +77,6 @@ struct capchan_table {
 	struct capchan_slot	*slots;
 	u32			nr_slots;
 	u32			nr_used;
-	u32			nr_retired;	/* slots whose generations ran out */
 	u32			free_head;	/* U32_MAX: no free slot */
 };
 

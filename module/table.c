@@ -20,7 +20,6 @@ void capchan_table_init(struct capchan_table *t)
 	t->slots = NULL;
 	t->nr_slots = 0;
 	t->nr_used = 0;
-	t->nr_retired = 0;
 	t->free_head = U32_MAX;
 }
 
@@ -74,7 +73,7 @@ int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap)
 	u32 slot;
 	int err;
 
-	if (t->nr_used + t->nr_retired >= READ_ONCE(capchan_max_caps))
+	if (t->nr_used >= READ_ONCE(capchan_max_caps))
 		return -EMFILE;
 	if (t->free_head == U32_MAX) {
 		err = capchan_table_grow(t);
@@ -127,12 +126,12 @@ struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 	/*
 	 * A new generation so the old handle never matches again.  A slot
 	 * whose generations are used up is retired rather than wrapped: a
-	 * wrap would revive handles closed long ago.  The channel then has
-	 * one slot less (after 32767 reuses of that slot).
+	 * wrap would revive handles closed long ago.  Left off the free
+	 * list, the slot is simply never handed out again, and the table
+	 * cannot grow past max_caps to replace it.
 	 */
 	if (s->gen == CAPCHAN_HANDLE_GEN_MASK) {
 		s->gen = 0;	/* matches no handle: handles have gen >= 1 */
-		t->nr_retired++;
 		return cap;
 	}
 	s->gen++;
