@@ -5,8 +5,10 @@
 # kernel, boot that kernel in QEMU with the module and the given static test
 # programs, and judge the run.
 #
-# The host kernel cannot load modules and there is no KVM, so every module
-# test runs in a QEMU/TCG guest (about 5 s from boot to poweroff).
+# The host kernel cannot load modules, so every module test runs in a QEMU
+# guest (about 5 s from boot to poweroff under TCG).  KVM is used only where
+# a probe boot proved it works (accel.sh); a guest that prints nothing
+# within CAPCHAN_VM_START_TIMEOUT seconds is stopped at once.
 #
 # Options:
 #   -k SPEC       kernel: 6.1 (default), 6.12 or an exact release (kernel.sh)
@@ -20,7 +22,9 @@
 # Environment: CAPCHAN_CACHE, CAPCHAN_BUILD (default <repo>/build),
 #   CAPCHAN_MODULE_SRC (tree holding Kbuild, module/, uapi/; default the
 #   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
-#   CAPCHAN_QEMU, CAPCHAN_VM_APPEND (extra kernel command line),
+#   CAPCHAN_QEMU, CAPCHAN_VM_ACCEL (QEMU accelerator options, e.g.
+#   "-accel tcg"; default: chosen by accel.sh), CAPCHAN_VM_START_TIMEOUT
+#   (seconds until the guest's first line, default 90), CAPCHAN_VM_APPEND (extra kernel command line),
 #   CAPCHAN_VM_SMP (guest CPUs, default 2), CAPCHAN_QEMU_ARGS (extra QEMU
 #   options, split on blanks, e.g. "-icount shift=0,sleep=off"),
 #   CAPCHAN_VM_DEBUG (default 1; 0 boots without slub_debug and KFENCE,
@@ -197,15 +201,9 @@ mkinitramfs || { say "FAIL initramfs build failed"; exit 1; }
 
 # --- boot ------------------------------------------------------------------
 
-accel=${CAPCHAN_VM_ACCEL:-}
-if [ -z "$accel" ]; then
-	# TCG is what this project's machines have; use KVM where a user has it.
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		accel="-accel kvm -accel tcg"
-	else
-		accel="-accel tcg"
-	fi
-fi
+# The accelerator is chosen by proof (accel.sh): KVM only where a probe
+# guest under it printed something, TCG otherwise.
+accel=$("$here/accel.sh" "$VMLINUZ") || { say "FAIL cannot choose an accelerator"; exit 1; }
 # quiet keeps the boot short, but it would also hide KERN_WARNING lines, so
 # a WARN would show up only as the panic that panic_on_warn makes of it;
 # loglevel=5 (given after quiet, so it wins) keeps warnings on the console.
@@ -218,22 +216,34 @@ smp=${CAPCHAN_VM_SMP:-2}
 case $smp in
 '' | *[!0-9]*) say "FAIL CAPCHAN_VM_SMP must be a number"; exit 1 ;;
 esac
+# The guest's first line ("capchan-vm: kernel ...") must come within this
+# many seconds, or the run stops at once instead of waiting out the limit.
+start_s=${CAPCHAN_VM_START_TIMEOUT:-90}
+case $start_s in
+'' | *[!0-9]*) say "FAIL CAPCHAN_VM_START_TIMEOUT must be a number"; exit 1 ;;
+esac
 
 mkdir -p "$(dirname -- "$log")"
-rcfile=$bdir/qemu.rc
-say "booting $KVER (limit ${limit}s)"
+boot() {
+	say "booting $KVER (${accel#-accel }, limit ${limit}s, first output within ${start_s}s)"
+	set -- -l "$limit" -s "$start_s" -m "capchan-vm: " -o "$log.raw"
+	[ "$quiet" -eq 0 ] || set -- "$@" -q
+	qrc=0
+	# shellcheck disable=SC2086 # accel and CAPCHAN_QEMU_ARGS are lists of options
+	"$here/qemu-watch.sh" "$@" -- "$qemu" $accel -machine q35 -cpu max \
+		-smp "$smp" -m 1024 -nographic -no-reboot -kernel "$VMLINUZ" \
+		-initrd "$initrd" -append "$append" ${CAPCHAN_QEMU_ARGS:-} || qrc=$?
+}
 start=$(date +%s)
-# POSIX sh has no pipefail: the exit status of timeout travels via a file.
-# shellcheck disable=SC2086 # accel and CAPCHAN_QEMU_ARGS are lists of options
-{
-	rc=0
-	timeout "$limit" "$qemu" $accel -machine q35 -cpu max -smp "$smp" -m 1024 \
-		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
-		-append "$append" ${CAPCHAN_QEMU_ARGS:-} </dev/null 2>&1 || rc=$?
-	echo "$rc" >"$rcfile"
-} | if [ "$quiet" -eq 1 ]; then cat >"$log.raw"; else tee "$log.raw"; fi
+boot
+if [ "$qrc" -eq 69 ] && [ -z "${CAPCHAN_VM_ACCEL:-}" ] && [ "$accel" != "-accel tcg" ]; then
+	# the probe passed but this guest hung all the same: forget the verdict
+	say "kvm guest printed nothing in ${start_s}s, using tcg"
+	printf 'kvm failed a real boot\n-accel tcg\n' >"${CAPCHAN_CACHE:-$repo/.cache}/vm-accel"
+	accel="-accel tcg"
+	boot
+fi
 end=$(date +%s)
-qrc=$(cat "$rcfile")
 # The serial console ends lines with CR LF; keep the log greppable.
 tr -d '\r' <"$log.raw" >"$log"
 rm -f "$log.raw"
@@ -311,6 +321,8 @@ state() {
 
 if [ "$qrc" -eq 124 ]; then
 	fail "QEMU timed out after ${limit}s"
+elif [ "$qrc" -eq 69 ]; then
+	fail "guest printed nothing in ${start_s}s (no \"capchan-vm: \" line; accelerator ${accel#-accel }; see $log)"
 elif [ "$qrc" -ne 0 ]; then
 	fail "QEMU exited with status $qrc"
 fi
