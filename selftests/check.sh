@@ -3,7 +3,8 @@
 #
 # make check: every test capchan has, one summary line at the end.
 #
-#   1. host unit tests of libcapchan (Check)
+#   1. host unit tests of libcapchan (Check), and of the VM runner's
+#      accelerator probe and watchdog (fake QEMUs)
 #   2. the kselftests in QEMU on Debian's stock 6.1 and 6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
 #   3. the DKMS build against the installed 6.1 headers
@@ -45,6 +46,20 @@ if [ -n "$line" ]; then
 	[ "$st" -ne 0 ] && [ $((f + e)) -eq 0 ] && fail "host unit tests: make check exited $st"
 else
 	fail "host unit tests: no Check summary (make exited $st)"
+fi
+
+echo "== VM runner: accelerator probe and watchdog (fake QEMU) =="
+sh "$here/vm/accel_test.sh" > "$build/accel-test.log" 2>&1
+st=$?
+cat "$build/accel-test.log"
+p=$(grep -c '^ok ' "$build/accel-test.log")
+f=$(grep -c '^not ok ' "$build/accel-test.log")
+passed=$((passed + p))
+if [ "$f" -gt 0 ]; then
+	failed=$((failed + f - 1))
+	fail "VM runner tests: $f failed"
+elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
+	fail "VM runner tests: exited $st with $p passed"
 fi
 
 # ---- 2. kselftests in the VM ----------------------------------------------
