@@ -23,9 +23,8 @@ static const char *res_str(long res)
 {
 	static char buf[64];
 
-	if (res >= 1 << CAPCHAN_HANDLE_SLOT_BITS)	/* a handle: slot | gen << 16 */
-		snprintf(buf, sizeof(buf), "handle 0x%lx", res);
-	else if (res >= 0)
+	/* handles are plain numbers too: the steps say which results are */
+	if (res >= 0)
 		snprintf(buf, sizeof(buf), "%ld", res);
 	else
 		snprintf(buf, sizeof(buf), "-%s", strerrorname_np(-res) ?: "?");

@@ -1,23 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * capchan - capability objects, the global derivation tree, transitive
- * revocation and capability files.
+ * capchan - capabilities, the objects they name, derivation trees,
+ * transitive revocation and capability files.
+ *
+ * Authority: a capability carries the credentials of whoever brought its
+ * authority into capchan (the caller of GRANT); everything derived from it
+ * (OPEN, DERIVE, EXPORT) inherits them and IMPORT keeps them.  Ops run with
+ * them (op_table.c), so a capability does the same wherever it travels and
+ * never more than its granter could do directly.
+ *
+ * Objects: GRANT and OPEN bring in an object (one open file, charged to a
+ * user); DERIVE, EXPORT and IMPORT share their parent's.  A capability
+ * holds its object only while it is live or has ops in flight: @active is
+ * 1 (the live bias) plus the ops running on it, and the object is dropped
+ * when it reaches 0, which revocation makes happen as soon as the last op
+ * in flight is done.  So a revoked capability pins no file, mount or
+ * deleted inode, whoever still holds a handle to it.
+ *
+ * Trees: every capability belongs to the tree of its root (GRANT), which
+ * has its own lock; trees of different roots share nothing.  A node's
+ * @children lists only its live children: revocation detaches what it
+ * revokes, so revoking again walks nothing, and no child is ever added
+ * under a revoked node.
  */
 #include "capchan.h"
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-/*
- * One lock for the whole derivation tree.  Trees cross channels and
- * processes (export/import), so a per-channel lock cannot cover them.  It
- * is taken only to create, free or revoke capabilities, never on the I/O
- * path, which only reads cap->revoked.
- */
-static DEFINE_MUTEX(capchan_tree_lock);
 static struct kmem_cache *capchan_cap_cache;
 
 int capchan_cap_cache_init(void)
@@ -35,62 +49,211 @@ void capchan_cap_cache_exit(void)
 	kmem_cache_destroy(capchan_cap_cache);
 }
 
-static struct capchan_cap *capchan_cap_alloc(struct file *file, u32 type,
-					     u64 rights)
+/* ---- objects ---------------------------------------------------------- */
+
+/*
+ * A new object for @file (a reference is taken), charged as one open file
+ * to @user.  -EMFILE/-ENFILE over the user's file limits.
+ */
+struct capchan_obj *capchan_obj_new(struct file *file, struct capchan_user *user)
+{
+	struct capchan_obj *obj;
+	int err;
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	err = capchan_user_charge_file(user);
+	if (err) {
+		kfree(obj);
+		return ERR_PTR(err);
+	}
+	refcount_set(&obj->ref, 1);
+	capchan_user_get(user);
+	obj->user = user;
+	obj->file = file ? get_file(file) : NULL;
+	return obj;
+}
+
+/* OPEN reserves the object before it opens anything: the file comes last. */
+void capchan_obj_set_file(struct capchan_obj *obj, struct file *file)
+{
+	WARN_ON_ONCE(obj->file);
+	obj->file = get_file(file);
+}
+
+static void capchan_obj_get(struct capchan_obj *obj)
+{
+	refcount_inc(&obj->ref);
+}
+
+void capchan_obj_put(struct capchan_obj *obj)
+{
+	if (!obj || !refcount_dec_and_test(&obj->ref))
+		return;
+	/* fput() defers the final close to task work: fine under any mutex */
+	if (obj->file)
+		fput(obj->file);
+	capchan_user_uncharge_file(obj->user);
+	capchan_user_put(obj->user);
+	kfree(obj);
+}
+
+/* ---- trees -------------------------------------------------------------- */
+
+static struct capchan_tree *capchan_tree_new(void)
+{
+	struct capchan_tree *tree = kzalloc(sizeof(*tree), GFP_KERNEL_ACCOUNT);
+
+	if (!tree)
+		return NULL;
+	mutex_init(&tree->lock);
+	refcount_set(&tree->ref, 1);
+	return tree;
+}
+
+static void capchan_tree_put(struct capchan_tree *tree)
+{
+	if (refcount_dec_and_test(&tree->ref)) {
+		mutex_destroy(&tree->lock);
+		kfree(tree);
+	}
+}
+
+/* ---- capabilities -------------------------------------------------------- */
+
+/* The live bias is gone: drop the object, it is no longer reachable. */
+static void capchan_cap_drop_obj(struct capchan_cap *cap)
+{
+	struct capchan_obj *obj = cap->obj;
+
+	WRITE_ONCE(cap->obj, NULL);
+	capchan_obj_put(obj);
+}
+
+/*
+ * Begin an op on @cap: false if it is revoked.  Pairs with revocation's
+ * store of @revoked before it drops the live bias: an op that begins after
+ * REVOKE returned sees either @active at 0 or @revoked set (both RMW ops
+ * on @active are fully ordered), so no op starts on a revoked capability.
+ */
+bool capchan_cap_enter(struct capchan_cap *cap)
+{
+	if (!atomic_inc_not_zero(&cap->active))
+		return false;
+	if (unlikely(READ_ONCE(cap->revoked))) {
+		capchan_cap_exit(cap);
+		return false;
+	}
+	return true;
+}
+
+void capchan_cap_exit(struct capchan_cap *cap)
+{
+	if (atomic_dec_and_test(&cap->active))
+		capchan_cap_drop_obj(cap);
+}
+
+/*
+ * A capability in @tree (reference taken) naming @obj (reference taken),
+ * charged to @user, with @cred.  Not linked anywhere yet.
+ */
+static struct capchan_cap *capchan_cap_alloc(struct capchan_tree *tree,
+					     struct capchan_obj *obj,
+					     const struct cred *cred,
+					     struct capchan_user *user,
+					     u32 type, u64 rights)
 {
 	struct capchan_cap *cap;
+	int err;
 
 	cap = kmem_cache_zalloc(capchan_cap_cache, GFP_KERNEL_ACCOUNT);
 	if (!cap)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	err = capchan_user_charge_cap(user);
+	if (err) {
+		kmem_cache_free(capchan_cap_cache, cap);
+		return ERR_PTR(err);
+	}
 	refcount_set(&cap->ref, 1);
+	atomic_set(&cap->active, 1);
 	cap->type = type;
 	cap->rights = rights;
-	cap->file = get_file(file);
+	cap->cred = get_cred(cred);
+	capchan_user_get(user);
+	cap->user = user;
+	if (obj)
+		capchan_obj_get(obj);
+	cap->obj = obj;
+	refcount_inc(&tree->ref);
+	cap->tree = tree;
 	INIT_LIST_HEAD(&cap->children);
 	INIT_LIST_HEAD(&cap->sibling);
 	return cap;
 }
 
-/* A root capability (GRANT): takes its own reference on @file. */
-struct capchan_cap *capchan_cap_new_root(struct file *file, u32 type, u64 rights)
+/* A root capability (GRANT) with the caller's credentials, in a new tree. */
+struct capchan_cap *capchan_cap_new_root(struct capchan_obj *obj, u32 type,
+					 u64 rights, struct capchan_user *user)
 {
-	struct capchan_cap *cap = capchan_cap_alloc(file, type, rights);
+	struct capchan_tree *tree = capchan_tree_new();
+	struct capchan_cap *cap;
 
-	return cap ? cap : ERR_PTR(-ENOMEM);
+	if (!tree)
+		return ERR_PTR(-ENOMEM);
+	cap = capchan_cap_alloc(tree, obj, current_cred(), user, type, rights);
+	capchan_tree_put(tree);		/* the capability holds its own */
+	return cap;
 }
 
 /*
- * A child of @parent (OPEN, DERIVE, EXPORT).  The caller checked rights.
- * Linking happens under the tree lock and re-checks the parent's revoked
- * state there, so a child can never be born under an already revoked
- * parent and escape the revocation.
+ * Prepare a child of @parent (OPEN, DERIVE, EXPORT): it inherits the
+ * parent's credentials and tree, and is charged to @user.  Checks the depth
+ * and the user's capability limit, so OPEN can fail here before it has any
+ * side effect.  @obj may be NULL (OPEN sets it later) or the parent's.
+ * The child is not linked yet: capchan_cap_link() it, or drop it with
+ * capchan_cap_put().
  */
-struct capchan_cap *capchan_cap_new_child(struct capchan_cap *parent,
-					  struct file *file, u32 type,
-					  u64 rights)
+struct capchan_cap *capchan_cap_prepare_child(struct capchan_cap *parent,
+					      struct capchan_obj *obj,
+					      u32 type, u64 rights,
+					      struct capchan_user *user)
 {
 	struct capchan_cap *cap;
 
 	if (parent->depth + 1 > READ_ONCE(capchan_max_depth))
 		return ERR_PTR(-EMLINK);
-	cap = capchan_cap_alloc(file, type, rights);
-	if (!cap)
-		return ERR_PTR(-ENOMEM);
-	cap->depth = parent->depth + 1;
+	cap = capchan_cap_alloc(parent->tree, obj, parent->cred, user, type,
+				rights);
+	if (!IS_ERR(cap))
+		cap->depth = parent->depth + 1;
+	return cap;
+}
 
-	mutex_lock(&capchan_tree_lock);
-	if (parent->revoked) {
-		mutex_unlock(&capchan_tree_lock);
-		fput(cap->file);
-		kmem_cache_free(capchan_cap_cache, cap);
-		return ERR_PTR(-EKEYREVOKED);
+/*
+ * Link a prepared child under @parent.  Under the tree lock, and only if
+ * the parent is not revoked: a child is never born under a revoked parent
+ * (where revocation would miss it).  On failure the child is freed.
+ */
+int capchan_cap_link(struct capchan_cap *parent, struct capchan_cap *cap)
+{
+	struct capchan_tree *tree = parent->tree;
+
+	if (WARN_ON_ONCE(!cap->obj)) {
+		capchan_cap_put(cap);
+		return -EINVAL;
 	}
-	capchan_cap_get(parent);
+	mutex_lock(&tree->lock);
+	if (parent->revoked) {
+		mutex_unlock(&tree->lock);
+		capchan_cap_put(cap);
+		return -EKEYREVOKED;
+	}
+	refcount_inc(&parent->ref);
 	cap->parent = parent;
 	list_add_tail(&cap->sibling, &parent->children);
-	mutex_unlock(&capchan_tree_lock);
-	return cap;
+	mutex_unlock(&tree->lock);
+	return 0;
 }
 
 void capchan_cap_get(struct capchan_cap *cap)
@@ -106,54 +269,86 @@ void capchan_cap_put(struct capchan_cap *cap)
 {
 	while (cap && refcount_dec_and_test(&cap->ref)) {
 		struct capchan_cap *parent = cap->parent;
+		struct capchan_tree *tree = cap->tree;
+		bool revoked;
 
-		/* children hold references, so none can remain here */
+		mutex_lock(&tree->lock);
+		/* live children and revoked ones both hold a reference */
 		WARN_ON_ONCE(!list_empty(&cap->children));
-		mutex_lock(&capchan_tree_lock);
-		list_del(&cap->sibling);
-		mutex_unlock(&capchan_tree_lock);
-		fput(cap->file);
+		list_del_init(&cap->sibling);
+		revoked = cap->revoked;
+		mutex_unlock(&tree->lock);
+		/* revocation dropped the live bias already; nothing is in flight */
+		if (!revoked)
+			capchan_cap_exit(cap);
+		WARN_ON_ONCE(atomic_read(&cap->active) || cap->obj);
+		put_cred(cap->cred);
+		capchan_user_uncharge_cap(cap->user);
+		capchan_user_put(cap->user);
+		capchan_tree_put(tree);
 		kmem_cache_free(capchan_cap_cache, cap);
 		cap = parent;
 	}
 }
 
+/* Mark @cap revoked and drop its live bias.  Tree lock held. */
+static void capchan_cap_mark_revoked(struct capchan_cap *cap)
+{
+	lockdep_assert_held(&cap->tree->lock);
+	WRITE_ONCE(cap->revoked, true);
+	/* fully ordered: see capchan_cap_enter() */
+	capchan_cap_exit(cap);
+}
+
 /*
- * Mark every descendant of @cap revoked, in every channel and process that
- * holds one.  Iterative depth-first walk using the parent pointers, so
- * trees of any depth cost no kernel stack.  Once this returns, every op on
- * a descendant fails with -EKEYREVOKED at its authorization check; an op
- * that passed the check earlier finishes on a file that stays referenced
- * by the capability, so nothing is freed under it.
+ * Revoke every descendant of @cap, in every channel and process that holds
+ * one.  Depth first over the live children lists, marking each node on the
+ * way down (so nothing new is derived from it meanwhile) and detaching it
+ * on the way up once its own subtree is done.  Because finished subtrees
+ * are detached, the walk can drop the tree lock whenever the CPU is wanted
+ * and restart from @cap without losing anything, and a REVOKE of a subtree
+ * revoked before costs nothing.  No pointer survives a restart but @cap,
+ * which the caller holds.
  *
+ * Once this returns, no op starts on any descendant (-EKEYREVOKED), and each
+ * drops its object as soon as its ops in flight are done.
  * Returns how many capabilities were newly revoked.
  */
 long capchan_cap_revoke_descendants(struct capchan_cap *cap)
 {
-	struct capchan_cap *node = cap;
+	struct capchan_tree *tree = cap->tree;
+	struct capchan_cap *node;
 	long count = 0;
 
-	mutex_lock(&capchan_tree_lock);
+	mutex_lock(&tree->lock);
+restart:
+	node = cap;
 	for (;;) {
+		struct capchan_cap *parent;
+
 		if (!list_empty(&node->children)) {
 			node = list_first_entry(&node->children,
 						struct capchan_cap, sibling);
-		} else {
-			/* climb until a node has a next sibling */
-			while (node != cap &&
-			       list_is_last(&node->sibling, &node->parent->children))
-				node = node->parent;
-			if (node == cap)
-				break;
-			node = list_next_entry(node, sibling);
+			if (!node->revoked) {
+				capchan_cap_mark_revoked(node);
+				count++;
+			}
+			continue;
 		}
-		if (!node->revoked) {
-			WRITE_ONCE(node->revoked, true);
-			count++;
+		if (node == cap)
+			break;
+		/* @node's subtree is all revoked and detached: detach it */
+		parent = node->parent;
+		list_del_init(&node->sibling);
+		node = parent;
+		if (need_resched()) {
+			mutex_unlock(&tree->lock);
+			cond_resched();
+			mutex_lock(&tree->lock);
+			goto restart;
 		}
-		cond_resched();
 	}
-	mutex_unlock(&capchan_tree_lock);
+	mutex_unlock(&tree->lock);
 	return count;
 }
 
@@ -169,9 +364,10 @@ static void capchan_capfile_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct capchan_cap *cap = file->private_data;
 
-	seq_printf(m, "cap-type:\t%s\ncap-rights:\t0x%llx\ncap-revoked:\t%d\ncap-depth:\t%u\n",
+	seq_printf(m, "cap-type:\t%s\ncap-rights:\t0x%llx\ncap-revoked:\t%d\ncap-depth:\t%u\ncap-uid:\t%u\n",
 		   cap->type == CAPCHAN_CAP_DIR ? "dir" : "file", cap->rights,
-		   capchan_cap_is_revoked(cap), cap->depth);
+		   capchan_cap_is_revoked(cap), cap->depth,
+		   from_kuid_munged(current_user_ns(), cap->cred->fsuid));
 }
 
 static const struct file_operations capchan_capfile_fops = {

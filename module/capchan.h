@@ -21,45 +21,102 @@
 #include <linux/capchan.h>
 
 /* ---- module parameters (main.c) ---------------------------------------- */
+/* the largest max_caps: a table of twice that many slots stays small */
+#define CAPCHAN_MAX_CAPS	(1U << 20)
 extern unsigned int capchan_max_caps;
 extern unsigned int capchan_max_depth;
 extern unsigned long capchan_disabled_ops;
+extern unsigned long capchan_max_user_caps;
+extern unsigned long capchan_max_user_files;
 int capchan_may_open(void);
+
+/* ---- per-user accounting (user.c) ---------------------------------------- */
+struct capchan_user {
+	struct hlist_node	node;		/* capchan_users_lock */
+	kuid_t			uid;
+	refcount_t		ref;
+	atomic_long_t		caps;		/* live capabilities charged */
+	atomic_long_t		files;		/* objects (open files) charged */
+};
+
+struct capchan_user *capchan_user_get_current(void);
+void capchan_user_get(struct capchan_user *u);
+void capchan_user_put(struct capchan_user *u);
+int capchan_user_charge_cap(struct capchan_user *u);
+void capchan_user_uncharge_cap(struct capchan_user *u);
+int capchan_user_charge_file(struct capchan_user *u);
+void capchan_user_uncharge_file(struct capchan_user *u);
 
 /* ---- capabilities (cap.c) ---------------------------------------------- */
 
 /*
- * A capability: one object plus a rights mask, a node in the global
- * derivation tree.  Reference counted: each handle-table slot, each
- * capability file and each child holds one reference.  A child keeps its
- * parent alive so revoking an ancestor still reaches it after the handles
- * in between were closed.
+ * What a capability names: one open file (a directory or a regular file).
+ * GRANT and OPEN make one, charged as one open file to a user; DERIVE,
+ * EXPORT and IMPORT share it.  Each capability holding it holds a reference.
+ */
+struct capchan_obj {
+	refcount_t		ref;
+	struct file		*file;
+	struct capchan_user	*user;		/* charged one file */
+};
+
+/* The derivation tree of one root capability and everything below it. */
+struct capchan_tree {
+	struct mutex		lock;		/* children/sibling/revoked/parent links */
+	refcount_t		ref;		/* one per capability in the tree */
+};
+
+/*
+ * A capability: an object, a rights mask and the credentials its ops run
+ * with; a node of its root's tree.  Reference counted: each handle-table
+ * slot, each capability file and each child holds one reference.  A child
+ * keeps its parent alive so revoking an ancestor still reaches it after the
+ * handles in between were closed.
  */
 struct capchan_cap {
 	refcount_t		ref;
+	/* 1 (live) + ops in flight; 0: revoked and idle, @obj dropped */
+	atomic_t		active;
 	u32			type;		/* enum capchan_cap_type */
 	u32			depth;		/* 0 for a granted root */
 	u64			rights;
-	bool			revoked;	/* set once, under capchan_tree_lock */
-	struct file		*file;		/* the object; lives as long as the cap */
+	bool			revoked;	/* set once, under tree->lock */
+	const struct cred	*cred;		/* every op on it runs with these */
+	struct capchan_obj	*obj;		/* only inside capchan_cap_enter/exit */
+	struct capchan_user	*user;		/* charged one capability */
+	struct capchan_tree	*tree;
 	struct capchan_cap	*parent;	/* holds a reference */
-	struct list_head	children;	/* capchan_tree_lock */
-	struct list_head	sibling;	/* capchan_tree_lock */
+	struct list_head	children;	/* live children; tree->lock */
+	struct list_head	sibling;	/* tree->lock */
 };
 
 int capchan_cap_cache_init(void);
 void capchan_cap_cache_exit(void);
-struct capchan_cap *capchan_cap_new_root(struct file *file, u32 type, u64 rights);
-struct capchan_cap *capchan_cap_new_child(struct capchan_cap *parent,
-					  struct file *file, u32 type,
-					  u64 rights);
+struct capchan_obj *capchan_obj_new(struct file *file, struct capchan_user *user);
+void capchan_obj_set_file(struct capchan_obj *obj, struct file *file);
+void capchan_obj_put(struct capchan_obj *obj);
+struct capchan_cap *capchan_cap_new_root(struct capchan_obj *obj, u32 type,
+					 u64 rights, struct capchan_user *user);
+struct capchan_cap *capchan_cap_prepare_child(struct capchan_cap *parent,
+					      struct capchan_obj *obj,
+					      u32 type, u64 rights,
+					      struct capchan_user *user);
+int capchan_cap_link(struct capchan_cap *parent, struct capchan_cap *cap);
 void capchan_cap_get(struct capchan_cap *cap);
 void capchan_cap_put(struct capchan_cap *cap);
+bool capchan_cap_enter(struct capchan_cap *cap);
+void capchan_cap_exit(struct capchan_cap *cap);
 long capchan_cap_revoke_descendants(struct capchan_cap *cap);
 
 static inline bool capchan_cap_is_revoked(const struct capchan_cap *cap)
 {
 	return READ_ONCE(cap->revoked);
+}
+
+/* The open file of a capability; only between capchan_cap_enter/exit. */
+static inline struct file *capchan_cap_file(const struct capchan_cap *cap)
+{
+	return cap->obj->file;
 }
 
 /* Capability files: a capability exported as its own file descriptor. */
@@ -68,29 +125,35 @@ struct capchan_cap *capchan_capfile_get(int fd);
 
 /* ---- handle table (table.c) -------------------------------------------- */
 struct capchan_slot {
-	struct capchan_cap	*cap;
-	u32			gen;		/* 1..CAPCHAN_HANDLE_GEN_MASK */
-	u32			next_free;
+	struct capchan_cap	*cap;		/* NULL: free */
+	u32			handle;		/* the handle it was issued under */
 };
 
 struct capchan_table {
 	struct capchan_slot	*slots;
-	u32			nr_slots;
-	u32			nr_used;
-	u32			free_head;	/* U32_MAX: no free slot */
+	u32			mask;		/* nr_slots - 1 */
+	u32			nr_slots;	/* 0 or a power of two */
+	u32			nr_used;	/* live and reserved */
+	u32			next;		/* next handle to try */
 };
 
 void capchan_table_init(struct capchan_table *t);
 void capchan_table_destroy(struct capchan_table *t);
+int capchan_table_reserve(struct capchan_table *t);
+void capchan_table_commit(struct capchan_table *t, u32 handle,
+			  struct capchan_cap *cap);
+void capchan_table_cancel(struct capchan_table *t, u32 handle);
 int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap);
 struct capchan_cap *capchan_table_lookup(const struct capchan_table *t, u32 handle);
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle);
-u32 capchan_table_handle(const struct capchan_table *t, u32 slot);
+struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
+				     u32 *handle);
 
 /* what this module implements (VERSION and SETUP report it) */
 #define CAPCHAN_FEATURES \
 	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
-	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL)
+	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
+	 CAPCHAN_FEAT_CAP_CREDS)
 
 /* ---- rings (ring.c) ----------------------------------------------------- */
 
@@ -122,9 +185,9 @@ struct capchan_ctx {
 	 */
 	struct mutex		lock;
 	struct capchan_table	table;
-	const struct cred	*cred;		/* the creator's, for OPEN */
+	struct capchan_user	*user;		/* the creator's: charged for what it makes */
 	u64			id;
-	bool			sealed;
+	u32			sealed;		/* 0, or CAPCHAN_SEAL_* | SEALED */
 
 	/* rings: valid once ring_ready is set (store-release in setup) */
 	bool			ring_ready;
@@ -183,8 +246,6 @@ extern const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST];
 
 long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		     u32 *chain_handle, bool from_ring);
-const struct cred *capchan_override_creds(struct capchan_ctx *ctx);
-void capchan_revert_creds(const struct cred *old);
 void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src);
 u64 capchan_ops_enabled(void);
 
@@ -214,8 +275,10 @@ long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req);
 /* Install a new capability in the channel's table; drops it on failure. */
 long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap);
 
+/* ctx->sealed: SEAL was called (the CAPCHAN_SEAL_* bits say what else) */
+#define CAPCHAN_SEALED		(1U << 31)
+
 /* ---- channel file (channel.c) -------------------------------------------- */
 extern const struct file_operations capchan_chan_fops;
-int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g);
 
 #endif /* CAPCHAN_INTERNAL_H */

@@ -26,10 +26,15 @@ static int capchan_chan_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	ctx->user = capchan_user_get_current();
+	if (IS_ERR(ctx->user)) {
+		err = PTR_ERR(ctx->user);
+		kfree(ctx);
+		return err;
+	}
 	mutex_init(&ctx->lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	capchan_table_init(&ctx->table);
-	ctx->cred = get_current_cred();
 	ctx->id = atomic64_inc_return(&capchan_next_id);
 	file->private_data = ctx;
 	return stream_open(inode, file);
@@ -41,7 +46,7 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 
 	capchan_table_destroy(&ctx->table);
 	capchan_ring_free(ctx);
-	put_cred(ctx->cred);
+	capchan_user_put(ctx->user);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -52,23 +57,33 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
  * the fd already gives: a FILE capability gets READ/WRITE only if the file
  * was opened for them.  A DIR's READ/WRITE are the ceiling for files opened
  * beneath it, which are themselves checked by DAC at open time, so they are
- * not tied to the directory fd's own open mode.
+ * not tied to the directory fd's own open mode.  The capability carries the
+ * caller's credentials: whatever is done through it later, by whichever
+ * process, is done with the authority of the one who granted it.
+ *
+ * The handle is reserved first and copied out before the capability is
+ * installed, so a bad output pointer leaves nothing behind.
  */
-int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g)
+static long capchan_grant(struct capchan_ctx *ctx, struct capchan_grant __user *ug)
 {
+	struct capchan_grant g;
+	struct capchan_obj *obj;
 	struct capchan_cap *cap;
 	struct file *file;
 	umode_t mode;
-	u32 type;
 	int handle;
+	long err;
+	u32 type;
 
+	if (copy_from_user(&g, ug, sizeof(g)))
+		return -EFAULT;
 	/* handle and cap_type are output-only: ignored on input */
-	if (g->flags || memchr_inv(g->resv, 0, sizeof(g->resv)))
+	if (g.flags || memchr_inv(g.resv, 0, sizeof(g.resv)))
 		return -EINVAL;
-	if (g->rights & ~CAPCHAN_RIGHTS_ALL)
+	if (g.rights & ~CAPCHAN_RIGHTS_ALL)
 		return -EINVAL;
 
-	file = fget(g->fd);
+	file = fget(g.fd);
 	if (!file)
 		return -EBADF;
 	mode = file_inode(file)->i_mode;
@@ -76,38 +91,69 @@ int capchan_grant(struct capchan_ctx *ctx, struct capchan_grant *g)
 		type = CAPCHAN_CAP_DIR;
 	} else if (S_ISREG(mode)) {
 		type = CAPCHAN_CAP_FILE;
-		if (((g->rights & CAPCHAN_RIGHT_READ) && !(file->f_mode & FMODE_READ)) ||
-		    ((g->rights & CAPCHAN_RIGHT_WRITE) && !(file->f_mode & FMODE_WRITE))) {
-			fput(file);
-			return -EPERM;
+		if (((g.rights & CAPCHAN_RIGHT_READ) && !(file->f_mode & FMODE_READ)) ||
+		    ((g.rights & CAPCHAN_RIGHT_WRITE) && !(file->f_mode & FMODE_WRITE))) {
+			err = -EPERM;
+			goto out_fput;
 		}
 	} else {
-		fput(file);
-		return -EINVAL;
+		err = -EINVAL;
+		goto out_fput;
 	}
 
 	if (mutex_lock_killable(&ctx->lock)) {
-		fput(file);
-		return -EINTR;
+		err = -EINTR;
+		goto out_fput;
 	}
 	if (ctx->sealed) {
-		handle = -EPERM;
+		err = -EPERM;
 		goto out_unlock;
 	}
-	cap = capchan_cap_new_root(file, type, g->rights);
+	handle = capchan_table_reserve(&ctx->table);
+	if (handle < 0) {
+		err = handle;
+		goto out_unlock;
+	}
+	obj = capchan_obj_new(file, ctx->user);
+	if (IS_ERR(obj)) {
+		err = PTR_ERR(obj);
+		goto out_cancel;
+	}
+	cap = capchan_cap_new_root(obj, type, g.rights, ctx->user);
+	capchan_obj_put(obj);		/* the capability holds its own */
 	if (IS_ERR(cap)) {
-		handle = PTR_ERR(cap);
-		goto out_unlock;
+		err = PTR_ERR(cap);
+		goto out_cancel;
 	}
-	handle = capchan_install(ctx, cap);
-	if (handle > 0) {
-		g->handle = handle;
-		g->cap_type = type;
+	if (put_user(handle, &ug->handle) || put_user(type, &ug->cap_type)) {
+		capchan_cap_put(cap);
+		err = -EFAULT;
+		goto out_cancel;
 	}
+	capchan_table_commit(&ctx->table, handle, cap);
+	err = 0;
+	goto out_unlock;
+
+out_cancel:
+	capchan_table_cancel(&ctx->table, handle);
 out_unlock:
 	mutex_unlock(&ctx->lock);
+out_fput:
 	fput(file);
-	return handle < 0 ? handle : 0;
+	return err;
+}
+
+/* SEAL: no GRANT from now on; CAPCHAN_SEAL_IMPORT: no IMPORT either. */
+static long capchan_seal(struct capchan_ctx *ctx, unsigned long flags)
+{
+	if (flags & ~(unsigned long)CAPCHAN_SEAL_FLAGS_ALL)
+		return -EINVAL;
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	/* only ever tighter */
+	ctx->sealed |= CAPCHAN_SEALED | flags;
+	mutex_unlock(&ctx->lock);
+	return 0;
 }
 
 static long capchan_ioc_version(void __user *arg)
@@ -147,29 +193,8 @@ static long capchan_ioc_setup(struct capchan_ctx *ctx, void __user *arg)
 	return copy_to_user(arg, &p, sizeof(p)) ? -EFAULT : 0;
 }
 
-static long capchan_ioc_grant(struct capchan_ctx *ctx, void __user *arg)
-{
-	struct capchan_grant g;
-	long ret;
-
-	if (copy_from_user(&g, arg, sizeof(g)))
-		return -EFAULT;
-	ret = capchan_grant(ctx, &g);
-	if (ret)
-		return ret;
-	if (copy_to_user(arg, &g, sizeof(g))) {
-		/* nobody learned the handle: take the capability back */
-		mutex_lock(&ctx->lock);
-		capchan_cap_put(capchan_table_remove(&ctx->table, g.handle));
-		mutex_unlock(&ctx->lock);
-		return -EFAULT;
-	}
-	return 0;
-}
-
 static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 {
-	const struct cred *old;
 	struct capchan_req req;
 	u32 no_chain = 0;
 	long ret;
@@ -181,9 +206,7 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 		return -EINVAL;
 	if (mutex_lock_killable(&ctx->lock))
 		return -EINTR;
-	old = capchan_override_creds(ctx);
 	ret = capchan_execute(ctx, &req, &no_chain, false);
-	capchan_revert_creds(old);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -201,15 +224,9 @@ static long capchan_chan_ioctl(struct file *file, unsigned int cmd,
 	case CAPCHAN_IOC_SETUP:
 		return capchan_ioc_setup(ctx, argp);
 	case CAPCHAN_IOC_GRANT:
-		return capchan_ioc_grant(ctx, argp);
+		return capchan_grant(ctx, argp);
 	case CAPCHAN_IOC_SEAL:
-		if (arg)
-			return -EINVAL;
-		if (mutex_lock_killable(&ctx->lock))
-			return -EINTR;
-		ctx->sealed = true;
-		mutex_unlock(&ctx->lock);
-		return 0;
+		return capchan_seal(ctx, arg);
 	case CAPCHAN_IOC_ENTER:
 		if (copy_from_user(&e, argp, sizeof(e)))
 			return -EFAULT;
@@ -250,6 +267,7 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct capchan_ctx *ctx = file->private_data;
 	struct capchan_table *t = &ctx->table;
+	struct user_namespace *ns = current_user_ns();
 	u32 i;
 
 	if (mutex_lock_killable(&ctx->lock))
@@ -263,16 +281,24 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 			   READ_ONCE(ctx->rings->cq_head), ctx->cached_cq_tail,
 			   ctx->cq_entries);
 	}
-	seq_printf(m, "sealed:\t%d\ncaps:\t%u\n", ctx->sealed, t->nr_used);
+	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
+		   !!ctx->sealed, !!(ctx->sealed & CAPCHAN_SEAL_IMPORT));
+	seq_printf(m, "user:\t%u\nuser-caps:\t%ld\nuser-files:\t%ld\n",
+		   from_kuid_munged(ns, ctx->user->uid),
+		   atomic_long_read(&ctx->user->caps),
+		   atomic_long_read(&ctx->user->files));
+	seq_printf(m, "caps:\t%u\n", t->nr_used);
 	for (i = 0; i < t->nr_slots; i++) {
-		struct capchan_cap *cap = t->slots[i].cap;
+		struct capchan_cap *cap;
+		u32 handle;
 
+		cap = capchan_table_at(t, i, &handle);
 		if (!cap)
 			continue;
-		seq_printf(m, "cap:\thandle=0x%x type=%s rights=0x%llx revoked=%d depth=%u\n",
-			   capchan_table_handle(t, i),
-			   cap->type == CAPCHAN_CAP_DIR ? "dir" : "file",
-			   cap->rights, capchan_cap_is_revoked(cap), cap->depth);
+		seq_printf(m, "cap:\thandle=0x%x type=%s rights=0x%llx revoked=%d depth=%u uid=%u\n",
+			   handle, cap->type == CAPCHAN_CAP_DIR ? "dir" : "file",
+			   cap->rights, capchan_cap_is_revoked(cap), cap->depth,
+			   from_kuid_munged(ns, cap->cred->fsuid));
 	}
 	mutex_unlock(&ctx->lock);
 }

@@ -19,7 +19,7 @@ MODULE_PARM_DESC(dev_group,
 
 unsigned int capchan_max_caps = 4096;
 module_param_named(max_caps, capchan_max_caps, uint, 0444);
-MODULE_PARM_DESC(max_caps, "capabilities per channel, 1..65535 (default 4096)");
+MODULE_PARM_DESC(max_caps, "capabilities per channel, 1..1048576 (default 4096)");
 
 unsigned int capchan_max_depth = 64;
 module_param_named(max_depth, capchan_max_depth, uint, 0444);
@@ -29,6 +29,16 @@ unsigned long capchan_disabled_ops;
 module_param_named(disabled_ops, capchan_disabled_ops, ulong, 0644);
 MODULE_PARM_DESC(disabled_ops,
 		 "bit mask of opcodes refused with -EOPNOTSUPP (default 0)");
+
+unsigned long capchan_max_user_caps = 1UL << 20;
+module_param_named(max_user_caps, capchan_max_user_caps, ulong, 0644);
+MODULE_PARM_DESC(max_user_caps,
+		 "live capabilities charged to one user, all channels together; over it: -EDQUOT (default 1048576)");
+
+unsigned long capchan_max_user_files = 65536;
+module_param_named(max_user_files, capchan_max_user_files, ulong, 0644);
+MODULE_PARM_DESC(max_user_files,
+		 "open files held through capabilities by one user, all channels together; over it: -ENFILE (default 65536; each user is also held to its RLIMIT_NOFILE: -EMFILE)");
 
 static struct miscdevice capchan_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
@@ -52,8 +62,8 @@ static int __init capchan_init(void)
 {
 	int err;
 
-	if (!capchan_max_caps || capchan_max_caps > CAPCHAN_HANDLE_SLOT_MASK) {
-		pr_err("max_caps must be 1..%u\n", CAPCHAN_HANDLE_SLOT_MASK);
+	if (!capchan_max_caps || capchan_max_caps > CAPCHAN_MAX_CAPS) {
+		pr_err("max_caps must be 1..%u\n", CAPCHAN_MAX_CAPS);
 		return -EINVAL;
 	}
 	if (!capchan_max_depth || capchan_max_depth > 1024) {

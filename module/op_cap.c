@@ -27,24 +27,43 @@ int capchan_prep_derive(const struct capchan_sqe *sqe)
 	return 0;
 }
 
-/* A child of req->cap with the wanted rights, which must be a subset. */
-static struct capchan_cap *capchan_attenuate(struct capchan_req *req)
+/*
+ * A child of req->cap with the wanted rights, which must be a subset: same
+ * object, same credentials, charged to this channel's user.
+ */
+static struct capchan_cap *capchan_attenuate(struct capchan_ctx *ctx,
+					     struct capchan_req *req)
 {
 	struct capchan_cap *parent = req->cap;
+	struct capchan_cap *cap;
+	int err;
 
 	if (req->sqe.rights & ~parent->rights)
 		return ERR_PTR(-EPERM);
-	return capchan_cap_new_child(parent, parent->file, parent->type,
-				     req->sqe.rights);
+	cap = capchan_cap_prepare_child(parent, parent->obj, parent->type,
+					req->sqe.rights, ctx->user);
+	if (IS_ERR(cap))
+		return cap;
+	err = capchan_cap_link(parent, cap);
+	return err ? ERR_PTR(err) : cap;
 }
 
 long capchan_issue_derive(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	struct capchan_cap *cap = capchan_attenuate(req);
+	struct capchan_cap *cap;
+	int handle;
 
-	if (IS_ERR(cap))
+	/* the table limit first: nothing to undo if it is full */
+	handle = capchan_table_reserve(&ctx->table);
+	if (handle < 0)
+		return handle;
+	cap = capchan_attenuate(ctx, req);
+	if (IS_ERR(cap)) {
+		capchan_table_cancel(&ctx->table, handle);
 		return PTR_ERR(cap);
-	return capchan_install(ctx, cap);
+	}
+	capchan_table_commit(&ctx->table, handle, cap);
+	return handle;
 }
 
 /* REVOKE and CLOSE: nothing but the handle. */
@@ -68,11 +87,12 @@ long capchan_issue_close(struct capchan_ctx *ctx, struct capchan_req *req)
 
 /*
  * EXPORT makes a new child, so the exporter can later revoke exactly what
- * it gave away by revoking the capability it exported from.
+ * it gave away by revoking the capability it exported from.  The child
+ * keeps the exported capability's credentials wherever it is imported.
  */
 long capchan_issue_export(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	struct capchan_cap *cap = capchan_attenuate(req);
+	struct capchan_cap *cap = capchan_attenuate(ctx, req);
 
 	if (IS_ERR(cap))
 		return PTR_ERR(cap);
@@ -83,15 +103,23 @@ int capchan_prep_import(const struct capchan_sqe *sqe)
 {
 	if (sqe->addr || sqe->len || sqe->op_flags || sqe->rights)
 		return -EINVAL;
-	if (sqe->off > INT_MAX)
-		return -EBADF;
 	return 0;
 }
 
+/*
+ * IMPORT installs the very capability of the capability file, with the
+ * credentials it was granted with: importing never lends it the
+ * importer's.  A channel sealed with CAPCHAN_SEAL_IMPORT refuses it.
+ */
 long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	struct capchan_cap *cap = capchan_capfile_get((int)req->sqe.off);
+	struct capchan_cap *cap;
 
+	if (ctx->sealed & CAPCHAN_SEAL_IMPORT)
+		return -EPERM;
+	if (req->sqe.off > INT_MAX)
+		return -EBADF;
+	cap = capchan_capfile_get((int)req->sqe.off);
 	if (IS_ERR(cap))
 		return PTR_ERR(cap);
 	if (capchan_cap_is_revoked(cap)) {

@@ -47,11 +47,12 @@ static ssize_t capchan_iter_write(struct file *file, struct iov_iter *iter,
 static long capchan_rw(struct capchan_req *req, unsigned int dir)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
-	struct file *file = req->cap->file;
+	struct file *file = capchan_cap_file(req->cap);
 	void __user *buf = u64_to_user_ptr(sqe->addr);
 	size_t len = min_t(size_t, sqe->len, MAX_RW_COUNT);
 	bool use_pos = sqe->off == CAPCHAN_OFF_CURRENT;
 	struct iov_iter iter;
+	bool locked = false;
 	loff_t pos;
 	ssize_t ret;
 
@@ -71,13 +72,25 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 		return -EFAULT;
 	iov_iter_ubuf(&iter, dir, buf, len);
 
-	pos = use_pos ? READ_ONCE(file->f_pos) : (loff_t)sqe->off;
+	/*
+	 * The file position is shared with every capability naming this open
+	 * file (and with read(2) on it, for a granted fd): serialise its
+	 * read-modify-write as read(2) does with fdget_pos().
+	 */
+	if (use_pos && (file->f_mode & FMODE_ATOMIC_POS)) {
+		if (mutex_lock_killable(&file->f_pos_lock))
+			return -EINTR;
+		locked = true;
+	}
+	pos = use_pos ? file->f_pos : (loff_t)sqe->off;
 	if (dir == ITER_DEST)
 		ret = vfs_iter_read(file, &iter, &pos, 0);
 	else
 		ret = capchan_iter_write(file, &iter, &pos);
 	if (use_pos && ret >= 0)
-		WRITE_ONCE(file->f_pos, pos);
+		file->f_pos = pos;
+	if (locked)
+		mutex_unlock(&file->f_pos_lock);
 	return ret;
 }
 
@@ -101,7 +114,7 @@ int capchan_prep_fsync(const struct capchan_sqe *sqe)
 
 long capchan_issue_fsync(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	return vfs_fsync(req->cap->file,
+	return vfs_fsync(capchan_cap_file(req->cap),
 			 !!(req->sqe.op_flags & CAPCHAN_FSYNC_DATASYNC));
 }
 
@@ -114,9 +127,10 @@ int capchan_prep_stat(const struct capchan_sqe *sqe)
 	return 0;
 }
 
-static u64 capchan_ts_ns(struct timespec64 ts)
+/* Signed: times before 1970 are negative, as in struct statx. */
+static s64 capchan_ts_ns(struct timespec64 ts)
 {
-	return (u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	return timespec64_to_ns(&ts);
 }
 
 long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
@@ -125,7 +139,7 @@ long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
 	struct kstat ks;
 	int err;
 
-	err = vfs_getattr(&req->cap->file->f_path, &ks, STATX_BASIC_STATS,
+	err = vfs_getattr(&capchan_cap_file(req->cap)->f_path, &ks, STATX_BASIC_STATS,
 			  AT_STATX_SYNC_AS_STAT);
 	if (err)
 		return err;
@@ -162,6 +176,6 @@ int capchan_prep_prefetch(const struct capchan_sqe *sqe)
 
 long capchan_issue_prefetch(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	return vfs_fadvise(req->cap->file, req->sqe.off, req->sqe.len,
+	return vfs_fadvise(capchan_cap_file(req->cap), req->sqe.off, req->sqe.len,
 			   POSIX_FADV_WILLNEED);
 }

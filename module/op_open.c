@@ -1,64 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * capchan - OPEN: a path beneath a DIR capability.
+ * capchan - OPEN: a path beneath a DIR capability, with openat2's answers.
  *
- * Under the channel creator's credentials:
+ * For the same tree, path, flags and credentials, OPEN succeeds exactly when
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) would,
+ * reaches the same inode, and otherwise fails with the same errno, except
+ * where a capability rule decides first (rights, set-ID modes, types other
+ * than directories and regular files, creation through a dangling symlink,
+ * O_CREAT on someone else's file in a sticky directory: capchan.7 lists
+ * them).  It runs with the DIR capability's credentials (capchan_execute).
  *
- *  1. Resolve the whole path with the kernel's scoped lookup, rooted at the
- *     DIR: LOOKUP_BENEATH (".." or a symlink leaving the DIR: -EXDEV, and a
- *     concurrent rename or mount makes ".." fail with -EAGAIN instead of
- *     escaping), LOOKUP_NO_MAGICLINKS (/proc magic links: -ELOOP),
- *     LOOKUP_NO_XDEV (mount crossings: -EXDEV).  Absolute paths are refused
- *     up front (-EXDEV): a preset lookup root would silently re-root them.
+ * No name is ever resolved twice into something else: the kernel's scoped
+ * lookup does every walk (LOOKUP_BENEATH: ".." or a symlink leaving the DIR
+ * is -EXDEV, and a concurrent rename or mount makes ".." fail with -EAGAIN
+ * instead of escaping; LOOKUP_NO_MAGICLINKS; LOOKUP_NO_XDEV), and the
+ * object it found is opened as such, by its dentry:
  *
- *  2. Open the *final component only*, by name in its resolved parent, with
- *     file_open_root() and O_NOFOLLOW: full open(2) semantics (DAC, LSM
- *     and IMA hooks, O_CREAT) over a walk of one component that contains
- *     no "..", no "/" and follows no symlink.  The file it opens must be
- *     the very dentry step 1 found, or the open is retried (a rename
- *     raced with it) and finally fails with -EAGAIN.
+ *  - without O_CREAT, the whole path is looked up and its final object
+ *    opened (capchan_open_path: open(2)'s permission checks, LSM open and
+ *    IMA hooks, leases; O_TRUNC only after it is open);
  *
- * A file to be created (O_CREAT, step 1 found nothing) is created by name
- * in its parent, which step 1 resolved beneath the DIR instead, and must
- * still be beneath the DIR afterwards (is_subdir).  Creating through a
- * dangling symlink fails with -ELOOP: fail closed.  Side effects wait for
- * the verification: O_TRUNC is applied after it (vfs_truncate), and step 2
- * opens with O_NONBLOCK so a FIFO swapped in by a race cannot block.
+ *  - with O_CREAT, the parent is looked up (its last component walked as
+ *    a directory on the way, not as a trailing link, as open(2) does) and
+ *    the final name is looked up, and created if missing, under the
+ *    parent's lock and the file system's rename mutex, after checking that
+ *    the parent is still beneath the DIR.  So one OPEN creates at most one
+ *    file, only beneath its DIR, and O_EXCL keeps its meaning: a cross-
+ *    directory rename cannot move the parent out in between.  An existing
+ *    target is opened without O_CREAT.
+ *
+ * Every limit (table slot, depth, capabilities and files of the user) is
+ * reserved before any of this, so a failed OPEN has created or truncated
+ * nothing.  The one window left: a device node or FIFO renamed over the
+ * final name of an existing target between lookup and open is not opened
+ * (the type is checked on the dentry first), but one renamed over it by a
+ * same-directory rename after the lookup does not change what we open
+ * either, since the dentry, not the name, is opened.
  */
 #include "capchan.h"
 
 #include <linux/dcache.h>
 #include <linux/file.h>
+#include <linux/fs_struct.h>
+#include <linux/fsnotify.h>
+#include <linux/ima.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 
 #define CAPCHAN_OPEN_FLAGS \
 	(O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | \
 	 O_NONBLOCK)
 
+/* what the kernel's own open path calls these, 6.1 .. 6.12 */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define capchan_idmap(mnt)	mnt_idmap(mnt)
+#else
+#define capchan_idmap(mnt)	mnt_user_ns(mnt)
+#endif
+
 /*
- * Exported by fs/namei.c (EXPORT_SYMBOL) but declared only in fs/internal.h,
- * which out-of-tree modules cannot include.  Same signature on 6.1 .. 6.12.
+ * Exported by fs/namei.c (EXPORT_SYMBOL) but declared only in fs/internal.h
+ * on 6.1, which out-of-tree modules cannot include.  Same signature on
+ * 6.1 .. 6.12.
  */
 int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
 		    const char *name, unsigned int flags, struct path *path);
 
-/* scoped lookups may report a concurrent rename with -EAGAIN; retry a bit */
-#define CAPCHAN_LOOKUP_RETRIES	8
+#define CAPCHAN_SCOPED	(LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS | LOOKUP_NO_XDEV)
 
-/*
- * Internal: "what we opened is not what we looked up, walk again".  Kept
- * apart from -EAGAIN, which a leased file gives for our non-blocking open
- * and which is passed through (OPEN never waits for a lease break).
- */
-#define CAPCHAN_ERACE		ESTALE
+/* scoped lookups report a concurrent rename with -EAGAIN; retry a bit */
+#define CAPCHAN_LOOKUP_RETRIES	8
 
 int capchan_prep_open(const struct capchan_sqe *sqe)
 {
 	if (sqe->len)
 		return -EINVAL;
 	if (sqe->op_flags & ~CAPCHAN_OPEN_FLAGS)
+		return -EINVAL;
+	/* as openat2: O_CREAT | O_DIRECTORY is refused before any lookup */
+	if ((sqe->op_flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
 		return -EINVAL;
 	if (sqe->rights & ~CAPCHAN_RIGHTS_ALL)
 		return -EINVAL;
@@ -76,9 +100,9 @@ static int capchan_lookup_beneath(const struct path *root, const char *name,
 {
 	int i, err;
 
-	flags |= LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS | LOOKUP_NO_XDEV;
 	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES; i++) {
-		err = vfs_path_lookup(root->dentry, root->mnt, name, flags, out);
+		err = vfs_path_lookup(root->dentry, root->mnt, name,
+				      flags | CAPCHAN_SCOPED, out);
 		if (err != -EAGAIN)
 			break;
 	}
@@ -86,9 +110,9 @@ static int capchan_lookup_beneath(const struct path *root, const char *name,
 }
 
 /* The access mode follows the rights asked for; it is never given. */
-static int capchan_open_mode(u64 rights, umode_t type)
+static int capchan_open_accmode(u64 rights, bool dir)
 {
-	if (type == S_IFDIR)
+	if (dir)
 		return O_RDONLY;
 	if ((rights & CAPCHAN_RIGHT_READ) && (rights & CAPCHAN_RIGHT_WRITE))
 		return O_RDWR;
@@ -97,43 +121,114 @@ static int capchan_open_mode(u64 rights, umode_t type)
 	return O_RDONLY;
 }
 
-/*
- * Step 2: open the component @name of @parent (one component, no symlink
- * followed, no ".." possible).  Nothing with side effects happens before
- * the result is verified: O_TRUNC is applied afterwards, and O_NONBLOCK
- * keeps a FIFO swapped in by a race from blocking the channel.
- */
-static struct file *capchan_open_in(const struct path *parent,
-				    const char *name, int flags, u64 rights,
-				    umode_t type, umode_t mode)
+/* open(2)'s MAY_* mask for @flags, as build_open_flags() makes it */
+static int capchan_acc_mask(int flags)
 {
-	flags &= ~O_TRUNC;
-	flags |= O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_CLOEXEC |
-		 capchan_open_mode(rights, type);
-	return file_open_root(parent, name, flags, mode);
+	int mask = 0;
+
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		mask |= MAY_READ;
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		mask |= MAY_WRITE;
+	if (flags & O_TRUNC)
+		mask |= MAY_WRITE;
+	if (flags & O_APPEND)
+		mask |= MAY_APPEND;
+	return mask;
 }
 
-/* After verification: the type, the caller's O_NONBLOCK, then O_TRUNC. */
-static struct file *capchan_open_finish(struct file *file, int flags)
+/*
+ * O_CREAT on an existing file someone else owns in a sticky directory:
+ * refused as open(2) refuses it with fs.protected_regular=2 (its strictest
+ * setting), whatever the sysctl says, which a module cannot read: a
+ * capability never opens a file an attacker planted under its name.
+ */
+static int capchan_sticky_check(const struct path *p)
 {
-	umode_t mode = file_inode(file)->i_mode;
-	long err = 0;
+	struct inode *inode = d_inode(p->dentry);
+	struct dentry *parent = dget_parent(p->dentry);
+	struct inode *dir = d_inode(parent);
+	umode_t dir_mode = dir->i_mode;
+	kuid_t dir_uid = dir->i_uid;
+	kuid_t owner = inode->i_uid;
+	int err = 0;
 
-	if (!S_ISDIR(mode) && !S_ISREG(mode))
-		err = -EINVAL;
-	else if (S_ISDIR(mode) && (flags & O_TRUNC))
-		err = -EISDIR;
-	if (!err && !(flags & O_NONBLOCK)) {
+	dput(parent);
+	/* other types meet their own rule (EISDIR, EINVAL) later */
+	if (!S_ISREG(inode->i_mode) && !S_ISLNK(inode->i_mode))
+		return 0;
+	if (!(dir_mode & S_ISVTX) || uid_eq(owner, dir_uid) ||
+	    uid_eq(current_fsuid(), owner))
+		return 0;
+	if ((dir_mode & 0002) || ((dir_mode & 0020) && S_ISREG(inode->i_mode)))
+		err = -EACCES;
+	return err;
+}
+
+/*
+ * Open the object at @p: a directory or regular file the scoped lookup
+ * found (or, @created, just created).  open(2)'s last step, by dentry: its
+ * checks in its order, then the open (LSM and lease hooks inside), IMA, and
+ * O_TRUNC last.
+ */
+static struct file *capchan_open_path(const struct path *p, int flags,
+				      u64 rights, bool created)
+{
+	struct inode *inode = d_inode(p->dentry);
+	umode_t type = inode->i_mode & S_IFMT;
+	struct file *file;
+	int mask, err;
+
+	if ((flags & O_DIRECTORY) && !d_can_lookup(p->dentry))
+		return ERR_PTR(-ENOTDIR);
+	if (type == S_IFLNK)
+		return ERR_PTR(-ELOOP);
+	/* a capability rule: only directories and regular files */
+	if (type != S_IFDIR && type != S_IFREG)
+		return ERR_PTR(-EINVAL);
+
+	flags &= ~O_ACCMODE;
+	flags |= capchan_open_accmode(rights, type == S_IFDIR);
+	mask = capchan_acc_mask(flags);
+	if (!created) {
+		if (type == S_IFDIR && (mask & MAY_WRITE))
+			return ERR_PTR(-EISDIR);
+		err = inode_permission(capchan_idmap(p->mnt), inode,
+				       MAY_OPEN | mask);
+		if (err)
+			return ERR_PTR(err);
+		/* an append-only file must be opened in append mode for writing */
+		if (IS_APPEND(inode) &&
+		    (((flags & O_ACCMODE) != O_RDONLY && !(flags & O_APPEND)) ||
+		     (flags & O_TRUNC)))
+			return ERR_PTR(-EPERM);
+	}
+
+	/*
+	 * Always non-blocking here: a lease being broken fails the OPEN with
+	 * -EAGAIN instead of stalling the channel for the lease-break time.
+	 */
+	file = dentry_open(p, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) |
+			      O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_CLOEXEC,
+			   current_cred());
+	if (IS_ERR(file))
+		return file;
+	if (!(flags & O_NONBLOCK)) {
 		spin_lock(&file->f_lock);
 		file->f_flags &= ~O_NONBLOCK;
 		spin_unlock(&file->f_lock);
 	}
-	/*
-	 * Permission, leases, LSM truncate hook: all in vfs_truncate().  A file
-	 * this open created is empty already and, like open(2), needs no
-	 * write permission for it (it may have been created 0444).
-	 */
-	if (!err && (flags & O_TRUNC) && !(file->f_mode & FMODE_CREATED))
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+	/* since 6.8 the open itself sends it */
+	fsnotify_open(file);
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	err = security_file_post_open(file, mask);
+#else
+	err = ima_file_check(file, mask);
+#endif
+	/* permission, leases and the LSM truncate hook: vfs_truncate() */
+	if (!err && !created && type == S_IFREG && (flags & O_TRUNC))
 		err = vfs_truncate(&file->f_path, 0);
 	if (err) {
 		fput(file);
@@ -142,130 +237,195 @@ static struct file *capchan_open_finish(struct file *file, int flags)
 	return file;
 }
 
-/* Steps 1 and 2 for an existing target, found at @p. */
-static struct file *capchan_open_found(const struct path *root,
-				       const struct path *p, int flags,
-				       u64 rights, umode_t mode)
+/* What the O_CREAT path found or made under the parent's lock. */
+struct capchan_create {
+	struct path	path;		/* the final dentry, on the parent's mount */
+	bool		created;
+};
+
+/*
+ * Look up @last in @parent and create it if missing, under the parent's
+ * lock and, unless the parent is the DIR itself, the rename mutex of its
+ * file system with the parent checked to be beneath @root: cross-directory
+ * renames, the only ones that change ancestry, wait until we are done.
+ * Lock order as in rename: write access, rename mutex, parent.
+ */
+static int capchan_lookup_create(const struct path *root,
+				 const struct path *parent,
+				 const struct qstr *last, umode_t mode,
+				 struct capchan_create *out)
 {
-	umode_t type = d_inode(p->dentry)->i_mode & S_IFMT;
-	struct name_snapshot name;
-	struct path parent;
-	struct file *file;
+	struct inode *dir = d_inode(parent->dentry);
+	struct mutex *rename_mutex = NULL;
+	struct dentry *dentry;
+	int want_write, err;
 
-	/* never open a FIFO or a device node; a symlink only to say -ELOOP */
-	if (type != S_IFDIR && type != S_IFREG &&
-	    !(type == S_IFLNK && (flags & O_NOFOLLOW)))
-		return ERR_PTR(-EINVAL);
-	/* the DIR itself ("." or "a/..") has no parent beneath the DIR */
-	if (path_equal(p, root))
-		return capchan_open_in(root, ".", flags, rights, type, mode);
-
-	/* LOOKUP_NO_XDEV: @p is on the DIR's mount, so is its parent */
-	parent.mnt = p->mnt;
-	parent.dentry = dget_parent(p->dentry);
-	take_dentry_name_snapshot(&name, p->dentry);
-	file = capchan_open_in(&parent, name.name.name, flags, rights, type, mode);
-	release_dentry_name_snapshot(&name);
-	dput(parent.dentry);
-	/*
-	 * A rename between the lookup and the open can put another file under
-	 * that name, or move ours to another parent: accept only the very
-	 * dentry the scoped lookup found, which was beneath the DIR.
-	 */
-	if (!IS_ERR(file) && (file->f_path.dentry != p->dentry ||
-			      file->f_path.mnt != p->mnt)) {
-		fput(file);
-		return ERR_PTR(-CAPCHAN_ERACE);
+	want_write = mnt_want_write(parent->mnt);
+	if (!path_equal(parent, root)) {
+		rename_mutex = &parent->dentry->d_sb->s_vfs_rename_mutex;
+		mutex_lock(rename_mutex);
+		/* moved out since the lookup: walk again, nothing was done */
+		if (!is_subdir(parent->dentry, root->dentry)) {
+			err = -EAGAIN;
+			goto out_rename;
+		}
 	}
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	dentry = lookup_one(capchan_idmap(parent->mnt), last->name,
+			    parent->dentry, last->len);
+	if (IS_ERR(dentry)) {
+		err = PTR_ERR(dentry);
+		goto out_unlock;
+	}
+	out->created = false;
+	if (d_is_negative(dentry)) {
+		umode_t m = mode;
+
+		/* open(2) says EROFS and the like only when it must create */
+		err = want_write;
+		if (!IS_POSIXACL(dir))
+			m &= ~current_umask();
+		if (!err)
+			err = security_path_mknod(parent, dentry, m, 0);
+		if (!err)
+			err = vfs_create(capchan_idmap(parent->mnt), dir, dentry,
+					 mode, true);
+		if (err) {
+			dput(dentry);
+			goto out_unlock;
+		}
+		out->created = true;
+	}
+	out->path.mnt = mntget(parent->mnt);
+	out->path.dentry = dentry;
+	err = 0;
+out_unlock:
+	inode_unlock(dir);
+out_rename:
+	if (rename_mutex)
+		mutex_unlock(rename_mutex);
+	if (!want_write)
+		mnt_drop_write(parent->mnt);
+	return err;
+}
+
+static struct file *capchan_open_create(const struct path *root,
+					const char *name, int flags, u64 rights,
+					umode_t mode)
+{
+	struct capchan_create c;
+	struct filename *fname;
+	struct path parent, target;
+	struct file *file;
+	struct qstr last;
+	int i, type, err;
+
+	fname = getname_kernel(name);
+	if (IS_ERR(fname))
+		return ERR_CAST(fname);
+	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES; i++) {
+		err = vfs_path_parent_lookup(fname, CAPCHAN_SCOPED, &parent,
+					     &last, &type, root);
+		if (err == -EAGAIN)
+			continue;
+		if (err)
+			break;
+		if (type != LAST_NORM) {
+			/* "." and ".." are directories, unless ".." leaves */
+			err = type == LAST_DOTDOT && path_equal(&parent, root) ?
+			      -EXDEV : -EISDIR;
+		} else if (last.name[last.len]) {
+			/* a trailing slash: open(2) never creates a directory */
+			err = -EISDIR;
+		} else {
+			err = capchan_lookup_create(root, &parent, &last, mode, &c);
+		}
+		path_put(&parent);
+		if (err != -EAGAIN)
+			break;
+	}
+	if (err) {
+		putname(fname);
+		return ERR_PTR(err);
+	}
+	if (c.created) {
+		putname(fname);
+		file = capchan_open_path(&c.path, flags, rights, true);
+		path_put(&c.path);
+		return file;
+	}
+
+	/* it exists: open(2)'s O_CREAT checks, then open it as it is */
+	err = 0;
+	if (flags & O_EXCL) {
+		err = -EEXIST;
+	} else if (d_is_symlink(c.path.dentry) && !(flags & O_NOFOLLOW)) {
+		/* follow the trailing link, scoped like every walk */
+		err = capchan_lookup_beneath(root, name, LOOKUP_FOLLOW, &target);
+		/* dangling: capchan never creates through a link */
+		if (err == -ENOENT)
+			err = -ELOOP;
+		if (!err) {
+			path_put(&c.path);
+			c.path = target;
+		}
+	}
+	putname(fname);
+	if (!err && d_is_dir(c.path.dentry))
+		err = -EISDIR;
+	if (!err)
+		err = capchan_sticky_check(&c.path);
+	file = err ? ERR_PTR(err) :
+		     capchan_open_path(&c.path, flags & ~O_CREAT, rights, false);
+	path_put(&c.path);
+	return file;
+}
+
+static struct file *capchan_open_beneath(const struct path *root,
+					 const char *name, int flags,
+					 u64 rights, umode_t mode)
+{
+	unsigned int lookup = 0;
+	struct file *file;
+	struct path p;
+	int err;
+
+	if (!name[0])
+		return ERR_PTR(-ENOENT);
+	/* LOOKUP_BENEATH would say so too, but a preset root re-roots them */
+	if (name[0] == '/')
+		return ERR_PTR(-EXDEV);
+	if (flags & O_CREAT)
+		return capchan_open_create(root, name, flags, rights, mode);
+
+	if (!(flags & O_NOFOLLOW))
+		lookup |= LOOKUP_FOLLOW;
+	if (flags & O_DIRECTORY)
+		lookup |= LOOKUP_DIRECTORY;
+	err = capchan_lookup_beneath(root, name, lookup, &p);
+	if (err)
+		return ERR_PTR(err);
+	file = capchan_open_path(&p, flags, rights, false);
+	path_put(&p);
 	return file;
 }
 
 /*
- * Steps 1 and 2 for a target O_CREAT may create: by name in its parent,
- * resolved beneath the DIR, always with O_EXCL so step 2 never opens an
- * object step 1 did not see (something that appeared meanwhile sends us
- * back to step 1, which type-checks it).  If the parent was moved out of
- * the DIR meanwhile, the new empty file is left there but not handed out
- * (openat2's RESOLVE_BENEATH creates in a moved parent the same way).
+ * OPEN reserves everything it will need before it looks at the file
+ * system (a table slot, the new capability with its depth and the user's
+ * capability count, an object with the user's file count), so a limit can
+ * never make it fail after it created or truncated something.
  */
-static struct file *capchan_open_create(const struct path *root, char *name,
-					int flags, u64 rights, umode_t mode)
-{
-	char *slash = strrchr(name, '/');
-	const char *base = name;
-	struct path parent;
-	struct file *file;
-	int err;
-
-	if (slash) {
-		*slash = '\0';
-		err = capchan_lookup_beneath(root, name,
-					     LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &parent);
-		*slash = '/';
-		if (err)
-			return ERR_PTR(err);
-		base = slash + 1;
-	} else {
-		parent = *root;
-		path_get(&parent);
-	}
-	file = capchan_open_in(&parent, base, flags | O_EXCL, rights, S_IFREG,
-			       mode);
-	path_put(&parent);
-	if (PTR_ERR(file) == -EEXIST && !(flags & O_EXCL))
-		return ERR_PTR(-CAPCHAN_ERACE);
-	if (!IS_ERR(file) && (file->f_path.mnt != root->mnt ||
-			      !is_subdir(file->f_path.dentry, root->dentry))) {
-		fput(file);
-		return ERR_PTR(-CAPCHAN_ERACE);
-	}
-	return file;
-}
-
-static struct file *capchan_open_beneath(const struct path *root, char *name,
-					 int flags, u64 rights, umode_t mode)
-{
-	struct file *file = ERR_PTR(-CAPCHAN_ERACE);
-	struct path p;
-	int i, err;
-
-	if (name[0] == '/')
-		return ERR_PTR(-EXDEV);
-	/* the tree changed under us: a few tries, then fail closed (-EAGAIN) */
-	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES &&
-		    PTR_ERR(file) == -CAPCHAN_ERACE; i++) {
-		err = capchan_lookup_beneath(root, name,
-					     (flags & O_NOFOLLOW) ? 0 : LOOKUP_FOLLOW,
-					     &p);
-		if (err == -ENOENT && (flags & O_CREAT)) {
-			/* a dangling symlink: capchan never creates through links */
-			if (!(flags & O_NOFOLLOW) &&
-			    !capchan_lookup_beneath(root, name, 0, &p)) {
-				path_put(&p);
-				return ERR_PTR(-ELOOP);
-			}
-			file = capchan_open_create(root, name, flags, rights, mode);
-			continue;
-		}
-		if (err)
-			return ERR_PTR(err);
-		file = capchan_open_found(root, &p, flags, rights, mode);
-		path_put(&p);
-	}
-	if (PTR_ERR(file) == -CAPCHAN_ERACE)
-		return ERR_PTR(-EAGAIN);
-	return IS_ERR(file) ? file : capchan_open_finish(file, flags);
-}
-
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	struct capchan_cap *dir = req->cap;
 	int flags = sqe->op_flags;
+	struct capchan_obj *obj;
 	struct capchan_cap *cap;
 	struct file *file;
+	int handle, err;
 	char *name;
-	u32 cap_type;
 
 	if (sqe->rights & ~dir->rights)
 		return -EPERM;
@@ -273,30 +433,57 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 		return -EPERM;
 	if ((flags & O_TRUNC) && !(sqe->rights & CAPCHAN_RIGHT_WRITE))
 		return -EPERM;
-	/* never mint set-user/group-ID files, whoever owns the channel */
+	/* never mint set-user/group-ID files, whoever granted the DIR */
 	if ((flags & O_CREAT) && (sqe->off & (S_ISUID | S_ISGID)))
 		return -EPERM;
 
 	name = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
 	if (IS_ERR(name))
 		return PTR_ERR(name) == -EINVAL ? -ENAMETOOLONG : PTR_ERR(name);
-	if (name[0]) {
-		/* the creator's credentials: capchan_execute()'s callers set them */
-		file = capchan_open_beneath(&dir->file->f_path, name, flags,
-					    sqe->rights, (umode_t)sqe->off);
-	} else {
-		file = ERR_PTR(-ENOENT);
-	}
-	kfree(name);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
 
-	/* capchan_open_finish() let through directories and regular files only */
-	cap_type = S_ISDIR(file_inode(file)->i_mode) ? CAPCHAN_CAP_DIR :
-						       CAPCHAN_CAP_FILE;
-	cap = capchan_cap_new_child(dir, file, cap_type, sqe->rights);
-	fput(file);	/* the capability took its own reference */
-	if (IS_ERR(cap))
-		return PTR_ERR(cap);
-	return capchan_install(ctx, cap);
+	handle = capchan_table_reserve(&ctx->table);
+	if (handle < 0) {
+		err = handle;
+		goto out_name;
+	}
+	/* the type is fixed below, once we know what was opened */
+	cap = capchan_cap_prepare_child(dir, NULL, 0, sqe->rights, ctx->user);
+	if (IS_ERR(cap)) {
+		err = PTR_ERR(cap);
+		goto out_cancel;
+	}
+	obj = capchan_obj_new(NULL, ctx->user);
+	if (IS_ERR(obj)) {
+		err = PTR_ERR(obj);
+		goto out_cap;
+	}
+
+	file = capchan_open_beneath(&capchan_cap_file(dir)->f_path, name,
+				    flags, sqe->rights, (umode_t)sqe->off);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		capchan_obj_put(obj);
+		goto out_cap;
+	}
+	/* capchan_open_path() let through directories and regular files only */
+	cap->type = S_ISDIR(file_inode(file)->i_mode) ? CAPCHAN_CAP_DIR :
+							CAPCHAN_CAP_FILE;
+	capchan_obj_set_file(obj, file);
+	fput(file);		/* the object took its own reference */
+	cap->obj = obj;		/* the prepared capability takes this one */
+	/* fails only if the DIR was revoked meanwhile: the cap goes with it */
+	err = capchan_cap_link(dir, cap);
+	if (err)
+		goto out_cancel;
+	capchan_table_commit(&ctx->table, handle, cap);
+	kfree(name);
+	return handle;
+
+out_cap:
+	capchan_cap_put(cap);
+out_cancel:
+	capchan_table_cancel(&ctx->table, handle);
+out_name:
+	kfree(name);
+	return err;
 }

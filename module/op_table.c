@@ -129,38 +129,28 @@ void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src)
 }
 
 /*
- * Every op runs with the channel creator's credentials, whoever calls
- * ENTER or INVOKE: a process that was handed the channel can never lend
- * it its own privileges (CAP_FSETID on a WRITE, say), nor borrow the
- * caller's.  The common case, the creator itself, costs a compare.
- */
-const struct cred *capchan_override_creds(struct capchan_ctx *ctx)
-{
-	if (current_cred() == ctx->cred)
-		return NULL;
-	return override_creds(ctx->cred);
-}
-
-void capchan_revert_creds(const struct cred *old)
-{
-	if (old)
-		revert_creds(old);
-}
-
-/*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
  * this op makes a handle.  ctx->lock held.
+ *
+ * An op on a capability runs inside capchan_cap_enter/exit (so revocation
+ * waits for it before dropping the object) and with the capability's own
+ * credentials, never the caller's or the channel creator's: whoever drives
+ * the channel, a capability does exactly what its granter could.  The
+ * common case, the granter itself, costs a pointer compare.
  */
 long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		     u32 *chain_handle, bool from_ring)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	const struct capchan_op_def *def;
+	const struct cred *old = NULL;
+	struct capchan_cap *cap;
 	u32 handle;
 	long res;
 	int err;
 
+	lockdep_assert_held(&ctx->lock);
 	if (sqe->opcode >= CAPCHAN_OP_LAST)
 		return -EINVAL;
 	def = &capchan_ops[sqe->opcode];
@@ -169,33 +159,52 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
 	    sqe->resv1 || sqe->resv2)
 		return -EINVAL;
+	/* the handle field is an unused field for ops on no capability */
+	if (!def->needs_cap && sqe->handle)
+		return -EINVAL;
 	err = def->prep(sqe);
 	if (err)
 		return err;
 
 	req->cap = NULL;
-	if (def->needs_cap) {
-		handle = sqe->handle;
-		if (handle == CAPCHAN_HANDLE_CHAIN)
-			handle = *chain_handle;
-		req->cap = capchan_table_lookup(&ctx->table, handle);
-		if (!req->cap)
-			return -EBADF;
-		req->sqe.handle = handle;
-		if (!def->on_revoked && capchan_cap_is_revoked(req->cap))
-			return -EKEYREVOKED;
-		if (def->type && req->cap->type != def->type)
-			return def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
-		if ((req->cap->rights & def->rights) != def->rights)
-			return -EPERM;
-	} else if (sqe->handle) {
-		return -EINVAL;
+	if (!def->needs_cap) {
+		/* a well-formed SQE that only INVOKE may run */
+		if (from_ring && def->invoke_only)
+			return -EOPNOTSUPP;
+		res = def->issue(ctx, req);
+		goto out;
 	}
 
-	/* a well-formed SQE that only INVOKE may run */
-	if (from_ring && def->invoke_only)
-		return -EOPNOTSUPP;
-	res = def->issue(ctx, req);
+	handle = sqe->handle;
+	if (handle == CAPCHAN_HANDLE_CHAIN)
+		handle = *chain_handle;
+	cap = capchan_table_lookup(&ctx->table, handle);
+	if (!cap)
+		return -EBADF;
+	req->cap = cap;
+	req->sqe.handle = handle;
+	/* CLOSE: touches only the table, revoked or not */
+	if (def->on_revoked)
+		return def->issue(ctx, req);
+	if (!capchan_cap_enter(cap))
+		return -EKEYREVOKED;
+	if (def->type && cap->type != def->type)
+		res = def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
+	else if ((cap->rights & def->rights) != def->rights)
+		res = -EPERM;
+	else if (from_ring && def->invoke_only)
+		res = -EOPNOTSUPP;
+	else
+		res = 0;
+	if (!res) {
+		if (cap->cred != current_cred())
+			old = override_creds(cap->cred);
+		res = def->issue(ctx, req);
+		if (old)
+			revert_creds(old);
+	}
+	capchan_cap_exit(cap);
+out:
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;
 	return res;

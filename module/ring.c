@@ -24,6 +24,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/version.h>
 
 static size_t capchan_sqes_offset(void)
 {
@@ -134,6 +135,14 @@ int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
 	/* a private (copy-on-write) mapping would never see the module's writes */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	/* the rings are data: never executable, now or after mprotect() */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, VM_MAYEXEC);
+#else
+	vma->vm_flags &= ~VM_MAYEXEC;
+#endif
 	if (vma->vm_pgoff != (CAPCHAN_OFF_RINGS >> PAGE_SHIFT) ||
 	    len > ctx->ring_size)
 		return -EINVAL;
@@ -252,14 +261,10 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 		return -EINVAL;
 
 	if (e->to_submit) {
-		const struct cred *old;
-
 		/* an op may block (a slow file): waiters must stay killable */
 		if (mutex_lock_killable(&ctx->lock))
 			return -EINTR;
-		old = capchan_override_creds(ctx);
 		submitted = capchan_submit_sqes(ctx, e->to_submit);
-		capchan_revert_creds(old);
 		mutex_unlock(&ctx->lock);
 		if (submitted < 0)
 			return submitted;

@@ -2,10 +2,23 @@
 /*
  * capchan - the per-channel handle table.
  *
- * A handle is slot | generation << 16.  The generation changes every time
- * a slot is freed, so a stale or guessed handle fails instead of reaching
- * whatever capability reuses the slot.  The table grows by doubling up to
- * max_caps; all access is under ctx->lock.
+ * A handle is a number from a per-channel counter that runs through
+ * 1..CAPCHAN_HANDLE_MAX and then starts over.  The slot that holds the
+ * capability is the handle's low bits (handle & mask), and the slot keeps
+ * the whole handle it was issued under, so a lookup is one index and one
+ * compare.  Issuing a handle advances the counter past every value whose
+ * slot is taken, so a value comes back only after the counter went round
+ * the whole 31-bit space: a closed handle is never reissued before 2^31 - 2
+ * further handles were created, whatever the table size, and no slot ever
+ * wears out (a per-slot generation would: a small table cycles its few
+ * slots through their generations in no time).
+ *
+ * The table doubles (up to twice max_caps, so it stays at most three
+ * quarters full and the scan for a free slot stays short); on growth each
+ * live entry moves to handle & new_mask, which cannot collide because
+ * distinct low bits stay distinct under a wider mask.  A slot can be
+ * reserved before the capability that goes in exists, so an op checks the
+ * table limit before it has side effects.  All access is under ctx->lock.
  */
 #include "capchan.h"
 
@@ -15,91 +28,137 @@
 
 #define CAPCHAN_TABLE_MIN	16
 
+/* A reserved slot: taken, but no handle resolves to it yet. */
+#define CAPCHAN_SLOT_RESERVED	((struct capchan_cap *)1UL)
+
 void capchan_table_init(struct capchan_table *t)
 {
 	t->slots = NULL;
+	t->mask = 0;
 	t->nr_slots = 0;
 	t->nr_used = 0;
-	t->free_head = U32_MAX;
+	t->next = 1;
 }
 
 void capchan_table_destroy(struct capchan_table *t)
 {
 	u32 i;
 
-	for (i = 0; i < t->nr_slots; i++)
-		if (t->slots[i].cap)
-			capchan_cap_put(t->slots[i].cap);
+	for (i = 0; i < t->nr_slots; i++) {
+		struct capchan_cap *cap = t->slots[i].cap;
+
+		if (cap && cap != CAPCHAN_SLOT_RESERVED)
+			capchan_cap_put(cap);
+	}
 	kvfree(t->slots);
 	capchan_table_init(t);
 }
 
-static int capchan_table_grow(struct capchan_table *t)
+/* Most slots a table with @limit live entries ever needs. */
+static u32 capchan_table_max_slots(u32 limit)
 {
-	u32 limit = READ_ONCE(capchan_max_caps);
+	return roundup_pow_of_two(limit) * 2;
+}
+
+static int capchan_table_grow(struct capchan_table *t, u32 limit)
+{
 	u32 nr = t->nr_slots ? t->nr_slots * 2 : CAPCHAN_TABLE_MIN;
 	struct capchan_slot *slots;
 	u32 i;
 
-	if (t->nr_slots >= limit)
+	if (nr > capchan_table_max_slots(limit))
 		return -EMFILE;
-	nr = min(nr, limit);
-	slots = kvmalloc_array(nr, sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	slots = kvcalloc(nr, sizeof(*slots), GFP_KERNEL_ACCOUNT);
 	if (!slots)
 		return -ENOMEM;
-	if (t->nr_slots)
-		memcpy(slots, t->slots, t->nr_slots * sizeof(*slots));
-	/* chain the new slots onto the free list, lowest index first */
-	for (i = t->nr_slots; i < nr; i++) {
-		slots[i].cap = NULL;
-		slots[i].gen = 1;
-		slots[i].next_free = i + 1 < nr ? i + 1 : t->free_head;
+	for (i = 0; i < t->nr_slots; i++) {
+		struct capchan_slot *s = &t->slots[i];
+
+		if (s->cap)
+			slots[s->handle & (nr - 1)] = *s;
 	}
-	t->free_head = t->nr_slots;
 	kvfree(t->slots);
 	t->slots = slots;
 	t->nr_slots = nr;
+	t->mask = nr - 1;
 	return 0;
 }
 
-u32 capchan_table_handle(const struct capchan_table *t, u32 slot)
+static u32 capchan_handle_next(u32 h)
 {
-	return slot | (t->slots[slot].gen << CAPCHAN_HANDLE_SLOT_BITS);
+	return h >= CAPCHAN_HANDLE_MAX ? 1 : h + 1;
+}
+
+/*
+ * Take a slot for a capability to come and return the handle it will have
+ * (> 0), or -EMFILE (max_caps live entries) / -ENOMEM.  Commit or cancel it.
+ */
+int capchan_table_reserve(struct capchan_table *t)
+{
+	u32 limit = READ_ONCE(capchan_max_caps);
+	u32 h;
+	int err;
+
+	if (t->nr_used >= limit)
+		return -EMFILE;
+	/* keep at least a quarter free: the scan below stays short */
+	if ((t->nr_used + 1) * 4 > t->nr_slots * 3) {
+		err = capchan_table_grow(t, limit);
+		/* a table at its largest size still has room for limit */
+		if (err && (err != -EMFILE || t->nr_used >= t->nr_slots))
+			return err;
+	}
+	h = t->next;
+	while (t->slots[h & t->mask].cap)
+		h = capchan_handle_next(h);
+	t->slots[h & t->mask].cap = CAPCHAN_SLOT_RESERVED;
+	t->slots[h & t->mask].handle = h;
+	t->next = capchan_handle_next(h);
+	t->nr_used++;
+	return h;
+}
+
+/* Fill a reserved slot; takes over the caller's reference on @cap. */
+void capchan_table_commit(struct capchan_table *t, u32 handle,
+			  struct capchan_cap *cap)
+{
+	struct capchan_slot *s = &t->slots[handle & t->mask];
+
+	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
+	s->cap = cap;
+}
+
+void capchan_table_cancel(struct capchan_table *t, u32 handle)
+{
+	struct capchan_slot *s = &t->slots[handle & t->mask];
+
+	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
+	s->cap = NULL;
+	t->nr_used--;
 }
 
 /* Takes over the caller's reference on @cap; returns a handle or -errno. */
 int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap)
 {
-	u32 slot;
-	int err;
+	int h = capchan_table_reserve(t);
 
-	if (t->nr_used >= READ_ONCE(capchan_max_caps))
-		return -EMFILE;
-	if (t->free_head == U32_MAX) {
-		err = capchan_table_grow(t);
-		if (err)
-			return err;
-	}
-	slot = t->free_head;
-	t->free_head = t->slots[slot].next_free;
-	t->slots[slot].cap = cap;
-	t->nr_used++;
-	return capchan_table_handle(t, slot);
+	if (h > 0)
+		capchan_table_commit(t, h, cap);
+	return h;
 }
 
 static struct capchan_slot *capchan_table_slot(const struct capchan_table *t,
 					       u32 handle)
 {
-	u32 slot = handle & CAPCHAN_HANDLE_SLOT_MASK;
-	u32 gen = handle >> CAPCHAN_HANDLE_SLOT_BITS;
 	struct capchan_slot *s;
+	u32 idx;
 
-	/* bit 31 set, or a slot we never handed out */
-	if (gen > CAPCHAN_HANDLE_GEN_MASK || slot >= t->nr_slots)
+	if (!t->nr_slots)
 		return NULL;
-	slot = array_index_nospec(slot, t->nr_slots);
-	s = &t->slots[slot];
-	if (!s->cap || s->gen != gen)
+	idx = array_index_nospec(handle & t->mask, t->nr_slots);
+	s = &t->slots[idx];
+	/* a reserved slot has no capability yet: never a match */
+	if (s->handle != handle || !s->cap || s->cap == CAPCHAN_SLOT_RESERVED)
 		return NULL;
 	return s;
 }
@@ -112,7 +171,7 @@ struct capchan_cap *capchan_table_lookup(const struct capchan_table *t,
 	return s ? s->cap : NULL;
 }
 
-/* Removes the slot; returns the capability whose reference the caller now owns. */
+/* Removes the entry; returns the capability whose reference the caller now owns. */
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 {
 	struct capchan_slot *s = capchan_table_slot(t, handle);
@@ -123,19 +182,17 @@ struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 	cap = s->cap;
 	s->cap = NULL;
 	t->nr_used--;
-	/*
-	 * A new generation so the old handle never matches again.  A slot
-	 * whose generations are used up is retired rather than wrapped: a
-	 * wrap would revive handles closed long ago.  Left off the free
-	 * list, the slot is simply never handed out again, and the table
-	 * cannot grow past max_caps to replace it.
-	 */
-	if (s->gen == CAPCHAN_HANDLE_GEN_MASK) {
-		s->gen = 0;	/* matches no handle: handles have gen >= 1 */
-		return cap;
-	}
-	s->gen++;
-	s->next_free = t->free_head;
-	t->free_head = s - t->slots;
+	return cap;
+}
+
+/* For fdinfo: the capability in slot @i and its handle, or NULL. */
+struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
+				     u32 *handle)
+{
+	struct capchan_cap *cap = t->slots[i].cap;
+
+	if (!cap || cap == CAPCHAN_SLOT_RESERVED)
+		return NULL;
+	*handle = t->slots[i].handle;
 	return cap;
 }

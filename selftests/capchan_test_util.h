@@ -139,21 +139,10 @@ static inline int cc_version(int chfd, struct capchan_version *v)
 	return cc_ioctl(chfd, CAPCHAN_IOC_VERSION, v);
 }
 
-/* Handle arithmetic. */
-static inline uint32_t cc_slot(uint32_t h)
+/* A well-formed handle: 1..CAPCHAN_HANDLE_MAX (opaque otherwise). */
+static inline bool cc_handle_ok(long h)
 {
-	return h & CAPCHAN_HANDLE_SLOT_MASK;
-}
-
-static inline uint32_t cc_gen(uint32_t h)
-{
-	return (h >> CAPCHAN_HANDLE_SLOT_BITS) & CAPCHAN_HANDLE_GEN_MASK;
-}
-
-static inline uint32_t cc_mkhandle(uint32_t slot, uint32_t gen)
-{
-	return (slot & CAPCHAN_HANDLE_SLOT_MASK) |
-	       ((gen & CAPCHAN_HANDLE_GEN_MASK) << CAPCHAN_HANDLE_SLOT_BITS);
+	return h > 0 && h <= (long)CAPCHAN_HANDLE_MAX;
 }
 
 /* ------------------------------------------------------------------ */
@@ -315,12 +304,14 @@ struct cc_fdinfo_cap {
 	uint64_t rights;
 	int revoked;
 	unsigned int depth;
+	unsigned int uid;		/* whose credentials its ops run with */
 };
 
 struct cc_fdinfo {
 	long long sq_head, sq_tail, sq_entries;
 	long long cq_head, cq_tail, cq_entries;
-	long long sealed, caps;
+	long long sealed, seal_import, caps;
+	long long user, user_caps, user_files;
 	int ncap;			/* cap: lines seen (all of them) */
 	int bad_cap_lines;		/* cap: lines that did not parse */
 	struct cc_fdinfo_cap cap[CC_FDINFO_MAX_CAPS];
@@ -346,7 +337,8 @@ static inline int cc_read_fdinfo(int fd, struct cc_fdinfo *fi)
 	memset(fi, 0, sizeof(*fi));
 	fi->sq_head = fi->sq_tail = fi->sq_entries = -1;
 	fi->cq_head = fi->cq_tail = fi->cq_entries = -1;
-	fi->sealed = fi->caps = -1;
+	fi->sealed = fi->seal_import = fi->caps = -1;
+	fi->user = fi->user_caps = fi->user_files = -1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "re");
 	if (!f)
@@ -363,15 +355,19 @@ static inline int cc_read_fdinfo(int fd, struct cc_fdinfo *fi)
 		    cc__fdinfo_key(line, "cq-tail", &fi->cq_tail) ||
 		    cc__fdinfo_key(line, "cq-entries", &fi->cq_entries) ||
 		    cc__fdinfo_key(line, "sealed", &fi->sealed) ||
+		    cc__fdinfo_key(line, "seal-import", &fi->seal_import) ||
+		    cc__fdinfo_key(line, "user", &fi->user) ||
+		    cc__fdinfo_key(line, "user-caps", &fi->user_caps) ||
+		    cc__fdinfo_key(line, "user-files", &fi->user_files) ||
 		    cc__fdinfo_key(line, "caps", &fi->caps))
 			continue;
 		if (strncmp(line, "cap:\t", 5))
 			continue;
 		fi->ncap++;
 		memset(&c, 0, sizeof(c));
-		if (sscanf(line, "cap:\thandle=0x%x type=%7s rights=0x%llx revoked=%d depth=%u%n",
+		if (sscanf(line, "cap:\thandle=0x%x type=%7s rights=0x%llx revoked=%d depth=%u uid=%u%n",
 			   &c.handle, c.type, &rights, &c.revoked, &c.depth,
-			   &n) != 5 || (line[n] != '\n' && line[n] != '\0')) {
+			   &c.uid, &n) != 6 || (line[n] != '\n' && line[n] != '\0')) {
 			fi->bad_cap_lines++;
 			continue;
 		}

@@ -56,7 +56,8 @@
 
 #define FZ_FEATURES	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | \
 			 CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE | \
-			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL)
+			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
+			 CAPCHAN_FEAT_CAP_CREDS)
 
 /* ------------------------------------------------------------------ */
 /* Failures (usable from threads and forked children)                  */
@@ -446,8 +447,7 @@ static long fz_invoke(int fd, const struct capchan_sqe *s)
 
 static bool fz_handle_ok(long h)
 {
-	return h > 0 && h <= 0x7fffffffL && (h >> 16) >= 1 &&
-	       (h >> 16) <= CAPCHAN_HANDLE_GEN_MASK;
+	return h > 0 && h <= (long)CAPCHAN_HANDLE_MAX;
 }
 
 static void fz_pool_add(struct fz_chan *c, uint32_t h, uint64_t rights,
@@ -763,14 +763,14 @@ static uint32_t fz_handle(struct fz_w *w)
 		return 0;
 	if (k < 88)
 		return (uint32_t)fz_r64(r);
-	/* a live handle, forged: another generation, slot, or bit 31 */
+	/* a live handle, forged: its slot under another number, or bit 31 */
 	h = c->nroots ? c->roots[fz_rn(r, c->nroots)] : 0x10000;
 	switch (fz_rn(r, 5)) {
 	case 0: return h + 0x10000;
 	case 1: return h - 0x10000;
 	case 2: return h + 1 + fz_rn(r, 70000);
 	case 3: return h | 0x80000000u;
-	default: return h & CAPCHAN_HANDLE_SLOT_MASK;
+	default: return h ^ 0x40000000u;
 	}
 }
 
@@ -1062,10 +1062,11 @@ static bool fz_errno_ok(unsigned int op, int e)
 		ENAMETOOLONG, EFAULT, ENOENT, EXDEV, ELOOP, EACCES, EEXIST, EMFILE,
 		EMLINK, EAGAIN, ENOMEM, ENOSPC, ENXIO, ENODEV, EIO,
 		ESRCH,	/* procfs beneath the granted /proc/<pid> of a dead task */
+		EDQUOT, ENFILE,	/* the user's capability and file limits */
 	};
 	static const int rw_e[] = { EFAULT, EIO, ENOMEM, EAGAIN, ENOSPC, EFBIG };
 	static const int stat_e[] = { EFAULT };
-	static const int make_e[] = { EMFILE, EMLINK, ENOMEM, ENFILE };
+	static const int make_e[] = { EMFILE, EMLINK, ENOMEM, ENFILE, EDQUOT };
 	static const int misc_e[] = { EIO, ESPIPE };
 
 	if (fz_in(e, common, CC_ARRAY_SIZE(common)))
@@ -1924,11 +1925,13 @@ static void fz_random_ioctl(struct fz_w *w, struct fz_chan *c)
 		fz_ioc_grant(w, c);
 		return;
 	case CAPCHAN_IOC_SEAL: {
-		unsigned long arg = fz_pct(r, 80) ? 0 : fz_r64(r) | 1;
+		unsigned long arg = fz_pct(r, 80) ? 0 : fz_pct(r, 30) ?
+				    CAPCHAN_SEAL_IMPORT : fz_r64(r) | 2;
+		bool bad = arg & ~(unsigned long)CAPCHAN_SEAL_FLAGS_ALL;
 
 		ret = ioctl(c->fd, CAPCHAN_IOC_SEAL, arg) < 0 ? -errno : 0;
-		FZ_CHECK(ret == (arg ? -EINVAL : 0), "SEAL(%#lx) -> %ld", arg, ret);
-		if (!arg)
+		FZ_CHECK(ret == (bad ? -EINVAL : 0), "SEAL(%#lx) -> %ld", arg, ret);
+		if (!bad)
 			c->sealed = true;
 		return;
 	}

@@ -7,7 +7,7 @@
 #define ALL_FEATURES	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK |		\
 			 CAPCHAN_FEAT_CHAIN_HANDLE |				\
 			 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP |	\
-			 CAPCHAN_FEAT_POLL)
+			 CAPCHAN_FEAT_POLL | CAPCHAN_FEAT_CAP_CREDS)
 #define ALL_OPS		((1ULL << CAPCHAN_OP_LAST) - 1)
 
 FIXTURE(version) {
@@ -43,7 +43,7 @@ TEST_F(version, fields_exact)
 	memset(&v, 0, sizeof(v));
 	ASSERT_EQ(0, cc_ioctl(self->fd, CAPCHAN_IOC_VERSION, &v));
 	EXPECT_EQ(CAPCHAN_ABI_VERSION, v.abi_version);
-	EXPECT_EQ(1, v.abi_version);
+	EXPECT_EQ(2, v.abi_version);
 	EXPECT_EQ(CAPCHAN_RIGHTS_ALL, v.rights);
 	EXPECT_EQ(ALL_FEATURES, v.features);
 	/* Bits 0..11: NOP..PREFETCH, minus the ones disabled by parameter. */
@@ -211,7 +211,7 @@ TEST_F(version, wrong_size_or_direction)
 	}
 	/* Still fine afterwards. */
 	EXPECT_EQ(0, cc_version(self->fd, &v));
-	EXPECT_EQ(1, v.abi_version);
+	EXPECT_EQ(2, v.abi_version);
 }
 
 TEST_F(version, device_node)

@@ -18,7 +18,7 @@
 #include <linux/ioctl.h>
 
 #define CAPCHAN_DEVICE		"/dev/capchan"
-#define CAPCHAN_ABI_VERSION	1
+#define CAPCHAN_ABI_VERSION	2
 
 /* ------------------------------------------------------------------ */
 /* Rights: a 64-bit mask carried by every capability.                  */
@@ -47,14 +47,16 @@ enum capchan_cap_type {
 /* Handles                                                             */
 /* ------------------------------------------------------------------ */
 /*
- * A handle names a capability in one channel: bits 0..15 are the slot,
- * bits 16..30 the slot's generation (never 0), bit 31 is always clear so a
- * handle fits a non-negative CQE result.  A stale or guessed handle fails
- * with -EBADF.  Handle 0 is never valid.
+ * A handle names a capability in one channel: an opaque number in
+ * 1..CAPCHAN_HANDLE_MAX (bit 31 is always clear, so a handle fits a
+ * non-negative CQE result).  A stale or guessed handle fails with -EBADF.
+ * Handles are issued from a per-channel counter that runs through the
+ * whole 31-bit space before it comes back: a closed handle's value is
+ * issued again only after 2^31 - 2 more handles were created in that
+ * channel, so a stale handle never names a newer capability before then,
+ * and a channel can create handles forever.  Handle 0 is never valid.
  */
-#define CAPCHAN_HANDLE_SLOT_BITS	16
-#define CAPCHAN_HANDLE_SLOT_MASK	((1U << CAPCHAN_HANDLE_SLOT_BITS) - 1)
-#define CAPCHAN_HANDLE_GEN_MASK		0x7fffU
+#define CAPCHAN_HANDLE_MAX		0x7fffffffU
 
 /*
  * In a linked chain (CAPCHAN_SQE_LINK), an SQE whose handle is
@@ -144,9 +146,9 @@ struct capchan_stat {
 	__u64	ino;
 	__u64	size;
 	__u64	blocks;		/* 512-byte units */
-	__u64	atime_ns;
-	__u64	mtime_ns;
-	__u64	ctime_ns;
+	__s64	atime_ns;	/* since the epoch; negative before 1970 */
+	__s64	mtime_ns;
+	__s64	ctime_ns;
 	__u64	rdev;
 	__u32	mode;
 	__u32	nlink;
@@ -217,6 +219,8 @@ struct capchan_params {
 #define CAPCHAN_FEAT_DIRECT_INVOKE	(1U << 3)
 #define CAPCHAN_FEAT_NODROP		(1U << 4)
 #define CAPCHAN_FEAT_POLL		(1U << 5)
+/* ops run with their capability's credentials; SEAL takes CAPCHAN_SEAL_* */
+#define CAPCHAN_FEAT_CAP_CREDS		(1U << 6)
 
 /* ------------------------------------------------------------------ */
 /* Bootstrap ioctls ("emergency syscalls")                             */
@@ -242,6 +246,10 @@ struct capchan_grant {
 	__u64	resv[2];	/* in: must be zero */
 };
 
+/* CAPCHAN_IOC_SEAL argument */
+#define CAPCHAN_SEAL_IMPORT	(1U << 0)	/* refuse IMPORT too: a closed world */
+#define CAPCHAN_SEAL_FLAGS_ALL	(CAPCHAN_SEAL_IMPORT)
+
 /* CAPCHAN_IOC_ENTER flags */
 #define CAPCHAN_ENTER_GETEVENTS	(1U << 0)	/* wait for min_complete CQEs */
 #define CAPCHAN_ENTER_FLAGS_ALL	(CAPCHAN_ENTER_GETEVENTS)
@@ -262,7 +270,11 @@ struct capchan_enter {
 #define CAPCHAN_IOC_SETUP	_IOWR(CAPCHAN_IOC_MAGIC, 0x01, struct capchan_params)
 /* Turn an fd the caller holds into a root capability (before SEAL only). */
 #define CAPCHAN_IOC_GRANT	_IOWR(CAPCHAN_IOC_MAGIC, 0x02, struct capchan_grant)
-/* Forbid any further GRANT: authority can then only shrink. */
+/*
+ * Forbid any further GRANT: no new root authority enters the channel.  The
+ * argument is a mask of CAPCHAN_SEAL_* flags (0: GRANT only).  Sealing again
+ * may add flags, never remove them.
+ */
 #define CAPCHAN_IOC_SEAL	_IO(CAPCHAN_IOC_MAGIC, 0x03)
 /* Submit and/or wait.  Returns the number of SQEs consumed. */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
