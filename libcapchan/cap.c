@@ -43,7 +43,14 @@ int capchan_grant(struct capchan *ch, int fd, uint64_t rights)
 
 int capchan_seal(struct capchan *ch)
 {
-	return capchan__sys_ioctl(ch->fd, CAPCHAN_IOC_SEAL, NULL);
+	return capchan_seal_flags(ch, 0);
+}
+
+int capchan_seal_flags(struct capchan *ch, unsigned int flags)
+{
+	/* the flags are the ioctl's argument itself, not a pointer */
+	return capchan__sys_ioctl(ch->fd, CAPCHAN_IOC_SEAL,
+				  (void *)(unsigned long)flags);
 }
 
 int capchan_open_beneath(struct capchan *ch, uint32_t dir, const char *path,

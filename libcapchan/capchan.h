@@ -102,6 +102,7 @@ int capchan_wait_cqe(struct capchan *ch, struct capchan_cqe **cqe_ptr);
 int capchan_invoke(struct capchan *ch, const struct capchan_sqe *sqe);
 int capchan_grant(struct capchan *ch, int fd, uint64_t rights);
 int capchan_seal(struct capchan *ch);
+int capchan_seal_flags(struct capchan *ch, unsigned int flags);
 int capchan_open_beneath(struct capchan *ch, uint32_t dir, const char *path,
 			 int o_flags, mode_t mode, uint64_t rights);
 ssize_t capchan_read(struct capchan *ch, uint32_t h, void *buf, size_t len,

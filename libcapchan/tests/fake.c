@@ -266,6 +266,7 @@ static int fake_dispatch(unsigned long cmd, void *arg, struct fake_call *c)
 		return 0;
 	}
 	case CAPCHAN_IOC_SEAL:
+		c->arg = (unsigned long)arg;
 		return 0;
 	case CAPCHAN_IOC_ENTER:
 		c->enter = *(struct capchan_enter *)arg;

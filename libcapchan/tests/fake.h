@@ -45,6 +45,7 @@ struct fake_call {
 	struct capchan_grant grant;	/* GRANT: the argument on input */
 	struct capchan_version version;	/* VERSION: the argument on input */
 	struct capchan_params params;	/* SETUP: the argument on input */
+	unsigned long arg;		/* SEAL: the flags */
 };
 
 struct fake_state {

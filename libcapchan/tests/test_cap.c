@@ -72,6 +72,17 @@ START_TEST(seal)
 	ck_assert_int_eq(capchan_seal(&ch), 0);
 	ck_assert_uint_eq(fake_last()->cmd, CAPCHAN_IOC_SEAL);
 	ck_assert_int_eq(fake_last()->fd, FAKE_FD);
+	ck_assert_uint_eq(fake_last()->arg, 0);
+}
+END_TEST
+
+START_TEST(seal_flags)
+{
+	ck_assert_int_eq(capchan_seal_flags(&ch, CAPCHAN_SEAL_IMPORT), 0);
+	ck_assert_uint_eq(fake_last()->cmd, CAPCHAN_IOC_SEAL);
+	ck_assert_uint_eq(fake_last()->arg, CAPCHAN_SEAL_IMPORT);
+	ck_assert_int_eq(capchan_seal_flags(&ch, 0), 0);
+	ck_assert_uint_eq(fake_last()->arg, 0);
 }
 END_TEST
 
@@ -421,6 +432,7 @@ Suite *cap_suite(void)
 	tcase_add_checked_fixture(tc, cap_setup, NULL);
 	tcase_add_test(tc, grant_encoding);
 	tcase_add_test(tc, seal);
+	tcase_add_test(tc, seal_flags);
 	tcase_add_test(tc, invoke_results);
 	tcase_add_test(tc, open_beneath_encoding);
 	tcase_add_test(tc, read_write_encoding);
