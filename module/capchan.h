@@ -13,6 +13,9 @@
 
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/version.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -271,12 +274,70 @@ long capchan_issue_close(struct capchan_ctx *ctx, struct capchan_req *req);
 long capchan_issue_export(struct capchan_ctx *ctx, struct capchan_req *req);
 int capchan_prep_import(const struct capchan_sqe *sqe);
 long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_readdir(const struct capchan_sqe *sqe);
+long capchan_issue_readdir(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_statat(const struct capchan_sqe *sqe);
+long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_mkdir(const struct capchan_sqe *sqe);
+long capchan_issue_mkdir(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_remove(const struct capchan_sqe *sqe);
+long capchan_issue_unlink(struct capchan_ctx *ctx, struct capchan_req *req);
+long capchan_issue_rmdir(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_symlink(const struct capchan_sqe *sqe);
+long capchan_issue_symlink(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_rename(const struct capchan_sqe *sqe);
+long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_prep_truncate(const struct capchan_sqe *sqe);
+long capchan_issue_truncate(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_ops_check(void);
+
+/* STAT and STATAT (op_file.c) */
+int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
+		      u32 cap_type, u64 rights);
 
 /* Install a new capability in the channel's table; drops it on failure. */
 long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap);
 
 /* ctx->sealed: SEAL was called (the CAPCHAN_SEAL_* bits say what else) */
 #define CAPCHAN_SEALED		(1U << 31)
+
+/* ---- resolution beneath a DIR (beneath.c) -------------------------------- */
+
+/* every walk capchan makes: beneath the DIR, no magic links, no mounts */
+#define CAPCHAN_SCOPED	(LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS | LOOKUP_NO_XDEV)
+
+/* the idmapping argument of the VFS helpers: a user_namespace before 6.3 */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define capchan_idmap(mnt)	mnt_idmap(mnt)
+#else
+#define capchan_idmap(mnt)	mnt_user_ns(mnt)
+#endif
+
+/* The directory a path's last component is in, resolved beneath a DIR. */
+struct capchan_parent {
+	struct path		path;		/* the directory */
+	struct qstr		last;		/* the last component (in @name) */
+	int			type;		/* LAST_NORM, LAST_DOT, LAST_DOTDOT */
+	bool			slash;		/* a trailing slash after @last */
+	bool			locked;		/* capchan_parent_lock() holds it */
+	bool			rename_locked;	/* ... with the rename mutex */
+	int			write_err;	/* mnt_want_write()'s answer */
+	struct filename		*name;
+};
+
+int capchan_lookup_beneath(const struct path *root, const char *name,
+			   unsigned int flags, struct path *out);
+int capchan_parent_beneath(const struct path *root, const char *name,
+			   struct capchan_parent *p);
+void capchan_parent_put(struct capchan_parent *p);
+bool capchan_parent_leaves(const struct path *root,
+			   const struct capchan_parent *p);
+int capchan_parent_lock(const struct path *root, struct capchan_parent *p,
+			int *write_err);
+void capchan_parent_unlock(struct capchan_parent *p);
+struct dentry *capchan_parent_child(struct capchan_parent *p);
+int capchan_parent_resolve_lock(const struct path *root, const char *name,
+				struct capchan_parent *p, int *write_err);
 
 /* ---- channel file (channel.c) -------------------------------------------- */
 extern const struct file_operations capchan_chan_fops;

@@ -89,6 +89,11 @@ static long capchan_grant(struct capchan_ctx *ctx, struct capchan_grant __user *
 	mode = file_inode(file)->i_mode;
 	if (S_ISDIR(mode)) {
 		type = CAPCHAN_CAP_DIR;
+		/* listing reads the directory itself: an O_PATH fd cannot */
+		if ((g.rights & CAPCHAN_RIGHT_LIST) && !(file->f_mode & FMODE_READ)) {
+			err = -EPERM;
+			goto out_fput;
+		}
 	} else if (S_ISREG(mode)) {
 		type = CAPCHAN_CAP_FILE;
 		if (((g.rights & CAPCHAN_RIGHT_READ) && !(file->f_mode & FMODE_READ)) ||

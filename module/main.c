@@ -71,6 +71,9 @@ static int __init capchan_init(void)
 		return -EINVAL;
 	}
 
+	err = capchan_ops_check();
+	if (err)
+		return err;
 	err = capchan_cap_cache_init();
 	if (err)
 		goto err_cache;

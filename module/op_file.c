@@ -133,14 +133,15 @@ static s64 capchan_ts_ns(struct timespec64 ts)
 	return timespec64_to_ns(&ts);
 }
 
-long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
+/* Fill a capchan_stat for @p; STAT names the capability, STATAT a path. */
+int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
+		      u32 cap_type, u64 rights)
 {
 	struct capchan_stat st;
 	struct kstat ks;
 	int err;
 
-	err = vfs_getattr(&capchan_cap_file(req->cap)->f_path, &ks, STATX_BASIC_STATS,
-			  AT_STATX_SYNC_AS_STAT);
+	err = vfs_getattr(p, &ks, STATX_BASIC_STATS, AT_STATX_SYNC_AS_STAT);
 	if (err)
 		return err;
 	memset(&st, 0, sizeof(st));
@@ -154,15 +155,20 @@ long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
 	st.rdev = new_encode_dev(ks.rdev);
 	st.mode = ks.mode;
 	st.nlink = ks.nlink;
-	/* ids as the caller's namespace maps them, not the creator's */
+	/* ids as the caller's namespace maps them, not the granter's */
 	st.uid = from_kuid_munged(current_real_cred()->user_ns, ks.uid);
 	st.gid = from_kgid_munged(current_real_cred()->user_ns, ks.gid);
 	st.blksize = ks.blksize;
-	st.cap_type = req->cap->type;
-	st.rights = req->cap->rights;
-	if (copy_to_user(u64_to_user_ptr(req->sqe.addr), &st, sizeof(st)))
-		return -EFAULT;
-	return 0;
+	st.cap_type = cap_type;
+	st.rights = rights;
+	return copy_to_user(ust, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return capchan_stat_path(&capchan_cap_file(req->cap)->f_path,
+				 u64_to_user_ptr(req->sqe.addr), req->cap->type,
+				 req->cap->rights);
 }
 
 int capchan_prep_prefetch(const struct capchan_sqe *sqe)
@@ -178,4 +184,23 @@ long capchan_issue_prefetch(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	return vfs_fadvise(capchan_cap_file(req->cap), req->sqe.off, req->sqe.len,
 			   POSIX_FADV_WILLNEED);
+}
+
+int capchan_prep_truncate(const struct capchan_sqe *sqe)
+{
+	if (sqe->addr || sqe->len || sqe->op_flags || sqe->rights)
+		return -EINVAL;
+	if (sqe->off > LLONG_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * TRUNCATE a FILE capability to off bytes.  As truncate(2) on its path, so
+ * write permission is checked for the capability's credentials and the LSM
+ * truncate hook runs (ftruncate(2)'s own hook is not exported to modules).
+ */
+long capchan_issue_truncate(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	return vfs_truncate(&capchan_cap_file(req->cap)->f_path, req->sqe.off);
 }

@@ -55,26 +55,6 @@
 	(O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | \
 	 O_NONBLOCK)
 
-/* what the kernel's own open path calls these, 6.1 .. 6.12 */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-#define capchan_idmap(mnt)	mnt_idmap(mnt)
-#else
-#define capchan_idmap(mnt)	mnt_user_ns(mnt)
-#endif
-
-/*
- * Exported by fs/namei.c (EXPORT_SYMBOL) but declared only in fs/internal.h
- * on 6.1, which out-of-tree modules cannot include.  Same signature on
- * 6.1 .. 6.12.
- */
-int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
-		    const char *name, unsigned int flags, struct path *path);
-
-#define CAPCHAN_SCOPED	(LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS | LOOKUP_NO_XDEV)
-
-/* scoped lookups report a concurrent rename with -EAGAIN; retry a bit */
-#define CAPCHAN_LOOKUP_RETRIES	8
-
 int capchan_prep_open(const struct capchan_sqe *sqe)
 {
 	if (sqe->len)
@@ -93,20 +73,6 @@ int capchan_prep_open(const struct capchan_sqe *sqe)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int capchan_lookup_beneath(const struct path *root, const char *name,
-				  unsigned int flags, struct path *out)
-{
-	int i, err;
-
-	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES; i++) {
-		err = vfs_path_lookup(root->dentry, root->mnt, name,
-				      flags | CAPCHAN_SCOPED, out);
-		if (err != -EAGAIN)
-			break;
-	}
-	return err;
 }
 
 /* The access mode follows the rights asked for; it is never given. */
@@ -237,147 +203,92 @@ static struct file *capchan_open_path(const struct path *p, int flags,
 	return file;
 }
 
-/* What the O_CREAT path found or made under the parent's lock. */
-struct capchan_create {
-	struct path	path;		/* the final dentry, on the parent's mount */
-	bool		created;
-};
-
 /*
- * Look up @last in @parent and create it if missing, under the parent's
- * lock and, unless the parent is the DIR itself, the rename mutex of its
- * file system with the parent checked to be beneath @root: cross-directory
- * renames, the only ones that change ancestry, wait until we are done.
- * Lock order as in rename: write access, rename mutex, parent.
+ * O_CREAT: the parent is resolved and locked beneath the DIR (beneath.c),
+ * the last component looked up in it and created if missing.  Then, outside
+ * the lock, what was found or made is opened by its dentry.
  */
-static int capchan_lookup_create(const struct path *root,
-				 const struct path *parent,
-				 const struct qstr *last, umode_t mode,
-				 struct capchan_create *out)
-{
-	struct inode *dir = d_inode(parent->dentry);
-	struct mutex *rename_mutex = NULL;
-	struct dentry *dentry;
-	int want_write, err;
-
-	want_write = mnt_want_write(parent->mnt);
-	if (!path_equal(parent, root)) {
-		rename_mutex = &parent->dentry->d_sb->s_vfs_rename_mutex;
-		mutex_lock(rename_mutex);
-		/* moved out since the lookup: walk again, nothing was done */
-		if (!is_subdir(parent->dentry, root->dentry)) {
-			err = -EAGAIN;
-			goto out_rename;
-		}
-	}
-	inode_lock_nested(dir, I_MUTEX_PARENT);
-	dentry = lookup_one(capchan_idmap(parent->mnt), last->name,
-			    parent->dentry, last->len);
-	if (IS_ERR(dentry)) {
-		err = PTR_ERR(dentry);
-		goto out_unlock;
-	}
-	out->created = false;
-	if (d_is_negative(dentry)) {
-		umode_t m = mode;
-
-		/* open(2) says EROFS and the like only when it must create */
-		err = want_write;
-		if (!IS_POSIXACL(dir))
-			m &= ~current_umask();
-		if (!err)
-			err = security_path_mknod(parent, dentry, m, 0);
-		if (!err)
-			err = vfs_create(capchan_idmap(parent->mnt), dir, dentry,
-					 mode, true);
-		if (err) {
-			dput(dentry);
-			goto out_unlock;
-		}
-		out->created = true;
-	}
-	out->path.mnt = mntget(parent->mnt);
-	out->path.dentry = dentry;
-	err = 0;
-out_unlock:
-	inode_unlock(dir);
-out_rename:
-	if (rename_mutex)
-		mutex_unlock(rename_mutex);
-	if (!want_write)
-		mnt_drop_write(parent->mnt);
-	return err;
-}
-
 static struct file *capchan_open_create(const struct path *root,
 					const char *name, int flags, u64 rights,
 					umode_t mode)
 {
-	struct capchan_create c;
-	struct filename *fname;
-	struct path parent, target;
+	struct capchan_parent par;
+	struct path p, target;
+	bool created = false;
+	struct dentry *dentry;
 	struct file *file;
-	struct qstr last;
-	int i, type, err;
+	int err, werr;
 
-	fname = getname_kernel(name);
-	if (IS_ERR(fname))
-		return ERR_CAST(fname);
-	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES; i++) {
-		err = vfs_path_parent_lookup(fname, CAPCHAN_SCOPED, &parent,
-					     &last, &type, root);
-		if (err == -EAGAIN)
-			continue;
-		if (err)
-			break;
-		if (type != LAST_NORM) {
-			/* "." and ".." are directories, unless ".." leaves */
-			err = type == LAST_DOTDOT && path_equal(&parent, root) ?
-			      -EXDEV : -EISDIR;
-		} else if (last.name[last.len]) {
-			/* a trailing slash: open(2) never creates a directory */
-			err = -EISDIR;
-		} else {
-			err = capchan_lookup_create(root, &parent, &last, mode, &c);
-		}
-		path_put(&parent);
-		if (err != -EAGAIN)
-			break;
-	}
-	if (err) {
-		putname(fname);
+	err = capchan_parent_resolve_lock(root, name, &par, &werr);
+	if (err)
+		return ERR_PTR(err);
+	if (par.type != LAST_NORM) {
+		/* "." and ".." are directories, unless ".." leaves */
+		err = capchan_parent_leaves(root, &par) ? -EXDEV : -EISDIR;
+		capchan_parent_put(&par);
 		return ERR_PTR(err);
 	}
-	if (c.created) {
-		putname(fname);
-		file = capchan_open_path(&c.path, flags, rights, true);
-		path_put(&c.path);
+	if (par.slash) {
+		/* a trailing slash: open(2) never creates a directory */
+		capchan_parent_unlock(&par);
+		capchan_parent_put(&par);
+		return ERR_PTR(-EISDIR);
+	}
+
+	dentry = capchan_parent_child(&par);
+	err = PTR_ERR_OR_ZERO(dentry);
+	if (!err && d_is_negative(dentry)) {
+		struct inode *dir = d_inode(par.path.dentry);
+		umode_t m = mode;
+
+		/* open(2) says EROFS and the like only when it must create */
+		err = werr;
+		if (!IS_POSIXACL(dir))
+			m &= ~current_umask();
+		if (!err)
+			err = security_path_mknod(&par.path, dentry, m, 0);
+		if (!err)
+			err = vfs_create(capchan_idmap(par.path.mnt), dir, dentry,
+					 mode, true);
+		if (err)
+			dput(dentry);
+		created = !err;
+	}
+	capchan_parent_unlock(&par);
+	if (err) {
+		capchan_parent_put(&par);
+		return ERR_PTR(err);
+	}
+	p.mnt = mntget(par.path.mnt);
+	p.dentry = dentry;
+	capchan_parent_put(&par);
+	if (created) {
+		file = capchan_open_path(&p, flags, rights, true);
+		path_put(&p);
 		return file;
 	}
 
 	/* it exists: open(2)'s O_CREAT checks, then open it as it is */
-	err = 0;
 	if (flags & O_EXCL) {
 		err = -EEXIST;
-	} else if (d_is_symlink(c.path.dentry) && !(flags & O_NOFOLLOW)) {
+	} else if (d_is_symlink(p.dentry) && !(flags & O_NOFOLLOW)) {
 		/* follow the trailing link, scoped like every walk */
 		err = capchan_lookup_beneath(root, name, LOOKUP_FOLLOW, &target);
-		/* dangling: capchan never creates through a link */
+		/* a link to nothing: capchan never creates through a link */
 		if (err == -ENOENT)
 			err = -ELOOP;
 		if (!err) {
-			path_put(&c.path);
-			c.path = target;
+			path_put(&p);
+			p = target;
 		}
 	}
-	putname(fname);
-	if (!err && d_is_dir(c.path.dentry))
+	if (!err && d_is_dir(p.dentry))
 		err = -EISDIR;
 	if (!err)
-		err = capchan_sticky_check(&c.path);
+		err = capchan_sticky_check(&p);
 	file = err ? ERR_PTR(err) :
-		     capchan_open_path(&c.path, flags & ~O_CREAT, rights, false);
-	path_put(&c.path);
+		     capchan_open_path(&p, flags & ~O_CREAT, rights, false);
+	path_put(&p);
 	return file;
 }
 
@@ -390,11 +301,6 @@ static struct file *capchan_open_beneath(const struct path *root,
 	struct path p;
 	int err;
 
-	if (!name[0])
-		return ERR_PTR(-ENOENT);
-	/* LOOKUP_BENEATH would say so too, but a preset root re-roots them */
-	if (name[0] == '/')
-		return ERR_PTR(-EXDEV);
 	if (flags & O_CREAT)
 		return capchan_open_create(root, name, flags, rights, mode);
 

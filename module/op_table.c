@@ -100,7 +100,90 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.prep		= capchan_prep_prefetch,
 		.issue		= capchan_issue_prefetch,
 	},
+	[CAPCHAN_OP_READDIR] = {
+		.name		= "readdir",
+		.rights		= CAPCHAN_RIGHT_LIST,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_readdir,
+		.issue		= capchan_issue_readdir,
+	},
+	[CAPCHAN_OP_STATAT] = {
+		.name		= "statat",
+		.rights		= CAPCHAN_RIGHT_STAT,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_statat,
+		.issue		= capchan_issue_statat,
+	},
+	[CAPCHAN_OP_MKDIR] = {
+		.name		= "mkdir",
+		.rights		= CAPCHAN_RIGHT_CREATE,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_mkdir,
+		.issue		= capchan_issue_mkdir,
+	},
+	[CAPCHAN_OP_UNLINK] = {
+		.name		= "unlink",
+		.rights		= CAPCHAN_RIGHT_REMOVE,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_remove,
+		.issue		= capchan_issue_unlink,
+	},
+	[CAPCHAN_OP_RMDIR] = {
+		.name		= "rmdir",
+		.rights		= CAPCHAN_RIGHT_REMOVE,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_remove,
+		.issue		= capchan_issue_rmdir,
+	},
+	[CAPCHAN_OP_SYMLINK] = {
+		.name		= "symlink",
+		.rights		= CAPCHAN_RIGHT_CREATE,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_symlink,
+		.issue		= capchan_issue_symlink,
+	},
+	[CAPCHAN_OP_RENAME] = {
+		.name		= "rename",
+		/* and what the target DIR needs: capchan_issue_rename() */
+		.rights		= CAPCHAN_RIGHT_REMOVE,
+		.type		= CAPCHAN_CAP_DIR,
+		.needs_cap	= true,
+		.prep		= capchan_prep_rename,
+		.issue		= capchan_issue_rename,
+	},
+	[CAPCHAN_OP_TRUNCATE] = {
+		.name		= "truncate",
+		.rights		= CAPCHAN_RIGHT_WRITE,
+		.type		= CAPCHAN_CAP_FILE,
+		.needs_cap	= true,
+		.prep		= capchan_prep_truncate,
+		.issue		= capchan_issue_truncate,
+	},
 };
+
+/* Every opcode has an entry with both steps: checked once, at load. */
+int capchan_ops_check(void)
+{
+	unsigned int op;
+
+	BUILD_BUG_ON(ARRAY_SIZE(capchan_ops) != CAPCHAN_OP_LAST);
+	BUILD_BUG_ON(CAPCHAN_OP_LAST > 64);	/* VERSION's ops mask, disabled_ops */
+	for (op = 0; op < CAPCHAN_OP_LAST; op++) {
+		if (!capchan_ops[op].name || !capchan_ops[op].prep ||
+		    !capchan_ops[op].issue) {
+			pr_err("opcode %u has no %s\n", op,
+			       !capchan_ops[op].prep ? "prep" : "issue");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 u64 capchan_ops_enabled(void)
 {

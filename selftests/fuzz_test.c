@@ -1452,11 +1452,15 @@ static void fz_print_stats(const char *name)
 {
 	static const char *const names[] = {
 		"nop", "open", "read", "write", "fsync", "stat", "derive", "revoke",
-		"close", "export", "import", "prefetch", "unknown",
+		"close", "export", "import", "prefetch", "readdir", "statat",
+		"mkdir", "unlink", "rmdir", "symlink", "rename", "truncate",
+		"unknown",
 	};
-	char buf[512];
+	char buf[1024];
 	int n = 0;
 
+	_Static_assert(sizeof(names) / sizeof(names[0]) == CAPCHAN_OP_LAST + 1,
+		       "a name per opcode, and one for the rest");
 	for (int i = 0; i <= CAPCHAN_OP_LAST; i++)
 		n += snprintf(buf + n, sizeof(buf) - n, " %s %ld/%ld", names[i],
 			      atomic_load(&fz_nok[i]), atomic_load(&fz_nerr[i]));

@@ -214,7 +214,8 @@ TEST_F(ops, fields_must_be_zero)
 	capfd = capchan_export(&self->ch, self->fh, R_READ);
 	ASSERT_LE(0, capfd);
 
-	for (unsigned int op = 0; op < CAPCHAN_OP_LAST; op++) {
+	/* the directory ops have their own checks in dirops_test.c */
+	for (unsigned int op = 0; op <= CAPCHAN_OP_PREFETCH; op++) {
 		/* The unmodified SQE succeeds. */
 		valid_sqe(self, op, capfd, &s, &st);
 		r = cc_invoke(self->fd, &s);

@@ -25,17 +25,19 @@
 /* Rights only ever shrink along a derivation path.                    */
 /* ------------------------------------------------------------------ */
 #define CAPCHAN_RIGHT_READ	(1ULL << 0)	/* READ op, PREFETCH */
-#define CAPCHAN_RIGHT_WRITE	(1ULL << 1)	/* WRITE op */
+#define CAPCHAN_RIGHT_WRITE	(1ULL << 1)	/* WRITE, TRUNCATE */
 #define CAPCHAN_RIGHT_SEEK	(1ULL << 2)	/* explicit offsets on READ/WRITE */
-#define CAPCHAN_RIGHT_STAT	(1ULL << 3)	/* STAT op */
+#define CAPCHAN_RIGHT_STAT	(1ULL << 3)	/* STAT, STATAT beneath a DIR */
 #define CAPCHAN_RIGHT_SYNC	(1ULL << 4)	/* FSYNC op */
 #define CAPCHAN_RIGHT_MMAP	(1ULL << 5)	/* zero-copy mapping of a FILE */
 #define CAPCHAN_RIGHT_LOOKUP	(1ULL << 6)	/* OPEN beneath a DIR */
-#define CAPCHAN_RIGHT_CREATE	(1ULL << 7)	/* OPEN with O_CREAT beneath a DIR */
+#define CAPCHAN_RIGHT_CREATE	(1ULL << 7)	/* O_CREAT, MKDIR, SYMLINK, RENAME's target */
 #define CAPCHAN_RIGHT_DERIVE	(1ULL << 8)	/* DERIVE attenuated copies */
 #define CAPCHAN_RIGHT_DELEGATE	(1ULL << 9)	/* EXPORT as a capability file */
 #define CAPCHAN_RIGHT_REVOKE	(1ULL << 10)	/* REVOKE what was derived */
-#define CAPCHAN_RIGHTS_ALL	((1ULL << 11) - 1)
+#define CAPCHAN_RIGHT_LIST	(1ULL << 11)	/* READDIR */
+#define CAPCHAN_RIGHT_REMOVE	(1ULL << 12)	/* UNLINK, RMDIR, RENAME's source */
+#define CAPCHAN_RIGHTS_ALL	((1ULL << 13) - 1)
 
 /* Capability types (reported by STAT-less introspection and fdinfo). */
 enum capchan_cap_type {
@@ -82,6 +84,14 @@ enum capchan_op {
 	CAPCHAN_OP_EXPORT	= 9,
 	CAPCHAN_OP_IMPORT	= 10,
 	CAPCHAN_OP_PREFETCH	= 11,
+	CAPCHAN_OP_READDIR	= 12,
+	CAPCHAN_OP_STATAT	= 13,
+	CAPCHAN_OP_MKDIR	= 14,
+	CAPCHAN_OP_UNLINK	= 15,
+	CAPCHAN_OP_RMDIR	= 16,
+	CAPCHAN_OP_SYMLINK	= 17,
+	CAPCHAN_OP_RENAME	= 18,
+	CAPCHAN_OP_TRUNCATE	= 19,
 	CAPCHAN_OP_LAST,
 };
 
@@ -95,36 +105,58 @@ enum capchan_op {
 /* sqe->op_flags for FSYNC */
 #define CAPCHAN_FSYNC_DATASYNC	(1U << 0)
 
+/* sqe->op_flags for STATAT: do not follow a final symbolic link */
+#define CAPCHAN_STATAT_NOFOLLOW	(1U << 0)
+
+/* sqe->op_flags for RENAME: the values of renameat2(2)'s flags */
+#define CAPCHAN_RENAME_NOREPLACE	(1U << 0)	/* RENAME_NOREPLACE */
+#define CAPCHAN_RENAME_EXCHANGE		(1U << 1)	/* RENAME_EXCHANGE */
+
 /* Offset value meaning "use and advance the file position". */
 #define CAPCHAN_OFF_CURRENT	((__u64)-1)
 
 /*
  * One operation.  64 bytes.  Field use per opcode:
  *
- *   op        handle   off        addr          len      op_flags  rights
- *   NOP       -        -          -             -        -         -
- *   OPEN      DIR      mode       path (NUL)    -        O_* bits  wanted
+ *   op        handle   off/addr2     addr          len      op_flags  rights
+ *   NOP       -        -             -             -        -         -
+ *   OPEN      DIR      mode          path (NUL)    -        O_* bits  wanted
  *             (mode: creation mode with O_CREAT, else 0)
- *   READ      FILE     offset|-1  buffer        bytes    -         -
- *   WRITE     FILE     offset|-1  buffer        bytes    -         -
- *   FSYNC     FILE     -          -             -        DATASYNC  -
- *   STAT      any      -          capchan_stat  sizeof   -         -
- *   DERIVE    any      -          -             -        -         wanted
- *   REVOKE    any      -          -             -        -         -
- *   CLOSE     any      -          -             -        -         -
- *   EXPORT    any      -          -             -        -         wanted
- *   IMPORT    -        cap fd     -             -        -         -
- *   PREFETCH  FILE     offset     -             bytes    -         -
+ *   READ      FILE     offset|-1     buffer        bytes    -         -
+ *   WRITE     FILE     offset|-1     buffer        bytes    -         -
+ *   FSYNC     FILE     -             -             -        DATASYNC  -
+ *   STAT      any      -             capchan_stat  sizeof   -         -
+ *   DERIVE    any      -             -             -        -         wanted
+ *   REVOKE    any      -             -             -        -         -
+ *   CLOSE     any      -             -             -        -         -
+ *   EXPORT    any      -             -             -        -         wanted
+ *   IMPORT    -        cap fd        -             -        -         -
+ *   PREFETCH  FILE     offset        -             bytes    -         -
+ *   READDIR   DIR      cookie        buffer        bytes    -         -
+ *   STATAT    DIR      capchan_stat  path (NUL)    sizeof   NOFOLLOW  -
+ *   MKDIR     DIR      mode          path (NUL)    -        -         -
+ *   UNLINK    DIR      -             path (NUL)    -        -         -
+ *   RMDIR     DIR      -             path (NUL)    -        -         -
+ *   SYMLINK   DIR      link text     path (NUL)    -        -         -
+ *   RENAME    DIR      new path      old path      new DIR  RENAME_*  -
+ *   TRUNCATE  FILE     length        -             -        -         -
  *
  * Fields marked "-" must be zero.  OPEN, DERIVE, IMPORT complete with the
- * new handle; EXPORT with the new capability file descriptor.
+ * new handle; EXPORT with the new capability file descriptor; READDIR with
+ * the bytes of records written (0: no more entries); the other new ops
+ * with 0.  Every path is resolved beneath its DIR as OPEN's is.  RENAME's
+ * len holds the handle of the target DIR (the source's own handle for a
+ * rename within one DIR).
  */
 struct capchan_sqe {
 	__u8	opcode;
 	__u8	flags;
 	__u16	resv0;
 	__u32	handle;
-	__u64	off;
+	union {
+		__u64	off;
+		__u64	addr2;	/* a second pointer, for ops that need one */
+	};
 	__u64	addr;
 	__u32	len;
 	__u32	op_flags;
@@ -140,7 +172,23 @@ struct capchan_cqe {
 	__u32	flags;		/* none defined yet: 0 */
 };
 
-/* Filled by OP_STAT.  Fixed layout, independent of the libc's struct stat. */
+/*
+ * READDIR fills its buffer with records, each at an 8-byte aligned offset:
+ * a header, the name and a NUL, padded to reclen.  "." and ".." are never
+ * listed.  To go on after any record, READDIR again with off = its next.
+ * A buffer too small for the first record to come is -EINVAL.
+ */
+struct capchan_dirent {
+	__u64	ino;
+	__u64	next;		/* cookie: READDIR from here goes on after this entry */
+	__u16	reclen;		/* size of this record, a multiple of 8 */
+	__u16	namelen;	/* bytes of name, without the NUL */
+	__u8	type;		/* DT_* of dirent.h; DT_UNKNOWN if the fs does not say */
+	__u8	resv[3];
+	char	name[];		/* namelen bytes, then a NUL */
+};
+
+/* Filled by OP_STAT and OP_STATAT.  Fixed layout, independent of libc's. */
 struct capchan_stat {
 	__u64	dev;
 	__u64	ino;
