@@ -29,6 +29,8 @@
 extern unsigned int capchan_max_caps;
 extern unsigned int capchan_max_depth;
 extern unsigned long capchan_disabled_ops;
+extern unsigned long capchan_allowed_ops;
+extern unsigned long capchan_max_user_channels;
 extern unsigned long capchan_max_user_caps;
 extern unsigned long capchan_max_user_files;
 int capchan_may_open(void);
@@ -40,6 +42,7 @@ struct capchan_user {
 	refcount_t		ref;
 	atomic_long_t		caps;		/* live capabilities charged */
 	atomic_long_t		files;		/* objects (open files) charged */
+	atomic_long_t		channels;	/* open channels */
 };
 
 struct capchan_user *capchan_user_get_current(void);
@@ -49,6 +52,8 @@ int capchan_user_charge_cap(struct capchan_user *u);
 void capchan_user_uncharge_cap(struct capchan_user *u);
 int capchan_user_charge_file(struct capchan_user *u);
 void capchan_user_uncharge_file(struct capchan_user *u);
+int capchan_user_charge_channel(struct capchan_user *u);
+void capchan_user_uncharge_channel(struct capchan_user *u);
 
 /* ---- capabilities (cap.c) ---------------------------------------------- */
 

@@ -29,15 +29,23 @@ static int capchan_chan_open(struct inode *inode, struct file *file)
 	ctx->user = capchan_user_get_current();
 	if (IS_ERR(ctx->user)) {
 		err = PTR_ERR(ctx->user);
-		kfree(ctx);
-		return err;
+		goto err_ctx;
 	}
+	err = capchan_user_charge_channel(ctx->user);
+	if (err)
+		goto err_user;
 	mutex_init(&ctx->lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	capchan_table_init(&ctx->table);
 	ctx->id = atomic64_inc_return(&capchan_next_id);
 	file->private_data = ctx;
 	return stream_open(inode, file);
+
+err_user:
+	capchan_user_put(ctx->user);
+err_ctx:
+	kfree(ctx);
+	return err;
 }
 
 static int capchan_chan_release(struct inode *inode, struct file *file)
@@ -46,6 +54,7 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 
 	capchan_table_destroy(&ctx->table);
 	capchan_ring_free(ctx);
+	capchan_user_uncharge_channel(ctx->user);
 	capchan_user_put(ctx->user);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
@@ -288,8 +297,9 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 	}
 	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
 		   !!ctx->sealed, !!(ctx->sealed & CAPCHAN_SEAL_IMPORT));
-	seq_printf(m, "user:\t%u\nuser-caps:\t%ld\nuser-files:\t%ld\n",
+	seq_printf(m, "user:\t%u\nuser-channels:\t%ld\nuser-caps:\t%ld\nuser-files:\t%ld\n",
 		   from_kuid_munged(ns, ctx->user->uid),
+		   atomic_long_read(&ctx->user->channels),
 		   atomic_long_read(&ctx->user->caps),
 		   atomic_long_read(&ctx->user->files));
 	seq_printf(m, "caps:\t%u\n", t->nr_used);

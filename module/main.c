@@ -30,6 +30,22 @@ module_param_named(disabled_ops, capchan_disabled_ops, ulong, 0644);
 MODULE_PARM_DESC(disabled_ops,
 		 "bit mask of opcodes refused with -EOPNOTSUPP (default 0)");
 
+unsigned long capchan_allowed_ops = ~0UL;
+module_param_named(allowed_ops, capchan_allowed_ops, ulong, 0644);
+MODULE_PARM_DESC(allowed_ops,
+		 "bit mask of the only opcodes allowed, the rest -EOPNOTSUPP (default: all)");
+
+/* the kill switch: 0 refuses new channels, the open ones keep working */
+bool capchan_accept_channels = true;
+module_param_named(accept_channels, capchan_accept_channels, bool, 0644);
+MODULE_PARM_DESC(accept_channels,
+		 "0: opening /dev/capchan fails with -EPERM; channels already open keep working (default 1)");
+
+unsigned long capchan_max_user_channels = 1024;
+module_param_named(max_user_channels, capchan_max_user_channels, ulong, 0644);
+MODULE_PARM_DESC(max_user_channels,
+		 "open channels of one user; opening more fails with -EMFILE (default 1024)");
+
 unsigned long capchan_max_user_caps = 1UL << 20;
 module_param_named(max_user_caps, capchan_max_user_caps, ulong, 0644);
 MODULE_PARM_DESC(max_user_caps,
@@ -49,6 +65,8 @@ static struct miscdevice capchan_misc = {
 /* Called by the channel's open(): the dev_group restriction. */
 int capchan_may_open(void)
 {
+	if (!READ_ONCE(capchan_accept_channels))
+		return -EPERM;
 	if (dev_group >= 0) {
 		kgid_t gid = make_kgid(&init_user_ns, dev_group);
 

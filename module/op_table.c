@@ -174,6 +174,34 @@ int capchan_ops_check(void)
 
 	BUILD_BUG_ON(ARRAY_SIZE(capchan_ops) != CAPCHAN_OP_LAST);
 	BUILD_BUG_ON(CAPCHAN_OP_LAST > 64);	/* VERSION's ops mask, disabled_ops */
+	/* the ABI's layouts: a field moved or resized breaks the build here */
+	BUILD_BUG_ON(sizeof(struct capchan_sqe) != 64);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, opcode) != 0);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, flags) != 1);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, resv0) != 2);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, handle) != 4);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, off) != 8);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, addr2) != 8);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, addr) != 16);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, len) != 24);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, op_flags) != 28);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, rights) != 32);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, user_data) != 40);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, resv1) != 48);
+	BUILD_BUG_ON(offsetof(struct capchan_sqe, resv2) != 56);
+	BUILD_BUG_ON(sizeof(struct capchan_cqe) != 16);
+	BUILD_BUG_ON(offsetof(struct capchan_cqe, user_data) != 0);
+	BUILD_BUG_ON(offsetof(struct capchan_cqe, res) != 8);
+	BUILD_BUG_ON(offsetof(struct capchan_cqe, flags) != 12);
+	BUILD_BUG_ON(sizeof(struct capchan_stat) != 112);
+	BUILD_BUG_ON(sizeof(struct capchan_dirent) != 24);
+	BUILD_BUG_ON(offsetof(struct capchan_dirent, name) != 24);
+	BUILD_BUG_ON(sizeof(struct capchan_params) != 96);
+	BUILD_BUG_ON(sizeof(struct capchan_version) != 72);
+	BUILD_BUG_ON(sizeof(struct capchan_grant) != 40);
+	BUILD_BUG_ON(sizeof(struct capchan_enter) != 32);
+	/* CAPCHAN_HANDLE_CHAIN must never be a handle the table issues */
+	BUILD_BUG_ON(CAPCHAN_HANDLE_CHAIN <= CAPCHAN_HANDLE_MAX);
 	for (op = 0; op < CAPCHAN_OP_LAST; op++) {
 		if (!capchan_ops[op].name || !capchan_ops[op].prep ||
 		    !capchan_ops[op].issue) {
@@ -187,7 +215,8 @@ int capchan_ops_check(void)
 
 u64 capchan_ops_enabled(void)
 {
-	return GENMASK_ULL(CAPCHAN_OP_LAST - 1, 0) & ~READ_ONCE(capchan_disabled_ops);
+	return GENMASK_ULL(CAPCHAN_OP_LAST - 1, 0) & READ_ONCE(capchan_allowed_ops) &
+	       ~READ_ONCE(capchan_disabled_ops);
 }
 
 /*
@@ -237,7 +266,7 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (sqe->opcode >= CAPCHAN_OP_LAST)
 		return -EINVAL;
 	def = &capchan_ops[sqe->opcode];
-	if (READ_ONCE(capchan_disabled_ops) & BIT_ULL(sqe->opcode))
+	if (!(capchan_ops_enabled() & BIT_ULL(sqe->opcode)))
 		return -EOPNOTSUPP;
 	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
 	    sqe->resv1 || sqe->resv2)

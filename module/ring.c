@@ -38,6 +38,7 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	struct page *pages;
 	unsigned int order;
 
+	lockdep_assert_held(&ctx->lock);
 	if (ctx->ring_ready)
 		return -EBUSY;
 	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
@@ -188,6 +189,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 {
 	u32 tail, avail, space, done = 0;
 
+	lockdep_assert_held(&ctx->lock);
 	/* [S1] pairs with the application's store-release of sq_tail */
 	tail = smp_load_acquire(&ctx->rings->sq_tail);
 	avail = min(tail - ctx->cached_sq_head, ctx->sq_entries);

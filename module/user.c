@@ -10,6 +10,8 @@
  * the objects GRANT and OPEN bring in, each one open file) is charged to
  * that user and uncharged when it goes away:
  *
+ *   channels      at most max_user_channels per user           -EMFILE
+ *                 (opening /dev/capchan)
  *   capabilities  at most max_user_caps per user               -EDQUOT
  *   open files    at most the caller's RLIMIT_NOFILE, like an
  *                 fd table (counted per user, as RLIMIT_NPROC is) -EMFILE
@@ -46,6 +48,7 @@ struct capchan_user *capchan_user_get_current(void)
 	refcount_set(&new->ref, 1);
 	atomic_long_set(&new->caps, 0);
 	atomic_long_set(&new->files, 0);
+	atomic_long_set(&new->channels, 0);
 	hash_add(capchan_users, &new->node, __kuid_val(uid));
 	spin_unlock(&capchan_users_lock);
 	return new;
@@ -62,7 +65,8 @@ void capchan_user_put(struct capchan_user *u)
 		return;
 	hash_del(&u->node);
 	spin_unlock(&capchan_users_lock);
-	WARN_ON_ONCE(atomic_long_read(&u->caps) || atomic_long_read(&u->files));
+	WARN_ON_ONCE(atomic_long_read(&u->caps) || atomic_long_read(&u->files) ||
+		     atomic_long_read(&u->channels));
 	kfree(u);
 }
 
@@ -97,4 +101,18 @@ int capchan_user_charge_file(struct capchan_user *u)
 void capchan_user_uncharge_file(struct capchan_user *u)
 {
 	atomic_long_dec(&u->files);
+}
+
+int capchan_user_charge_channel(struct capchan_user *u)
+{
+	if (atomic_long_inc_return(&u->channels) > READ_ONCE(capchan_max_user_channels)) {
+		atomic_long_dec(&u->channels);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+void capchan_user_uncharge_channel(struct capchan_user *u)
+{
+	atomic_long_dec(&u->channels);
 }

@@ -311,7 +311,7 @@ struct cc_fdinfo {
 	long long sq_head, sq_tail, sq_entries;
 	long long cq_head, cq_tail, cq_entries;
 	long long sealed, seal_import, caps;
-	long long user, user_caps, user_files;
+	long long user, user_channels, user_caps, user_files;
 	int ncap;			/* cap: lines seen (all of them) */
 	int bad_cap_lines;		/* cap: lines that did not parse */
 	struct cc_fdinfo_cap cap[CC_FDINFO_MAX_CAPS];
@@ -338,7 +338,7 @@ static inline int cc_read_fdinfo(int fd, struct cc_fdinfo *fi)
 	fi->sq_head = fi->sq_tail = fi->sq_entries = -1;
 	fi->cq_head = fi->cq_tail = fi->cq_entries = -1;
 	fi->sealed = fi->seal_import = fi->caps = -1;
-	fi->user = fi->user_caps = fi->user_files = -1;
+	fi->user = fi->user_channels = fi->user_caps = fi->user_files = -1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "re");
 	if (!f)
@@ -357,6 +357,7 @@ static inline int cc_read_fdinfo(int fd, struct cc_fdinfo *fi)
 		    cc__fdinfo_key(line, "sealed", &fi->sealed) ||
 		    cc__fdinfo_key(line, "seal-import", &fi->seal_import) ||
 		    cc__fdinfo_key(line, "user", &fi->user) ||
+		    cc__fdinfo_key(line, "user-channels", &fi->user_channels) ||
 		    cc__fdinfo_key(line, "user-caps", &fi->user_caps) ||
 		    cc__fdinfo_key(line, "user-files", &fi->user_files) ||
 		    cc__fdinfo_key(line, "caps", &fi->caps))
