@@ -5,18 +5,20 @@
 #
 #   1. host unit tests of libcapchan (Check), and of the VM runner's
 #      accelerator probe and watchdog (fake QEMUs)
-#   2. the kselftests in QEMU on Debian's stock 6.1 and 6.12 kernels
+#   2. the kselftests in QEMU on Debian's stock 6.1, 6.1 PREEMPT_RT and
+#      6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
 #   3. the DKMS build against the installed 6.1 headers
 #
 # Ends with "N passed, N failed, N skipped" and exits non-zero if anything
-# failed.  CAPCHAN_KERNELS overrides the kernel list (default "6.1 6.12").
+# failed.  CAPCHAN_KERNELS overrides the kernel list (default
+# "6.1 6.1-rt 6.12").
 set -u
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 repo=$(CDPATH='' cd -- "$here/.." && pwd)
 build=${CAPCHAN_BUILD:-$repo/build}
-kernels=${CAPCHAN_KERNELS:-6.1 6.12}
+kernels=${CAPCHAN_KERNELS:-6.1 6.1-rt 6.12}
 
 passed=0
 failed=0

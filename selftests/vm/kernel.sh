@@ -3,9 +3,10 @@
 #
 # kernel.sh SPEC - fetch a stock Debian kernel for the capchan VM tests.
 #
-# SPEC is "6.1" (bookworm's current stock amd64 kernel), "6.12" (the newest
-# 6.12 amd64 kernel from <codename>-backports) or an exact release such as
-# "6.1.0-56-amd64" or "6.12.57+deb12-amd64".
+# SPEC is "6.1" (bookworm's current stock amd64 kernel), "6.1-rt" (its
+# PREEMPT_RT flavour), "6.12" (the newest 6.12 amd64 kernel from
+# <codename>-backports) or an exact release such as "6.1.0-56-amd64" or
+# "6.12.57+deb12-amd64".
 #
 # The host kernel cannot load modules, so capchan runs inside QEMU booting a
 # stock kernel. We need only that kernel's vmlinuz and its headers, so the
@@ -43,7 +44,7 @@ say() {
 }
 
 usage() {
-	echo "usage: kernel.sh 6.1|6.12|<exact release, e.g. 6.1.0-56-amd64>" >&2
+	echo "usage: kernel.sh 6.1|6.1-rt|6.12|<exact release, e.g. 6.1.0-56-amd64>" >&2
 	exit 2
 }
 
@@ -200,16 +201,18 @@ candidate() {
 	apt_cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$' || true
 }
 
-# 6.1: what the stock metapackage's candidate depends on.
+# 6.1: what the stock metapackage's candidate depends on; 6.1-rt: the same
+# for the PREEMPT_RT flavour's metapackage.
 resolve_stock() {
-	v=$(candidate linux-image-amd64)
+	meta=${1:-linux-image-amd64}
+	v=$(candidate "$meta")
 	if [ -z "$v" ] && [ "$(id -u)" -eq 0 ]; then
 		# A fresh machine may have no package lists yet.
 		apt_get update >&2 || true
-		v=$(candidate linux-image-amd64)
+		v=$(candidate "$meta")
 	fi
-	[ -n "$v" ] || die "linux-image-amd64 has no candidate (run apt-get update as root)"
-	apt_cache show "linux-image-amd64=$v" | sed -n 's/^Depends: //p' | head -n 1 |
+	[ -n "$v" ] || die "$meta has no candidate (run apt-get update as root)"
+	apt_cache show "$meta=$v" | sed -n 's/^Depends: //p' | head -n 1 |
 		tr ',' '\n' | sed -n 's/^ *linux-image-\([0-9][^ ]*\).*/\1/p' |
 		sed 's/-unsigned$//' | head -n 1
 }
@@ -233,12 +236,13 @@ resolve_612() {
 resolve() {
 	case $1 in
 	6.1) resolve_stock ;;
+	6.1-rt) resolve_stock linux-image-rt-amd64 ;;
 	6.12) resolve_612 ;;
 	esac
 }
 
 case $spec in
-6.1 | 6.12)
+6.1 | 6.1-rt | 6.12)
 	# Resolution needs apt; remember it for the day so a second call is
 	# instant and needs no archive.
 	rf=$kcache/resolved-$spec
