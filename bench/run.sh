@@ -111,7 +111,7 @@ boot() {
 	t0=$(date +%s)
 	rc=0
 	CAPCHAN_VM_SMP=1 CAPCHAN_VM_DEBUG=0 CAPCHAN_VM_ACCEL=$accel \
-		CAPCHAN_QEMU_ARGS=$qargs CAPCHAN_VM_PROG_TIMEOUT=900 \
+		CAPCHAN_QEMU_ARGS=$qargs CAPCHAN_VM_PROG_TIMEOUT=900 CAPCHAN_VM_START_TIMEOUT=600 \
 		sh "$repo/selftests/vm/run.sh" -k "$spec" -t 1200 -q \
 		-p max_caps=65535 -a "$args" -o "$log" "$here/capbench" \
 		>"$log.verdict" 2>&1 || rc=$?

@@ -24,7 +24,7 @@
 #   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
 #   CAPCHAN_QEMU, CAPCHAN_VM_ACCEL (QEMU accelerator options, e.g.
 #   "-accel tcg"; default: chosen by accel.sh), CAPCHAN_VM_START_TIMEOUT
-#   (seconds until the guest's first line, default 90), CAPCHAN_VM_APPEND (extra kernel command line),
+#   (seconds until the guest's first line, default 180), CAPCHAN_VM_APPEND (extra kernel command line),
 #   CAPCHAN_VM_SMP (guest CPUs, default 2), CAPCHAN_QEMU_ARGS (extra QEMU
 #   options, split on blanks, e.g. "-icount shift=0,sleep=off"),
 #   CAPCHAN_VM_DEBUG (default 1; 0 boots without slub_debug and KFENCE,
@@ -218,7 +218,7 @@ case $smp in
 esac
 # The guest's first line ("capchan-vm: kernel ...") must come within this
 # many seconds, or the run stops at once instead of waiting out the limit.
-start_s=${CAPCHAN_VM_START_TIMEOUT:-90}
+start_s=${CAPCHAN_VM_START_TIMEOUT:-180}
 case $start_s in
 '' | *[!0-9]*) say "FAIL CAPCHAN_VM_START_TIMEOUT must be a number"; exit 1 ;;
 esac
