@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the demo VM (see demo.sh), with capcat and captour in /bin.
+# Runs inside the demo VM (see demo.sh), with capcat, captour and capls in
+# /bin.
 set -eu
 
 echo "== capchan demo on $(uname -sr) =="
@@ -26,6 +27,22 @@ done
 echo
 echo "-- captour: grant, seal, open beneath, derive read-only, revoke, batch"
 captour /tmp/demo
+
+echo
+echo "-- capls: list a tree through a DIR capability (lookup list stat only, sealed)"
+mkdir -p /tmp/tree/src/lib /tmp/tree/empty
+echo "capchan demo tree" > /tmp/tree/README
+echo "int main(void) { return 0; }" > /tmp/tree/src/main.c
+echo "int util(void) { return 1; }" > /tmp/tree/src/lib/util.c
+ln -s src/main.c /tmp/tree/main-link
+capls /tmp/tree
+echo "-- capls -d 1: only the top level"
+capls -d 1 /tmp/tree
+
+echo
+echo "-- capls --try-unlink: UNLINK through a capability derived without REMOVE"
+capls --try-unlink README /tmp/tree
+[ -f /tmp/tree/README ] || { echo "demo: README was removed" >&2; exit 1; }
 
 echo
 

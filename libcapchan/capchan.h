@@ -81,6 +81,28 @@ struct capchan_scope {
 	int handle;			/* > 0: dropped at scope exit */
 };
 
+/*
+ * Directory iterator: see capchan_dir_iter_init(3).  The caller owns the
+ * struct and the buffer; the fields are the library's, not to be touched.
+ */
+struct capchan_dir_iter {
+	struct capchan *ch;
+	char *buf;			/* 8-byte aligned part of the caller's buffer */
+	uint32_t len;			/* its usable length */
+	uint32_t dir;			/* the DIR capability walked */
+	uint32_t pos;			/* next record in buf */
+	uint32_t end;			/* bytes of records in buf */
+	uint64_t cookie;		/* READDIR from here refills */
+	int done;			/* READDIR said 0: no more entries */
+	int resv;			/* 0: keeps the layout explicit */
+};
+
+/*
+ * Smallest iterator buffer: one record with the longest name a Linux file
+ * system gives (NAME_MAX, 255 bytes), so that no entry can be too big.
+ */
+#define CAPCHAN_DIR_BUF_MIN	(sizeof(struct capchan_dirent) + 256)
+
 /* ------------------------------------------------------------------ */
 /* Prototypes (out of line, in libcapchan.so / libcapchan.a)           */
 /* ------------------------------------------------------------------ */
@@ -118,6 +140,27 @@ int capchan_drop(struct capchan *ch, uint32_t h);
 int capchan_export(struct capchan *ch, uint32_t h, uint64_t rights);
 int capchan_import(struct capchan *ch, int capfd);
 void capchan_scope_drop(struct capchan_scope *s);
+
+/* Directory operations beneath a DIR capability (dir.c). */
+ssize_t capchan_readdir(struct capchan *ch, uint32_t dir, void *buf,
+			size_t len, uint64_t cookie);
+int capchan_dir_iter_init(struct capchan_dir_iter *it, struct capchan *ch,
+			  uint32_t dir, void *buf, size_t len);
+int capchan_dir_next(struct capchan_dir_iter *it,
+		     const struct capchan_dirent **ent);
+int capchan_statat(struct capchan *ch, uint32_t dir, const char *path,
+		   struct capchan_stat *st, unsigned flags);
+int capchan_mkdir_beneath(struct capchan *ch, uint32_t dir, const char *path,
+			  mode_t mode);
+int capchan_unlink_beneath(struct capchan *ch, uint32_t dir,
+			   const char *path);
+int capchan_rmdir_beneath(struct capchan *ch, uint32_t dir, const char *path);
+int capchan_symlink_beneath(struct capchan *ch, uint32_t dir,
+			    const char *path, const char *target);
+int capchan_rename_beneath(struct capchan *ch, uint32_t olddir,
+			   const char *oldpath, uint32_t newdir,
+			   const char *newpath, unsigned flags);
+int capchan_truncate(struct capchan *ch, uint32_t file, uint64_t length);
 
 /*
  * CAPCHAN_SCOPED(name, ch, expr): declare a scope guard holding the handle
@@ -288,6 +331,82 @@ static inline void capchan_prep_prefetch(struct capchan_sqe *sqe, uint32_t h,
 					 uint64_t off, unsigned len)
 {
 	capchan__prep(sqe, CAPCHAN_OP_PREFETCH, h, off, 0, len, 0, 0);
+}
+
+/*
+ * READDIR: records of the DIR from cookie (0: the start; else the next of a
+ * record an earlier READDIR of this DIR returned) into buf.
+ */
+static inline void capchan_prep_readdir(struct capchan_sqe *sqe, uint32_t dir,
+					void *buf, unsigned len,
+					uint64_t cookie)
+{
+	capchan__prep(sqe, CAPCHAN_OP_READDIR, dir, cookie,
+		      (uint64_t)(uintptr_t)buf, len, 0, 0);
+}
+
+/* STATAT path beneath dir into *st; flags: CAPCHAN_STATAT_NOFOLLOW. */
+static inline void capchan_prep_statat(struct capchan_sqe *sqe, uint32_t dir,
+				       const char *path,
+				       struct capchan_stat *st,
+				       unsigned flags)
+{
+	/* the stat buffer goes in addr2, which shares off's storage */
+	capchan__prep(sqe, CAPCHAN_OP_STATAT, dir, (uint64_t)(uintptr_t)st,
+		      (uint64_t)(uintptr_t)path,
+		      (uint32_t)sizeof(struct capchan_stat), flags, 0);
+}
+
+static inline void capchan_prep_mkdir(struct capchan_sqe *sqe, uint32_t dir,
+				      const char *path, mode_t mode)
+{
+	capchan__prep(sqe, CAPCHAN_OP_MKDIR, dir, (uint64_t)mode,
+		      (uint64_t)(uintptr_t)path, 0, 0, 0);
+}
+
+static inline void capchan_prep_unlink(struct capchan_sqe *sqe, uint32_t dir,
+				       const char *path)
+{
+	capchan__prep(sqe, CAPCHAN_OP_UNLINK, dir, 0,
+		      (uint64_t)(uintptr_t)path, 0, 0, 0);
+}
+
+static inline void capchan_prep_rmdir(struct capchan_sqe *sqe, uint32_t dir,
+				      const char *path)
+{
+	capchan__prep(sqe, CAPCHAN_OP_RMDIR, dir, 0,
+		      (uint64_t)(uintptr_t)path, 0, 0, 0);
+}
+
+/* SYMLINK: make path beneath dir a symbolic link whose text is target. */
+static inline void capchan_prep_symlink(struct capchan_sqe *sqe, uint32_t dir,
+					const char *path, const char *target)
+{
+	/* the link text goes in addr2, which shares off's storage */
+	capchan__prep(sqe, CAPCHAN_OP_SYMLINK, dir,
+		      (uint64_t)(uintptr_t)target, (uint64_t)(uintptr_t)path,
+		      0, 0, 0);
+}
+
+/*
+ * RENAME oldpath beneath olddir to newpath beneath newdir (olddir itself
+ * for a rename within one DIR); flags: CAPCHAN_RENAME_*.  The ABI carries
+ * the target DIR's handle in len and the new path in addr2.
+ */
+static inline void capchan_prep_rename(struct capchan_sqe *sqe,
+				       uint32_t olddir, const char *oldpath,
+				       uint32_t newdir, const char *newpath,
+				       unsigned flags)
+{
+	capchan__prep(sqe, CAPCHAN_OP_RENAME, olddir,
+		      (uint64_t)(uintptr_t)newpath, (uint64_t)(uintptr_t)oldpath,
+		      newdir, flags, 0);
+}
+
+static inline void capchan_prep_truncate(struct capchan_sqe *sqe,
+					 uint32_t file, uint64_t length)
+{
+	capchan__prep(sqe, CAPCHAN_OP_TRUNCATE, file, length, 0, 0, 0, 0);
 }
 
 /* After prep: the value echoed in the CQE's user_data. */

@@ -71,7 +71,7 @@ if [ -z "$tests" ]; then
 fi
 # captour tours a scratch directory; capcat prints a file beneath a grant
 mkdir -p "$build"
-printf 'captour /tmp\ncapcat -v /sys/module capchan/parameters/max_caps\n' > "$build/examples.args"
+printf 'captour /tmp\ncapcat -v /sys/module capchan/parameters/max_caps\ncapls -b 512 -d 2 /sys/module/capchan\n' > "$build/examples.args"
 for spec in $kernels; do
 	echo "== kselftests in QEMU: Debian $spec =="
 	# shellcheck disable=SC2046 # one argument per test binary
@@ -81,7 +81,7 @@ for spec in $kernels; do
 	# the examples run too, as smoke tests of the documented flows
 	# shellcheck disable=SC2086 # one argument per test binary
 	(cd "$here" && sh vm/run.sh -k "$spec" -t 1500 -a "$build/examples.args" \
-		$tests "$repo/examples/captour" "$repo/examples/capcat")
+		$tests "$repo/examples/captour" "$repo/examples/capcat" "$repo/examples/capls")
 	st=$?
 	if [ -f "$build/$rel/counts" ]; then
 		read -r p f s < "$build/$rel/counts"

@@ -109,5 +109,6 @@ Suite *prep_suite(void);
 Suite *submit_suite(void);
 Suite *setup_suite(void);
 Suite *cap_suite(void);
+Suite *dir_suite(void);
 
 #endif

@@ -144,6 +144,75 @@ START_TEST(prep_cap_ops)
 }
 END_TEST
 
+START_TEST(prep_dir_ops)
+{
+	static const char path[] = "a/b", newpath[] = "c/d", target[] = "../x";
+	struct capchan_stat st;
+	char buf[64];
+
+	junk();
+	capchan_prep_readdir(&sqe, 0x10001, buf, sizeof(buf), 0x7ffffffffffULL);
+	expect(CAPCHAN_OP_READDIR, 0x10001, 0x7ffffffffffULL, (uintptr_t)buf,
+	       64, 0, 0);
+	junk();
+	capchan_prep_readdir(&sqe, CAPCHAN_HANDLE_CHAIN, buf, 0, 0);
+	expect(CAPCHAN_OP_READDIR, CAPCHAN_HANDLE_CHAIN, 0, (uintptr_t)buf,
+	       0, 0, 0);
+
+	/* STATAT: path in addr, the stat buffer in addr2 (off's storage) */
+	junk();
+	capchan_prep_statat(&sqe, 31, path, &st, CAPCHAN_STATAT_NOFOLLOW);
+	expect(CAPCHAN_OP_STATAT, 31, (uintptr_t)&st, (uintptr_t)path,
+	       sizeof(struct capchan_stat), CAPCHAN_STATAT_NOFOLLOW, 0);
+	ck_assert_uint_eq(sqe.addr2, (uintptr_t)&st);
+	junk();
+	capchan_prep_statat(&sqe, 31, path, &st, 0);
+	expect(CAPCHAN_OP_STATAT, 31, (uintptr_t)&st, (uintptr_t)path,
+	       112, 0, 0);
+
+	junk();
+	capchan_prep_mkdir(&sqe, 32, path, 0755);
+	expect(CAPCHAN_OP_MKDIR, 32, 0755, (uintptr_t)path, 0, 0, 0);
+	junk();
+	capchan_prep_mkdir(&sqe, 32, path, 07777);
+	expect(CAPCHAN_OP_MKDIR, 32, 07777, (uintptr_t)path, 0, 0, 0);
+
+	junk();
+	capchan_prep_unlink(&sqe, 33, path);
+	expect(CAPCHAN_OP_UNLINK, 33, 0, (uintptr_t)path, 0, 0, 0);
+	junk();
+	capchan_prep_rmdir(&sqe, 34, path);
+	expect(CAPCHAN_OP_RMDIR, 34, 0, (uintptr_t)path, 0, 0, 0);
+
+	/* SYMLINK: the new name in addr, the link text in addr2 */
+	junk();
+	capchan_prep_symlink(&sqe, 35, path, target);
+	expect(CAPCHAN_OP_SYMLINK, 35, (uintptr_t)target, (uintptr_t)path,
+	       0, 0, 0);
+	ck_assert_uint_eq(sqe.addr2, (uintptr_t)target);
+
+	/* RENAME: old path in addr, new path in addr2, target DIR in len */
+	junk();
+	capchan_prep_rename(&sqe, 36, path, 0x7ffffffe, newpath,
+			    CAPCHAN_RENAME_NOREPLACE);
+	expect(CAPCHAN_OP_RENAME, 36, (uintptr_t)newpath, (uintptr_t)path,
+	       0x7ffffffe, CAPCHAN_RENAME_NOREPLACE, 0);
+	ck_assert_uint_eq(sqe.addr2, (uintptr_t)newpath);
+	junk();
+	capchan_prep_rename(&sqe, 36, path, 36, newpath,
+			    CAPCHAN_RENAME_EXCHANGE);
+	expect(CAPCHAN_OP_RENAME, 36, (uintptr_t)newpath, (uintptr_t)path,
+	       36, CAPCHAN_RENAME_EXCHANGE, 0);
+
+	junk();
+	capchan_prep_truncate(&sqe, 37, 1ULL << 33);
+	expect(CAPCHAN_OP_TRUNCATE, 37, 1ULL << 33, 0, 0, 0, 0);
+	junk();
+	capchan_prep_truncate(&sqe, 37, 0);
+	expect(CAPCHAN_OP_TRUNCATE, 37, 0, 0, 0, 0, 0);
+}
+END_TEST
+
 START_TEST(set_data_flags)
 {
 	junk();
@@ -174,6 +243,7 @@ Suite *prep_suite(void)
 	tcase_add_test(tc, prep_read_write);
 	tcase_add_test(tc, prep_fsync_stat);
 	tcase_add_test(tc, prep_cap_ops);
+	tcase_add_test(tc, prep_dir_ops);
 	tcase_add_test(tc, set_data_flags);
 	suite_add_tcase(s, tc);
 	return s;
