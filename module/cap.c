@@ -176,6 +176,7 @@ static struct capchan_cap *capchan_cap_alloc(struct capchan_tree *tree,
 		return ERR_PTR(err);
 	}
 	refcount_set(&cap->ref, 1);
+	refcount_set(&cap->users, 1);
 	atomic_set(&cap->active, 1);
 	cap->type = type;
 	cap->rights = rights;
@@ -249,38 +250,53 @@ int capchan_cap_link(struct capchan_cap *parent, struct capchan_cap *cap)
 		capchan_cap_put(cap);
 		return -EKEYREVOKED;
 	}
-	refcount_inc(&parent->ref);
+	refcount_inc(&parent->ref);	/* structure only: see capchan_cap_put() */
 	cap->parent = parent;
 	list_add_tail(&cap->sibling, &parent->children);
 	mutex_unlock(&tree->lock);
 	return 0;
 }
 
+/*
+ * Drop the live bias once, under the tree lock: when the capability is
+ * revoked or when nobody can name it any more, whichever comes first.  Its
+ * object goes as soon as the ops in flight are done.
+ */
+static void capchan_cap_retire(struct capchan_cap *cap)
+{
+	lockdep_assert_held(&cap->tree->lock);
+	if (cap->retired)
+		return;
+	cap->retired = true;
+	/* fully ordered: see capchan_cap_enter() */
+	capchan_cap_exit(cap);
+}
+
+/* A user reference: a table slot or a capability file. */
 void capchan_cap_get(struct capchan_cap *cap)
 {
+	refcount_inc(&cap->users);
 	refcount_inc(&cap->ref);
 }
 
 /*
- * Drop a reference.  Freeing a child drops its reference on the parent, so
- * this walks up iteratively instead of recursing (trees can be deep).
+ * Drop a structure reference.  Freeing a child drops its reference on the
+ * parent, so this walks up iteratively instead of recursing (trees can be
+ * deep).
  */
-void capchan_cap_put(struct capchan_cap *cap)
+static void capchan_cap_unref(struct capchan_cap *cap)
 {
 	while (cap && refcount_dec_and_test(&cap->ref)) {
 		struct capchan_cap *parent = cap->parent;
 		struct capchan_tree *tree = cap->tree;
-		bool revoked;
 
 		mutex_lock(&tree->lock);
 		/* live children and revoked ones both hold a reference */
 		WARN_ON_ONCE(!list_empty(&cap->children));
 		list_del_init(&cap->sibling);
-		revoked = cap->revoked;
+		/* no user left: retired by capchan_cap_put() already */
+		WARN_ON_ONCE(!cap->retired);
 		mutex_unlock(&tree->lock);
-		/* revocation dropped the live bias already; nothing is in flight */
-		if (!revoked)
-			capchan_cap_exit(cap);
 		WARN_ON_ONCE(atomic_read(&cap->active) || cap->obj);
 		put_cred(cap->cred);
 		capchan_user_uncharge_cap(cap->user);
@@ -291,13 +307,30 @@ void capchan_cap_put(struct capchan_cap *cap)
 	}
 }
 
+/*
+ * Drop a user reference.  The last one retires the capability: with no
+ * handle and no capability file left nobody can start an op on it, so it
+ * lets go of its object at once, even while revoked children still keep
+ * its structure (and so the parent links revocation walks) alive.
+ */
+void capchan_cap_put(struct capchan_cap *cap)
+{
+	if (!cap)
+		return;
+	if (refcount_dec_and_test(&cap->users)) {
+		mutex_lock(&cap->tree->lock);
+		capchan_cap_retire(cap);
+		mutex_unlock(&cap->tree->lock);
+	}
+	capchan_cap_unref(cap);
+}
+
 /* Mark @cap revoked and drop its live bias.  Tree lock held. */
 static void capchan_cap_mark_revoked(struct capchan_cap *cap)
 {
 	lockdep_assert_held(&cap->tree->lock);
 	WRITE_ONCE(cap->revoked, true);
-	/* fully ordered: see capchan_cap_enter() */
-	capchan_cap_exit(cap);
+	capchan_cap_retire(cap);
 }
 
 /*

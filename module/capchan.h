@@ -76,19 +76,22 @@ struct capchan_tree {
 
 /*
  * A capability: an object, a rights mask and the credentials its ops run
- * with; a node of its root's tree.  Reference counted: each handle-table
- * slot, each capability file and each child holds one reference.  A child
- * keeps its parent alive so revoking an ancestor still reaches it after the
- * handles in between were closed.
+ * with; a node of its root's tree.  Two counts: @users, the handle-table
+ * slots and capability files that name it (the last one gone retires it:
+ * its object is let go), and @ref, the structure, held by each user and
+ * each child.  A child keeps its parent's structure alive so revoking an
+ * ancestor still reaches it after the handles in between were closed.
  */
 struct capchan_cap {
-	refcount_t		ref;
+	refcount_t		ref;		/* the structure: users and children */
+	refcount_t		users;		/* table slots and capability files */
 	/* 1 (live) + ops in flight; 0: revoked and idle, @obj dropped */
 	atomic_t		active;
 	u32			type;		/* enum capchan_cap_type */
 	u32			depth;		/* 0 for a granted root */
 	u64			rights;
 	bool			revoked;	/* set once, under tree->lock */
+	bool			retired;	/* live bias dropped; tree->lock */
 	const struct cred	*cred;		/* every op on it runs with these */
 	struct capchan_obj	*obj;		/* only inside capchan_cap_enter/exit */
 	struct capchan_user	*user;		/* charged one capability */
@@ -161,7 +164,8 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 #define CAPCHAN_FEATURES \
 	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
 	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
-	 CAPCHAN_FEAT_CAP_CREDS)
+	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | \
+	 (IS_ENABLED(CONFIG_BPF_EVENTS) ? CAPCHAN_FEAT_HOOK : 0))
 
 /* ---- rings (ring.c) ----------------------------------------------------- */
 
@@ -211,6 +215,13 @@ struct capchan_ctx {
 	u32			cached_cq_tail;	/* private: what we produced */
 	wait_queue_head_t	cq_wait;
 
+	/* policy: filters newest first (ctx->lock); denials and bad verdicts */
+	struct capchan_filter_node *filters;
+	unsigned int		nr_filters;
+	atomic_long_t		policy_denied;
+	atomic_long_t		policy_bad_verdicts;
+	atomic_long_t		filter_denied;
+
 	/* link chain state: a chain may span ENTER calls */
 	bool			in_link;
 	bool			link_failed;
@@ -229,7 +240,19 @@ u32 capchan_cq_pending(struct capchan_ctx *ctx);
 struct capchan_req {
 	struct capchan_sqe	sqe;
 	struct capchan_cap	*cap;		/* borrowed: the table holds a ref */
+	/* ops with a path at addr: copied once, seen by policy and the op */
+	char			*path;
 };
+
+/* A channel's classic BPF filter; the list only ever grows. */
+struct capchan_filter_node {
+	struct bpf_prog			*prog;
+	struct capchan_filter_node	*older;
+};
+
+int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req);
+long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg);
+void capchan_free_filters(struct capchan_ctx *ctx);
 
 struct capchan_op_def {
 	const char	*name;
@@ -238,6 +261,14 @@ struct capchan_op_def {
 	bool		needs_cap;	/* sqe->handle names a capability */
 	bool		on_revoked;	/* allowed on a revoked capability */
 	bool		makes_handle;	/* result is a handle (chain source) */
+	bool		wants_rights;	/* sqe->rights are rights asked for */
+	bool		path;		/* sqe->addr is a path beneath the DIR */
+	/*
+	 * runs with the caller's credentials: it touches no file system
+	 * object, and what it allocates (EXPORT's fd and file) is the
+	 * caller's, under the caller's limits
+	 */
+	bool		caller_creds;
 	/*
 	 * Names file descriptors, which belong to whoever makes the call:
 	 * only through INVOKE, where the caller wrote the SQE itself.  From
@@ -246,6 +277,12 @@ struct capchan_op_def {
 	bool		invoke_only;
 	/* validate the op's own SQE fields; runs before the handle lookup */
 	int		(*prep)(const struct capchan_sqe *sqe);
+	/*
+	 * optional: the op's own capability rules (rights asked for, modes),
+	 * after the common checks and before the path copy and the policy,
+	 * so a capability rule always decides first
+	 */
+	int		(*authorize)(const struct capchan_req *req);
 	/* execute; ctx->lock held */
 	long		(*issue)(struct capchan_ctx *ctx, struct capchan_req *req);
 };
@@ -261,6 +298,7 @@ u64 capchan_ops_enabled(void);
 int capchan_prep_nop(const struct capchan_sqe *sqe);
 long capchan_issue_nop(struct capchan_ctx *ctx, struct capchan_req *req);
 int capchan_prep_open(const struct capchan_sqe *sqe);
+int capchan_authorize_open(const struct capchan_req *req);
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req);
 int capchan_prep_rw(const struct capchan_sqe *sqe);
 long capchan_issue_read(struct capchan_ctx *ctx, struct capchan_req *req);

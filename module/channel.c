@@ -13,6 +13,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "capchan_trace.h"
+
 static atomic64_t capchan_next_id = ATOMIC64_INIT(0);
 
 static int capchan_chan_open(struct inode *inode, struct file *file)
@@ -53,6 +55,7 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 	struct capchan_ctx *ctx = file->private_data;
 
 	capchan_table_destroy(&ctx->table);
+	capchan_free_filters(ctx);
 	capchan_ring_free(ctx);
 	capchan_user_uncharge_channel(ctx->user);
 	capchan_user_put(ctx->user);
@@ -145,6 +148,9 @@ static long capchan_grant(struct capchan_ctx *ctx, struct capchan_grant __user *
 		goto out_cancel;
 	}
 	capchan_table_commit(&ctx->table, handle, cap);
+	trace_capchan_cap(CAPCHAN_CAP_CREATED, ctx->id, handle, type, g.rights,
+			  from_kuid_munged(current_user_ns(), current_fsuid()),
+			  0, 1);
 	err = 0;
 	goto out_unlock;
 
@@ -247,6 +253,8 @@ static long capchan_chan_ioctl(struct file *file, unsigned int cmd,
 		return capchan_ring_enter(ctx, &e);
 	case CAPCHAN_IOC_INVOKE:
 		return capchan_ioc_invoke(ctx, argp);
+	case CAPCHAN_IOC_FILTER:
+		return capchan_attach_filter(ctx, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -302,6 +310,10 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 		   atomic_long_read(&ctx->user->channels),
 		   atomic_long_read(&ctx->user->caps),
 		   atomic_long_read(&ctx->user->files));
+	seq_printf(m, "filters:\t%u\npolicy-denied:\t%ld\npolicy-bad-verdicts:\t%ld\nfilter-denied:\t%ld\n",
+		   ctx->nr_filters, atomic_long_read(&ctx->policy_denied),
+		   atomic_long_read(&ctx->policy_bad_verdicts),
+		   atomic_long_read(&ctx->filter_denied));
 	seq_printf(m, "caps:\t%u\n", t->nr_used);
 	for (i = 0; i < t->nr_slots; i++) {
 		struct capchan_cap *cap;

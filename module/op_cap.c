@@ -7,6 +7,17 @@
 
 #include <linux/err.h>
 
+#include "capchan_trace.h"
+
+/* capchan_cap: what happened to which capability, for audit */
+static void capchan_audit_cap(struct capchan_ctx *ctx, u32 event, u32 handle,
+			      struct capchan_cap *cap, long count)
+{
+	trace_capchan_cap(event, ctx->id, handle, cap->type, cap->rights,
+			  from_kuid_munged(current_user_ns(), cap->cred->fsuid),
+			  cap->depth, count);
+}
+
 /* Install @cap (reference passed in) in the channel; handle or -errno. */
 long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap)
 {
@@ -63,6 +74,7 @@ long capchan_issue_derive(struct capchan_ctx *ctx, struct capchan_req *req)
 		return PTR_ERR(cap);
 	}
 	capchan_table_commit(&ctx->table, handle, cap);
+	capchan_audit_cap(ctx, CAPCHAN_CAP_DERIVED, handle, cap, 1);
 	return handle;
 }
 
@@ -76,12 +88,19 @@ int capchan_prep_handle_only(const struct capchan_sqe *sqe)
 
 long capchan_issue_revoke(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	return capchan_cap_revoke_descendants(req->cap);
+	long n = capchan_cap_revoke_descendants(req->cap);
+
+	capchan_audit_cap(ctx, CAPCHAN_CAP_REVOKED, req->sqe.handle, req->cap, n);
+	return n;
 }
 
 long capchan_issue_close(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	capchan_cap_put(capchan_table_remove(&ctx->table, req->sqe.handle));
+	struct capchan_cap *cap = capchan_table_remove(&ctx->table,
+						       req->sqe.handle);
+
+	capchan_audit_cap(ctx, CAPCHAN_CAP_CLOSED, req->sqe.handle, cap, 1);
+	capchan_cap_put(cap);
 	return 0;
 }
 
@@ -96,6 +115,8 @@ long capchan_issue_export(struct capchan_ctx *ctx, struct capchan_req *req)
 
 	if (IS_ERR(cap))
 		return PTR_ERR(cap);
+	/* before the fd exists: once installed, another thread may close it */
+	capchan_audit_cap(ctx, CAPCHAN_CAP_EXPORTED, req->sqe.handle, cap, 1);
 	return capchan_capfile_create(cap);
 }
 
@@ -114,6 +135,7 @@ int capchan_prep_import(const struct capchan_sqe *sqe)
 long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	struct capchan_cap *cap;
+	long handle;
 
 	if (ctx->sealed & CAPCHAN_SEAL_IMPORT)
 		return -EPERM;
@@ -126,5 +148,8 @@ long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 		capchan_cap_put(cap);
 		return -EKEYREVOKED;
 	}
-	return capchan_install(ctx, cap);
+	/* the capability is still ours to read until it is in the table */
+	capchan_audit_cap(ctx, CAPCHAN_CAP_IMPORTED, 0, cap, 1);
+	handle = capchan_install(ctx, cap);
+	return handle;
 }

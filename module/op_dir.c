@@ -164,17 +164,12 @@ long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req)
 	const struct capchan_sqe *sqe = &req->sqe;
 	unsigned int flags = 0;
 	struct path p;
-	char *name;
 	int err;
 
 	if (!(sqe->op_flags & CAPCHAN_STATAT_NOFOLLOW))
 		flags |= LOOKUP_FOLLOW;
-	name = capchan_path_in(sqe->addr);
-	if (IS_ERR(name))
-		return PTR_ERR(name);
-	err = capchan_lookup_beneath(&capchan_cap_file(req->cap)->f_path, name,
-				     flags, &p);
-	kfree(name);
+	err = capchan_lookup_beneath(&capchan_cap_file(req->cap)->f_path,
+				     req->path, flags, &p);
 	if (err)
 		return err;
 	/* a path, not a capability: no type, no rights to report */
@@ -213,14 +208,9 @@ static long capchan_make(struct capchan_req *req, umode_t mode,
 	struct capchan_parent par;
 	struct dentry *dentry;
 	struct inode *dir;
-	char *name;
 	int err, werr;
 
-	name = capchan_path_in(req->sqe.addr);
-	if (IS_ERR(name))
-		return PTR_ERR(name);
-	err = capchan_parent_resolve_lock(root, name, &par, &werr);
-	kfree(name);
+	err = capchan_parent_resolve_lock(root, req->path, &par, &werr);
 	if (err)
 		return err;
 	if (par.type != LAST_NORM) {
@@ -295,14 +285,9 @@ static long capchan_remove(struct capchan_req *req, bool dir_op)
 	struct capchan_parent par;
 	struct dentry *dentry;
 	struct inode *dir, *victim = NULL;
-	char *name;
 	int err, werr;
 
-	name = capchan_path_in(req->sqe.addr);
-	if (IS_ERR(name))
-		return PTR_ERR(name);
-	err = capchan_parent_resolve_lock(root, name, &par, &werr);
-	kfree(name);
+	err = capchan_parent_resolve_lock(root, req->path, &par, &werr);
 	if (err)
 		return err;
 	if (par.type != LAST_NORM) {
@@ -543,7 +528,8 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 	struct capchan_parent op, np;
 	const struct path *oroot, *nroot;
 	struct capchan_cap *dst;
-	char *oname, *nname;
+	const char *oname = req->path;
+	char *nname;
 	int i, err;
 
 	BUILD_BUG_ON(CAPCHAN_RENAME_NOREPLACE != RENAME_NOREPLACE);
@@ -569,14 +555,10 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 	oroot = &capchan_cap_file(req->cap)->f_path;
 	nroot = &capchan_cap_file(dst)->f_path;
 
-	oname = capchan_path_in(sqe->addr);
-	err = PTR_ERR_OR_ZERO(oname);
-	if (err)
-		goto out_dst;
 	nname = capchan_path_in(sqe->addr2);
 	err = PTR_ERR_OR_ZERO(nname);
 	if (err)
-		goto out_oname;
+		goto out_dst;
 	for (i = 0; i < 8; i++) {
 		err = capchan_parent_beneath(oroot, oname, &op);
 		if (err)
@@ -603,8 +585,6 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 			break;
 	}
 	kfree(nname);
-out_oname:
-	kfree(oname);
 out_dst:
 	if (dst != req->cap)
 		capchan_cap_exit(dst);

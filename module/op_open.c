@@ -51,6 +51,8 @@
 #include <linux/uaccess.h>
 #include <linux/version.h>
 
+#include "capchan_trace.h"
+
 #define CAPCHAN_OPEN_FLAGS \
 	(O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | \
 	 O_NONBLOCK)
@@ -115,16 +117,17 @@ static int capchan_sticky_check(const struct path *p)
 	struct dentry *parent = dget_parent(p->dentry);
 	struct inode *dir = d_inode(parent);
 	umode_t dir_mode = dir->i_mode;
-	kuid_t dir_uid = dir->i_uid;
-	kuid_t owner = inode->i_uid;
+	/* owners as this mount shows them (idmapped mounts), as open(2) does */
+	vfsuid_t dir_uid = i_uid_into_vfsuid(capchan_idmap(p->mnt), dir);
+	vfsuid_t owner = i_uid_into_vfsuid(capchan_idmap(p->mnt), inode);
 	int err = 0;
 
 	dput(parent);
 	/* other types meet their own rule (EISDIR, EINVAL) later */
 	if (!S_ISREG(inode->i_mode) && !S_ISLNK(inode->i_mode))
 		return 0;
-	if (!(dir_mode & S_ISVTX) || uid_eq(owner, dir_uid) ||
-	    uid_eq(current_fsuid(), owner))
+	if (!(dir_mode & S_ISVTX) || vfsuid_eq(owner, dir_uid) ||
+	    vfsuid_eq_kuid(owner, current_fsuid()))
 		return 0;
 	if ((dir_mode & 0002) || ((dir_mode & 0020) && S_ISREG(inode->i_mode)))
 		err = -EACCES;
@@ -168,6 +171,11 @@ static struct file *capchan_open_path(const struct path *p, int flags,
 		    (((flags & O_ACCMODE) != O_RDONLY && !(flags & O_APPEND)) ||
 		     (flags & O_TRUNC)))
 			return ERR_PTR(-EPERM);
+	} else {
+		/* a file this open made: MAY_OPEN only, as open(2) asks LSMs */
+		err = inode_permission(capchan_idmap(p->mnt), inode, MAY_OPEN);
+		if (err)
+			return ERR_PTR(err);
 	}
 
 	/*
@@ -184,6 +192,9 @@ static struct file *capchan_open_path(const struct path *p, int flags,
 		file->f_flags &= ~O_NONBLOCK;
 		spin_unlock(&file->f_lock);
 	}
+	/* IMA and others tell a new file by this, as after open(2) */
+	if (created)
+		file->f_mode |= FMODE_CREATED;
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
 	/* since 6.8 the open itself sends it */
 	fsnotify_open(file);
@@ -223,8 +234,14 @@ static struct file *capchan_open_create(const struct path *root,
 	if (err)
 		return ERR_PTR(err);
 	if (par.type != LAST_NORM) {
-		/* "." and ".." are directories, unless ".." leaves */
-		err = capchan_parent_leaves(root, &par) ? -EXDEV : -EISDIR;
+		/*
+		 * "." and ".." exist (O_EXCL) and are directories, unless ".."
+		 * leaves the DIR
+		 */
+		if (capchan_parent_leaves(root, &par))
+			err = -EXDEV;
+		else
+			err = (flags & O_EXCL) ? -EEXIST : -EISDIR;
 		capchan_parent_put(&par);
 		return ERR_PTR(err);
 	}
@@ -268,8 +285,14 @@ static struct file *capchan_open_create(const struct path *root,
 		return file;
 	}
 
-	/* it exists: open(2)'s O_CREAT checks, then open it as it is */
-	if (flags & O_EXCL) {
+	/*
+	 * It exists: open(2)'s O_CREAT checks, then open it as it is.  A mount
+	 * point is stepped onto before anything else, which LOOKUP_NO_XDEV
+	 * refuses.
+	 */
+	if (path_is_mountpoint(&p)) {
+		err = -EXDEV;
+	} else if (flags & O_EXCL) {
 		err = -EEXIST;
 	} else if (d_is_symlink(p.dentry) && !(flags & O_NOFOLLOW)) {
 		/* follow the trailing link, scoped like every walk */
@@ -322,6 +345,25 @@ static struct file *capchan_open_beneath(const struct path *root,
  * capability count, an object with the user's file count), so a limit can
  * never make it fail after it created or truncated something.
  */
+/* OPEN's capability rules, before anything else looks at the request. */
+int capchan_authorize_open(const struct capchan_req *req)
+{
+	const struct capchan_sqe *sqe = &req->sqe;
+	u64 held = req->cap->rights;
+	int flags = sqe->op_flags;
+
+	if (sqe->rights & ~held)
+		return -EPERM;
+	if ((flags & O_CREAT) && !(held & CAPCHAN_RIGHT_CREATE))
+		return -EPERM;
+	if ((flags & O_TRUNC) && !(sqe->rights & CAPCHAN_RIGHT_WRITE))
+		return -EPERM;
+	/* never mint set-user/group-ID files, whoever granted the DIR */
+	if ((flags & O_CREAT) && (sqe->off & (S_ISUID | S_ISGID)))
+		return -EPERM;
+	return 0;
+}
+
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
@@ -331,27 +373,10 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	struct capchan_cap *cap;
 	struct file *file;
 	int handle, err;
-	char *name;
-
-	if (sqe->rights & ~dir->rights)
-		return -EPERM;
-	if ((flags & O_CREAT) && !(dir->rights & CAPCHAN_RIGHT_CREATE))
-		return -EPERM;
-	if ((flags & O_TRUNC) && !(sqe->rights & CAPCHAN_RIGHT_WRITE))
-		return -EPERM;
-	/* never mint set-user/group-ID files, whoever granted the DIR */
-	if ((flags & O_CREAT) && (sqe->off & (S_ISUID | S_ISGID)))
-		return -EPERM;
-
-	name = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
-	if (IS_ERR(name))
-		return PTR_ERR(name) == -EINVAL ? -ENAMETOOLONG : PTR_ERR(name);
 
 	handle = capchan_table_reserve(&ctx->table);
-	if (handle < 0) {
-		err = handle;
-		goto out_name;
-	}
+	if (handle < 0)
+		return handle;
 	/* the type is fixed below, once we know what was opened */
 	cap = capchan_cap_prepare_child(dir, NULL, 0, sqe->rights, ctx->user);
 	if (IS_ERR(cap)) {
@@ -364,7 +389,8 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 		goto out_cap;
 	}
 
-	file = capchan_open_beneath(&capchan_cap_file(dir)->f_path, name,
+	/* the path capchan_execute() copied once, the one policy saw */
+	file = capchan_open_beneath(&capchan_cap_file(dir)->f_path, req->path,
 				    flags, sqe->rights, (umode_t)sqe->off);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
@@ -382,14 +408,15 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (err)
 		goto out_cancel;
 	capchan_table_commit(&ctx->table, handle, cap);
-	kfree(name);
+	trace_capchan_cap(CAPCHAN_CAP_CREATED, ctx->id, handle, cap->type,
+			  cap->rights, from_kuid_munged(current_user_ns(),
+							cap->cred->fsuid),
+			  cap->depth, 1);
 	return handle;
 
 out_cap:
 	capchan_cap_put(cap);
 out_cancel:
 	capchan_table_cancel(&ctx->table, handle);
-out_name:
-	kfree(name);
 	return err;
 }

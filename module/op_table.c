@@ -9,6 +9,11 @@
  */
 #include "capchan.h"
 
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "capchan_trace.h"
+
 const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 	[CAPCHAN_OP_NOP] = {
 		.name		= "nop",
@@ -19,9 +24,12 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "open",
 		.rights		= CAPCHAN_RIGHT_LOOKUP,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
+		.wants_rights	= true,
 		.needs_cap	= true,
 		.makes_handle	= true,
 		.prep		= capchan_prep_open,
+		.authorize	= capchan_authorize_open,
 		.issue		= capchan_issue_open,
 	},
 	[CAPCHAN_OP_READ] = {
@@ -58,6 +66,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 	[CAPCHAN_OP_DERIVE] = {
 		.name		= "derive",
 		.rights		= CAPCHAN_RIGHT_DERIVE,
+		.wants_rights	= true,
 		.needs_cap	= true,
 		.makes_handle	= true,
 		.prep		= capchan_prep_derive,
@@ -80,8 +89,10 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 	[CAPCHAN_OP_EXPORT] = {
 		.name		= "export",
 		.rights		= CAPCHAN_RIGHT_DELEGATE,
+		.wants_rights	= true,
 		.needs_cap	= true,
 		.invoke_only	= true,
+		.caller_creds	= true,
 		.prep		= capchan_prep_derive,
 		.issue		= capchan_issue_export,
 	},
@@ -112,6 +123,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "statat",
 		.rights		= CAPCHAN_RIGHT_STAT,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_statat,
 		.issue		= capchan_issue_statat,
@@ -120,6 +132,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "mkdir",
 		.rights		= CAPCHAN_RIGHT_CREATE,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_mkdir,
 		.issue		= capchan_issue_mkdir,
@@ -128,6 +141,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "unlink",
 		.rights		= CAPCHAN_RIGHT_REMOVE,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_remove,
 		.issue		= capchan_issue_unlink,
@@ -136,6 +150,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "rmdir",
 		.rights		= CAPCHAN_RIGHT_REMOVE,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_remove,
 		.issue		= capchan_issue_rmdir,
@@ -144,6 +159,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.name		= "symlink",
 		.rights		= CAPCHAN_RIGHT_CREATE,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_symlink,
 		.issue		= capchan_issue_symlink,
@@ -153,6 +169,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		/* and what the target DIR needs: capchan_issue_rename() */
 		.rights		= CAPCHAN_RIGHT_REMOVE,
 		.type		= CAPCHAN_CAP_DIR,
+		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_rename,
 		.issue		= capchan_issue_rename,
@@ -257,68 +274,111 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	const struct capchan_sqe *sqe = &req->sqe;
 	const struct capchan_op_def *def;
 	const struct cred *old = NULL;
-	struct capchan_cap *cap;
+	struct capchan_cap *cap = NULL;
+	u64 t0 = 0;
 	u32 handle;
 	long res;
 	int err;
 
 	lockdep_assert_held(&ctx->lock);
-	if (sqe->opcode >= CAPCHAN_OP_LAST)
-		return -EINVAL;
+	if (trace_capchan_op_done_enabled())
+		t0 = ktime_get_ns();
+	req->cap = NULL;
+	req->path = NULL;
+	if (sqe->opcode >= CAPCHAN_OP_LAST) {
+		res = -EINVAL;
+		goto done;
+	}
 	def = &capchan_ops[sqe->opcode];
+	res = -EOPNOTSUPP;
 	if (!(capchan_ops_enabled() & BIT_ULL(sqe->opcode)))
-		return -EOPNOTSUPP;
+		goto done;
+	res = -EINVAL;
 	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
 	    sqe->resv1 || sqe->resv2)
-		return -EINVAL;
+		goto done;
 	/* the handle field is an unused field for ops on no capability */
 	if (!def->needs_cap && sqe->handle)
-		return -EINVAL;
-	err = def->prep(sqe);
-	if (err)
-		return err;
+		goto done;
+	res = def->prep(sqe);
+	if (res)
+		goto done;
 
-	req->cap = NULL;
-	if (!def->needs_cap) {
-		/* a well-formed SQE that only INVOKE may run */
-		if (from_ring && def->invoke_only)
-			return -EOPNOTSUPP;
-		res = def->issue(ctx, req);
-		goto out;
+	if (def->needs_cap) {
+		handle = sqe->handle;
+		if (handle == CAPCHAN_HANDLE_CHAIN)
+			handle = *chain_handle;
+		cap = capchan_table_lookup(&ctx->table, handle);
+		res = -EBADF;
+		if (!cap)
+			goto done;
+		req->cap = cap;
+		req->sqe.handle = handle;
+		/* CLOSE: touches only the table, revoked or not */
+		if (def->on_revoked) {
+			res = def->issue(ctx, req);
+			goto done;
+		}
+		if (!capchan_cap_enter(cap)) {
+			res = -EKEYREVOKED;
+			trace_capchan_denied(ctx->id, sqe->opcode, handle,
+					     CAPCHAN_DENY_REVOKED, res);
+			cap = NULL;	/* not entered: no exit */
+			goto done;
+		}
+		if (def->type && cap->type != def->type) {
+			res = def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
+			trace_capchan_denied(ctx->id, sqe->opcode, handle,
+					     CAPCHAN_DENY_TYPE, res);
+			goto out_exit;
+		}
+		if ((cap->rights & def->rights) != def->rights) {
+			res = -EPERM;
+			trace_capchan_denied(ctx->id, sqe->opcode, handle,
+					     CAPCHAN_DENY_RIGHTS, res);
+			goto out_exit;
+		}
 	}
-
-	handle = sqe->handle;
-	if (handle == CAPCHAN_HANDLE_CHAIN)
-		handle = *chain_handle;
-	cap = capchan_table_lookup(&ctx->table, handle);
-	if (!cap)
-		return -EBADF;
-	req->cap = cap;
-	req->sqe.handle = handle;
-	/* CLOSE: touches only the table, revoked or not */
-	if (def->on_revoked)
-		return def->issue(ctx, req);
-	if (!capchan_cap_enter(cap))
-		return -EKEYREVOKED;
-	if (def->type && cap->type != def->type)
-		res = def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
-	else if ((cap->rights & def->rights) != def->rights)
-		res = -EPERM;
-	else if (from_ring && def->invoke_only)
-		res = -EOPNOTSUPP;
-	else
-		res = 0;
-	if (!res) {
-		if (cap->cred != current_cred())
-			old = override_creds(cap->cred);
-		res = def->issue(ctx, req);
-		if (old)
-			revert_creds(old);
+	/* a well-formed SQE that only INVOKE may run */
+	res = -EOPNOTSUPP;
+	if (from_ring && def->invoke_only)
+		goto out_exit;
+	if (def->authorize) {
+		res = def->authorize(req);
+		if (res)
+			goto out_exit;
 	}
-	capchan_cap_exit(cap);
-out:
+	/* the one copy of the path: the policy sees what the op will use */
+	if (def->path) {
+		req->path = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
+		if (IS_ERR(req->path)) {
+			res = PTR_ERR(req->path) == -EINVAL ? -ENAMETOOLONG :
+							       PTR_ERR(req->path);
+			req->path = NULL;
+			goto out_exit;
+		}
+	}
+	err = capchan_policy(ctx, req);
+	if (err) {
+		res = err;
+		goto out_exit;
+	}
+	if (cap && !def->caller_creds && cap->cred != current_cred())
+		old = override_creds(cap->cred);
+	res = def->issue(ctx, req);
+	if (old)
+		revert_creds(old);
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;
+out_exit:
+	if (cap && !def->on_revoked)
+		capchan_cap_exit(cap);
+done:
+	kfree(req->path);
+	req->path = NULL;
+	if (t0)
+		trace_capchan_op_done(ctx->id, sqe->opcode, sqe->handle,
+				      sqe->user_data, res, ktime_get_ns() - t0);
 	return res;
 }
 

@@ -24,6 +24,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/task_work.h>
 #include <linux/version.h>
 
 static size_t capchan_sqes_offset(void)
@@ -182,12 +183,23 @@ static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
 }
 
 /*
+ * Ops that may run in one ENTER while closes are pending.  A capability's
+ * file is uncharged from its user when capchan lets go of it, but the file
+ * is really closed by task work when the syscall returns; without a bound a
+ * ring of OPEN+CLOSE pairs would hold thousands of files at once for a user
+ * limited to a few (each op opens at most one).
+ */
+#define CAPCHAN_OPS_WHILE_CLOSING	32
+
+/*
  * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
  * SQE is consumed only when its CQE has a place.  Runs under ctx->lock.
+ * Sets *@cut when it stopped early so the pending closes can run.
  */
-static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
+static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
+				bool *cut)
 {
-	u32 tail, avail, space, done = 0;
+	u32 tail, avail, space, done = 0, closing = 0;
 
 	lockdep_assert_held(&ctx->lock);
 	/* [S1] pairs with the application's store-release of sq_tail */
@@ -223,6 +235,11 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 		capchan_post_cqe(ctx, req.sqe.user_data, res);
 		space--;
 		done++;
+		if (task_work_pending(current) &&
+		    ++closing >= CAPCHAN_OPS_WHILE_CLOSING && done < to_submit) {
+			*cut = true;
+			break;
+		}
 		cond_resched();
 	}
 
@@ -248,6 +265,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit)
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 {
 	long submitted = 0;
+	bool cut = false;
 	int err;
 
 	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL)
@@ -266,13 +284,18 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 		/* an op may block (a slow file): waiters must stay killable */
 		if (mutex_lock_killable(&ctx->lock))
 			return -EINTR;
-		submitted = capchan_submit_sqes(ctx, e->to_submit);
+		submitted = capchan_submit_sqes(ctx, e->to_submit, &cut);
 		mutex_unlock(&ctx->lock);
 		if (submitted < 0)
 			return submitted;
 	}
 
-	if (e->flags & CAPCHAN_ENTER_GETEVENTS) {
+	/*
+	 * Stopped early: return now (fewer consumed than asked, as when the CQ
+	 * is full) so the closes run; waiting could wait for CQEs of SQEs not
+	 * consumed.
+	 */
+	if ((e->flags & CAPCHAN_ENTER_GETEVENTS) && !cut) {
 		err = wait_event_interruptible(ctx->cq_wait,
 				capchan_cq_pending(ctx) >= e->min_complete);
 		/* a signal: report it, unless work was already consumed */

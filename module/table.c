@@ -8,10 +8,12 @@
  * the whole handle it was issued under, so a lookup is one index and one
  * compare.  Issuing a handle advances the counter past every value whose
  * slot is taken, so a value comes back only after the counter went round
- * the whole 31-bit space: a closed handle is never reissued before 2^31 - 2
- * further handles were created, whatever the table size, and no slot ever
- * wears out (a per-slot generation would: a small table cycles its few
- * slots through their generations in no time).
+ * the whole 31-bit space.  Values skipped on the way (their slot held a
+ * live handle) count too, and the table is never more than three quarters
+ * full, so a closed handle is reissued only after at least 2^29 further
+ * handles were created (2^31 - 2 while few handles live), whatever the
+ * table size, and no slot ever wears out (a per-slot generation would: a
+ * small table cycles its few slots through their generations in no time).
  *
  * The table doubles (up to twice max_caps, so it stays at most three
  * quarters full and the scan for a free slot stays short); on growth each
@@ -57,7 +59,7 @@ void capchan_table_destroy(struct capchan_table *t)
 /* Most slots a table with @limit live entries ever needs. */
 static u32 capchan_table_max_slots(u32 limit)
 {
-	return roundup_pow_of_two(limit) * 2;
+	return max_t(u32, roundup_pow_of_two(limit) * 2, CAPCHAN_TABLE_MIN);
 }
 
 static int capchan_table_grow(struct capchan_table *t, u32 limit)

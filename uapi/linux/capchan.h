@@ -53,9 +53,10 @@ enum capchan_cap_type {
  * 1..CAPCHAN_HANDLE_MAX (bit 31 is always clear, so a handle fits a
  * non-negative CQE result).  A stale or guessed handle fails with -EBADF.
  * Handles are issued from a per-channel counter that runs through the
- * whole 31-bit space before it comes back: a closed handle's value is
- * issued again only after 2^31 - 2 more handles were created in that
- * channel, so a stale handle never names a newer capability before then,
+ * whole 31-bit space before it comes back, skipping values still in use:
+ * a closed handle's value is issued again only after at least 2^29 more
+ * handles were created in that channel (2^31 - 2 when few are open at a
+ * time), so a stale handle never names a newer capability before then,
  * and a channel can create handles forever.  Handle 0 is never valid.
  */
 #define CAPCHAN_HANDLE_MAX		0x7fffffffU
@@ -269,6 +270,12 @@ struct capchan_params {
 #define CAPCHAN_FEAT_POLL		(1U << 5)
 /* ops run with their capability's credentials; SEAL takes CAPCHAN_SEAL_* */
 #define CAPCHAN_FEAT_CAP_CREDS		(1U << 6)
+/* the writable tracepoint capchan_authorize and the audit tracepoints */
+#define CAPCHAN_FEAT_HOOK		(1U << 7)
+/* CAPCHAN_IOC_FILTER: per-channel classic BPF filters */
+#define CAPCHAN_FEAT_FILTER		(1U << 8)
+/* module BTF is loaded: kfuncs and fentry-able hook functions exist */
+#define CAPCHAN_FEAT_BTF		(1U << 9)
 
 /* ------------------------------------------------------------------ */
 /* Bootstrap ioctls ("emergency syscalls")                             */
@@ -310,6 +317,80 @@ struct capchan_enter {
 	__u64	resv[2];
 };
 
+/* ------------------------------------------------------------------ */
+/* Policy: the eBPF hook and per-channel filters                       */
+/* ------------------------------------------------------------------ */
+/*
+ * The context of the writable tracepoint capchan_authorize (attach with
+ * SEC("raw_tp.w/capchan_authorize"); the program's first argument points
+ * to it).  It runs at the single authorization point every op passes,
+ * after the capability, type and rights checks and before the op does
+ * anything, ring or INVOKE alike.  A program may write @verdict: 0 lets the
+ * op run, -errno (-4095..-1) denies it with that errno; anything else
+ * denies it with -EPERM and is counted (fdinfo "policy-bad-verdicts").
+ * Every other field is the module's and is not read back.
+ */
+#define CAPCHAN_HOOK_PATH_MAX	256
+
+struct capchan_hook_ctx {
+	__u32	op;		/* enum capchan_op */
+	__u32	cap_type;	/* the capability's; 0 for NOP, IMPORT */
+	__u64	rights;		/* rights the capability holds */
+	__u64	rights_wanted;	/* OPEN, DERIVE, EXPORT: asked for; else 0 */
+	__u32	handle;
+	__u32	op_flags;	/* the SQE's: O_* for OPEN, RENAME_* ... */
+	__u64	channel_id;	/* as fdinfo's channel-id */
+	__u32	pid;		/* the caller's thread group */
+	__u32	caller_uid;	/* the caller's real uid */
+	__u32	owner_uid;	/* fsuid of the capability's credentials */
+	__u32	path_len;	/* bytes in path, without the NUL; 0: none */
+	__u64	off;		/* the SQE's off (offset, mode, cookie, ...) */
+	__u64	len;		/* the SQE's len */
+	__s32	verdict;	/* in: 0; out: 0 or -errno */
+	__u32	resv;
+	/* OPEN and the directory ops: the path (the one the op will use), NUL
+	 * terminated, cut at CAPCHAN_HOOK_PATH_MAX - 1 bytes */
+	char	path[CAPCHAN_HOOK_PATH_MAX];
+};
+
+/*
+ * Per-channel classic BPF filters (CAPCHAN_IOC_FILTER), seccomp-style: no
+ * privilege needed; they stack, and once attached a filter can never be
+ * removed or loosened, survives SEAL and goes wherever the channel fd goes.
+ * Each runs on every op of the channel, right after the eBPF hook, over
+ * this data; a filter may load only aligned 32-bit words of it
+ * (BPF_LD|BPF_W|BPF_ABS) and return CAPCHAN_FILTER_ALLOW or
+ * CAPCHAN_FILTER_ERRNO(e) (1 <= e <= 4095).  Filters run newest first; the
+ * first that does not allow decides.  Any other return value denies with
+ * -EPERM.
+ */
+struct capchan_filter_data {
+	__u32	op;
+	__u32	cap_type;
+	__u32	rights_lo;	/* rights the capability holds */
+	__u32	rights_hi;
+	__u32	wanted_lo;	/* OPEN, DERIVE, EXPORT: rights asked for */
+	__u32	wanted_hi;
+	__u32	op_flags;
+	__u32	handle;
+	__u32	off_lo;
+	__u32	off_hi;
+	__u32	len;
+	__u32	resv;
+};
+
+#define CAPCHAN_FILTER_ALLOW		0x7fff0000U
+#define CAPCHAN_FILTER_ERRNO(e)		(0x00050000U | ((e) & 0xffffU))
+#define CAPCHAN_FILTER_MAX_INSNS	1024	/* per filter */
+#define CAPCHAN_FILTER_MAX		16	/* filters per channel */
+
+struct capchan_filter {
+	__u32	len;		/* instructions (struct sock_filter) */
+	__u32	flags;		/* none defined: 0 */
+	__u64	insns;		/* pointer to the struct sock_filter array */
+	__u64	resv[2];
+};
+
 #define CAPCHAN_IOC_MAGIC	0xCA
 
 /* Query ABI version, features, enabled opcodes, limits. */
@@ -328,5 +409,7 @@ struct capchan_enter {
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /* Direct invocation: run one SQE synchronously, return its result. */
 #define CAPCHAN_IOC_INVOKE	_IOW(CAPCHAN_IOC_MAGIC, 0x05, struct capchan_sqe)
+/* Attach a classic BPF filter to the channel, for good. */
+#define CAPCHAN_IOC_FILTER	_IOW(CAPCHAN_IOC_MAGIC, 0x06, struct capchan_filter)
 
 #endif /* _UAPI_LINUX_CAPCHAN_H */
