@@ -649,4 +649,52 @@ static inline ino_t cc_ino_at(int dirfd, const char *path)
 	return st.st_ino;
 }
 
+/* ------------------------------------------------------------------ */
+/* Other users                                                         */
+/* ------------------------------------------------------------------ */
+
+#include <grp.h>
+#include <sys/prctl.h>
+
+/*
+ * Become uid/gid for good, with no supplementary groups.  setuid() clears
+ * the dumpable flag, which would hide our own /proc/self/fdinfo from us:
+ * set it again.  0 or -errno.
+ */
+static inline int cc_become(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+		return -errno;
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The number after "key:\t" in /proc/self/fdinfo/<fd> (any kind of fd,
+ * capability files included); -ENOENT if there is no such key.
+ */
+static inline long long cc_fdinfo_value(int fd, const char *key, int *err)
+{
+	char path[64], line[512];
+	long long val = -1;
+	FILE *f;
+
+	*err = -ENOENT;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f) {
+		*err = -errno;
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (cc__fdinfo_key(line, key, &val)) {
+			*err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
 #endif /* CAPCHAN_TEST_UTIL_H */

@@ -24,10 +24,17 @@
  *            renamer moves files and directories across the DIR boundary,
  *            and a child process forked in the middle uses the channel.
  *
+ * The directory ops (READDIR, STATAT, MKDIR, UNLINK, RMDIR, SYMLINK,
+ * RENAME, TRUNCATE) run in all of them: the jail is scratch, they may
+ * remove, rename and truncate anything beneath it.
+ *
  * Oracles: every result is success or a -errno from the op's allowed set
  * (never positive garbage where 0 is the only success), the model checks
- * above, an OPEN never yields an object known to be outside the DIR, and
- * the kernel log (run.sh fails on any WARNING/BUG/KFENCE/slub report).
+ * above, an OPEN never yields an object known to be outside the DIR,
+ * READDIR records are well formed and never name an outside object, the
+ * outside sentinels are byte for byte what they were and nothing new
+ * appears outside (checked after each test), and the kernel log (run.sh
+ * fails on any WARNING/BUG/KFENCE/slub report).
  *
  * Seed: $CAPCHAN_FUZZ_SEED, else the first line of /data/capchan_fuzz_seed
  * (run.sh -f FILE:/data/capchan_fuzz_seed), else a fixed default; each test
@@ -53,11 +60,14 @@
 #define FZ_POOL			32
 #define FZ_CAPFDS		16
 #define FZ_UD_MAGIC		0xf22cULL
+#define FZ_NOUT			16
+#define FZ_NCOOKIES		16
 
 #define FZ_FEATURES	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | \
 			 CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE | \
 			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
-			 CAPCHAN_FEAT_CAP_CREDS)
+			 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_HOOK | \
+			 CAPCHAN_FEAT_FILTER)
 
 /* ------------------------------------------------------------------ */
 /* Failures (usable from threads and forked children)                  */
@@ -68,6 +78,7 @@ static atomic_int fz_nfail;
 /* Per-opcode outcome counts, printed by each test (coverage at a glance). */
 static atomic_long fz_nok[CAPCHAN_OP_LAST + 1], fz_nerr[CAPCHAN_OP_LAST + 1];
 static atomic_long fz_open_errno[160];
+static atomic_long fz_dir_errno[160];	/* READDIR .. TRUNCATE together */
 
 static void __attribute__((format(printf, 2, 3)))
 fz_fail_at(int line, const char *fmt, ...)
@@ -209,6 +220,15 @@ struct fz_env {
 		bool wanders;	/* visits a directory that was in the DIR */
 	} bad[8];
 	int nbad;
+	dev_t jail_dev;
+	/* everything outside the jail at setup, checked after each test */
+	struct fz_out {
+		char path[64];
+		uint64_t ino, size, hash;
+		uint32_t mode;
+		bool wanders;	/* the renamer takes it into mvd */
+	} outside[FZ_NOUT];
+	int noutside;
 	char *scratch;			/* FZ_SCRATCH bytes, then the guard page */
 	char *guard;			/* PROT_NONE */
 	char *ro;			/* one PROT_READ page of zeros */
@@ -229,6 +249,164 @@ static int fz_bad_add(struct fz_env *e, int dirfd, const char *path)
 	e->bad[e->nbad].ino = st.st_ino;
 	e->nbad++;
 	return 0;
+}
+
+/* FNV-1a of a small file's content; 0 if unreadable. */
+static uint64_t fz_hash_at(int dirfd, const char *name)
+{
+	uint64_t h = 14695981039346656037ULL;
+	char buf[4096];
+	ssize_t n;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	close(fd);
+	return h;
+}
+
+/*
+ * Everything below dirfd (relative names under prefix), the jail left out;
+ * calls fn for each entry.  Directories are walked, links not followed.
+ */
+static void fz_walk(int dirfd, const char *prefix, int depth,
+		    void (*fn)(void *arg, int dirfd, const char *name,
+			       const char *path, const struct stat *st),
+		    void *arg)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0 || depth > 16 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (!depth && !strcmp(de->d_name, "jail")))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "",
+			 de->d_name);
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		fn(arg, dirfd, de->d_name, path, &st);
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+					 O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0) {
+				fz_walk(sub, path, depth + 1, fn, arg);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+}
+
+static void fz_outside_add(void *arg, int dirfd, const char *name,
+			   const char *path, const struct stat *st)
+{
+	struct fz_env *e = arg;
+	struct fz_out *o;
+
+	if (e->noutside == FZ_NOUT)
+		return;
+	o = &e->outside[e->noutside++];
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	o->ino = st->st_ino;
+	o->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	o->mode = st->st_mode;
+	o->hash = S_ISREG(st->st_mode) ? fz_hash_at(dirfd, name) : 0;
+	o->wanders = !strcmp(path, "out/secret3");
+}
+
+/* The outside of the jail as it is at setup (the jail's mount included). */
+static int fz_outside_record(struct fz_env *e)
+{
+	e->noutside = 0;
+	fz_walk(e->t.base_fd, "", 0, fz_outside_add, e);
+	if (e->mounted) {
+		int m = open(e->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (m < 0)
+			return -errno;
+		fz_walk(m, "mnt:", 1, fz_outside_add, e);
+		close(m);
+	}
+	return e->noutside >= 4 && e->noutside < FZ_NOUT ? 0 : -EIO;
+}
+
+struct fz_outside_seen {
+	struct fz_env *e;
+	bool threads;
+	bool found[FZ_NOUT];
+	int bad;
+};
+
+static void fz_outside_one(void *arg, int dirfd, const char *name,
+			   const char *path, const struct stat *st)
+{
+	struct fz_outside_seen *v = arg;
+	struct fz_env *e = v->e;
+
+	for (int i = 0; i < e->noutside; i++) {
+		struct fz_out *o = &e->outside[i];
+
+		if (o->ino != st->st_ino || ((o->mode ^ st->st_mode) & S_IFMT))
+			continue;
+		v->found[i] = true;
+		if (o->wanders && v->threads)
+			return;	/* the renamer may leave it in mvd, and mvd's DIR may act on it */
+		if (o->mode != st->st_mode || (S_ISREG(o->mode) &&
+		    (o->size != (uint64_t)st->st_size || o->hash != fz_hash_at(dirfd, name)))) {
+			ksft_print_msg("fuzz: outside %s changed (mode %o size %lld)\n",
+				       path, st->st_mode, (long long)st->st_size);
+			v->bad++;
+		}
+		/* the renamer trades names outside; without it, nothing moves */
+		if (!v->threads && strcmp(o->path, path)) {
+			ksft_print_msg("fuzz: outside %s is now at %s\n", o->path, path);
+			v->bad++;
+		}
+		return;
+	}
+	/* what the renamer took out of the jail and could not put back */
+	if (v->threads && (!strcmp(path, "out/x") || !strncmp(path, "out/mvd", 7)))
+		return;
+	ksft_print_msg("fuzz: something new outside the jail: %s (mode %o)\n", path,
+		       st->st_mode);
+	v->bad++;
+}
+
+/* Nothing outside changed, went or came; the number of problems. */
+static int fz_outside_check(struct fz_env *e, bool threads)
+{
+	struct fz_outside_seen v = { .e = e, .threads = threads };
+
+	fz_walk(e->t.base_fd, "", 0, fz_outside_one, &v);
+	if (e->mounted) {
+		int m = open(e->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (m >= 0) {
+			fz_walk(m, "mnt:", 1, fz_outside_one, &v);
+			close(m);
+		}
+	}
+	for (int i = 0; i < e->noutside; i++) {
+		if (v.found[i] || (threads && e->outside[i].wanders))
+			continue;
+		ksft_print_msg("fuzz: outside %s is gone\n", e->outside[i].path);
+		v.bad++;
+	}
+	return v.bad;
 }
 
 static int fz_env_init(struct fz_env *e)
@@ -286,6 +464,15 @@ static int fz_env_init(struct fz_env *e)
 	 * capability on the jail (or sub) never.
 	 */
 	e->bad[e->nbad - 1].wanders = true;
+	if (fz_outside_record(e))
+		return -EIO;
+	{
+		struct stat st;
+
+		if (fstat(j, &st))
+			return -errno;
+		e->jail_dev = st.st_dev;
+	}
 
 	e->file_rw = openat(j, "file", O_RDWR | O_CLOEXEC);
 	e->file_ro = openat(j, "hello", O_RDONLY | O_CLOEXEC);
@@ -391,6 +578,8 @@ struct fz_w {
 	unsigned int path_next;
 	bool ring_addrs;		/* buffers may point into c's ring */
 	bool threads;			/* results may be racy (shared fd swaps) */
+	uint64_t cookies[FZ_NCOOKIES];	/* READDIR cookies seen, for later READDIRs */
+	unsigned int ncookies;
 };
 
 /* EXPORT results kept for IMPORT; owned (closed on eviction) unless threads. */
@@ -892,6 +1081,26 @@ static uint64_t fz_path(struct fz_w *w)
 	return (uintptr_t)buf;
 }
 
+/*
+ * A path for the directory ops: half the time one of the few names they
+ * (and OPEN with O_CREAT) make, so that what one makes another removes or
+ * renames; else any path.
+ */
+static uint64_t fz_dpath(struct fz_w *w)
+{
+	static const char *const dirs[] = { "", "sub/", "new0/", "new1/", "mv/",
+					    "mvd/", "ln_dir/", "sub/deeper/" };
+	struct fz_rng *r = &w->r;
+	char *buf;
+
+	if (fz_pct(r, 50))
+		return fz_path(w);
+	buf = w->paths[w->path_next++ % FZ_NPATHS];
+	snprintf(buf, 256, "%snew%u%s", dirs[fz_rn(r, CC_ARRAY_SIZE(dirs))],
+		 fz_rn(r, 6), fz_pct(r, 5) ? "/" : "");
+	return (uintptr_t)buf;
+}
+
 /* An fd number for IMPORT (sqe->off). */
 static uint64_t fz_import_fd(struct fz_w *w)
 {
@@ -909,6 +1118,26 @@ static uint64_t fz_import_fd(struct fz_w *w)
 		return (uint64_t)-1;
 	if (k < 90)
 		return (uint64_t)INT_MAX + fz_rn(r, 3);
+	return fz_r64(r);
+}
+
+/* A READDIR cookie: the start, one seen before, or made up. */
+static uint64_t fz_cookie(struct fz_w *w)
+{
+	struct fz_rng *r = &w->r;
+	unsigned int k = fz_rn(r, 100);
+
+	if (k < 40)
+		return 0;
+	if (k < 70 && w->ncookies)
+		return w->cookies[fz_rn(r, w->ncookies < FZ_NCOOKIES ?
+					      w->ncookies : FZ_NCOOKIES)];
+	if (k < 82)
+		return fz_rn(r, 64);
+	if (k < 90)
+		return fz_rn(r, 1 << 20);
+	if (k < 95)
+		return (uint64_t)LLONG_MAX + 1 + fz_rn(r, 1000);
 	return fz_r64(r);
 }
 
@@ -943,6 +1172,10 @@ static void fz_gen_sqe(struct fz_w *w, struct capchan_sqe *s)
 			CAPCHAN_OP_DERIVE, CAPCHAN_OP_DERIVE, CAPCHAN_OP_REVOKE,
 			CAPCHAN_OP_CLOSE, CAPCHAN_OP_CLOSE, CAPCHAN_OP_EXPORT,
 			CAPCHAN_OP_IMPORT, CAPCHAN_OP_IMPORT, CAPCHAN_OP_PREFETCH,
+			CAPCHAN_OP_READDIR, CAPCHAN_OP_READDIR, CAPCHAN_OP_STATAT,
+			CAPCHAN_OP_STATAT, CAPCHAN_OP_MKDIR, CAPCHAN_OP_UNLINK,
+			CAPCHAN_OP_RMDIR, CAPCHAN_OP_SYMLINK, CAPCHAN_OP_RENAME,
+			CAPCHAN_OP_RENAME, CAPCHAN_OP_TRUNCATE,
 		};
 
 		op = weights[fz_rn(r, sizeof(weights))];
@@ -956,12 +1189,24 @@ static void fz_gen_sqe(struct fz_w *w, struct capchan_sqe *s)
 			[CAPCHAN_OP_WRITE] = CAPCHAN_CAP_FILE,
 			[CAPCHAN_OP_FSYNC] = CAPCHAN_CAP_FILE,
 			[CAPCHAN_OP_PREFETCH] = CAPCHAN_CAP_FILE,
+			[CAPCHAN_OP_READDIR] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_STATAT] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_MKDIR] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_UNLINK] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_RMDIR] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_SYMLINK] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_RENAME] = CAPCHAN_CAP_DIR,
+			[CAPCHAN_OP_TRUNCATE] = CAPCHAN_CAP_FILE,
 		};
 		uint64_t have;
 
 		if (op < CAPCHAN_OP_LAST && op != CAPCHAN_OP_NOP && op != CAPCHAN_OP_IMPORT &&
 		    fz_pct(r, 55) && fz_typed_handle(w, want[op], &s->handle, &have))
 			have_rights = have;
+		/* the directory ops mostly on the jail's DIR with every right */
+		if (op >= CAPCHAN_OP_READDIR && op < CAPCHAN_OP_TRUNCATE && w->c &&
+		    w->c->nroots && w->c->root_type[0] == CAPCHAN_CAP_DIR && fz_pct(r, 35))
+			s->handle = w->c->roots[0];
 	}
 	switch (op) {
 	case CAPCHAN_OP_NOP:
@@ -1013,6 +1258,66 @@ static void fz_gen_sqe(struct fz_w *w, struct capchan_sqe *s)
 	case CAPCHAN_OP_PREFETCH:
 		s->off = fz_pct(r, 90) ? fz_rn(r, 1 << 20) : fz_r64(r);
 		s->len = fz_rn(r, 1 << 20);
+		break;
+	case CAPCHAN_OP_READDIR:
+		s->addr = fz_buf(w, &s->len, false);
+		s->off = fz_cookie(w);
+		break;
+	case CAPCHAN_OP_STATAT: {
+		enum fz_ptr_kind kind;
+
+		s->addr = fz_dpath(w);
+		s->addr2 = fz_objptr(w, sizeof(struct capchan_stat), &kind);
+		s->len = fz_pct(r, 95) ? sizeof(struct capchan_stat) : fz_rn(r, 256);
+		s->op_flags = fz_pct(r, 50) ? CAPCHAN_STATAT_NOFOLLOW : 0;
+		if (fz_pct(r, 3))
+			s->op_flags = fz_r64(r);
+		break;
+	}
+	case CAPCHAN_OP_MKDIR:
+		s->addr = fz_dpath(w);
+		s->off = fz_pct(r, 95) ? fz_rn(r, 01000) | (fz_pct(r, 5) ? 07000 : 0)
+				      : fz_r64(r);
+		break;
+	case CAPCHAN_OP_UNLINK:
+	case CAPCHAN_OP_RMDIR:
+		s->addr = fz_dpath(w);
+		break;
+	case CAPCHAN_OP_SYMLINK:
+		s->addr = fz_dpath(w);
+		/* link texts as hostile as the paths: followed later, scoped */
+		s->addr2 = fz_pct(r, 95) ? fz_path(w) : 0;
+		break;
+	case CAPCHAN_OP_RENAME: {
+		uint64_t have;
+		uint32_t to;
+
+		s->addr = fz_dpath(w);
+		s->addr2 = fz_dpath(w);
+		s->len = s->handle;
+		/*
+		 * Not across DIRs while the renamer runs: a DIR on mvd, taken
+		 * outside by it, could bring the outside secret3 in (legitimately,
+		 * its DIR names it) and the OPEN oracle would cry wolf.
+		 */
+		if (!w->threads && fz_pct(r, 50)) {
+			if (fz_pct(r, 70) && fz_typed_handle(w, CAPCHAN_CAP_DIR, &to, &have))
+				s->len = to;
+			else
+				s->len = fz_handle(w);
+		}
+		k = fz_rn(r, 100);
+		s->op_flags = k < 60 ? 0 : k < 75 ? CAPCHAN_RENAME_NOREPLACE :
+			      k < 90 ? CAPCHAN_RENAME_EXCHANGE :
+			      k < 95 ? fz_rn(r, 8) : (uint32_t)fz_r64(r);
+		break;
+	}
+	case CAPCHAN_OP_TRUNCATE:
+		k = fz_rn(r, 100);
+		s->off = k < 60 ? fz_rn(r, 20000) : k < 80 ? fz_rn(r, 1 << 20) :
+			 k < 88 ? (1ULL << 40) + fz_rn(r, 1 << 20) :
+			 k < 93 ? (uint64_t)LLONG_MAX - fz_rn(r, 8192) :
+			 k < 97 ? (uint64_t)LLONG_MAX + 1 + fz_rn(r, 1000) : fz_r64(r);
 		break;
 	default:
 		s->off = fz_pct(r, 50) ? 0 : fz_r64(r);
@@ -1068,6 +1373,22 @@ static bool fz_errno_ok(unsigned int op, int e)
 	static const int stat_e[] = { EFAULT };
 	static const int make_e[] = { EMFILE, EMLINK, ENOMEM, ENFILE, EDQUOT };
 	static const int misc_e[] = { EIO, ESPIPE };
+	/* a removed directory lists as ENOENT; /proc of a dead task as ESRCH */
+	static const int readdir_e[] = {
+		EFAULT, ENOENT, EIO, ENOMEM, EACCES, ESRCH, EINTR,
+	};
+	static const int statat_e[] = {
+		ENAMETOOLONG, EFAULT, ENOENT, EXDEV, ELOOP, EACCES, EAGAIN, ENOMEM,
+		ESRCH, EIO,
+	};
+	/* MKDIR, SYMLINK, UNLINK, RMDIR, RENAME: what their system calls say */
+	static const int dir_e[] = {
+		ENAMETOOLONG, EFAULT, ENOENT, EXDEV, ELOOP, EACCES, EAGAIN, ENOMEM,
+		ESRCH, EIO, EEXIST, ENOSPC, EMLINK, EROFS, EDQUOT, EBUSY, ENOTEMPTY,
+	};
+	static const int truncate_e[] = {
+		EFBIG, EACCES, ETXTBSY, EIO, EAGAIN, ENOMEM, ENOSPC, EINTR,
+	};
 
 	if (fz_in(e, common, CC_ARRAY_SIZE(common)))
 		return true;
@@ -1086,6 +1407,24 @@ static bool fz_errno_ok(unsigned int op, int e)
 	case CAPCHAN_OP_FSYNC:
 	case CAPCHAN_OP_PREFETCH:
 		return fz_in(e, misc_e, CC_ARRAY_SIZE(misc_e));
+	case CAPCHAN_OP_READDIR:
+		return fz_in(e, readdir_e, CC_ARRAY_SIZE(readdir_e));
+	case CAPCHAN_OP_STATAT:
+		return fz_in(e, statat_e, CC_ARRAY_SIZE(statat_e));
+	case CAPCHAN_OP_MKDIR:
+	case CAPCHAN_OP_SYMLINK:
+		/* creating never finds a directory not empty, nor busy */
+		return e != EBUSY && e != ENOTEMPTY && fz_in(e, dir_e, CC_ARRAY_SIZE(dir_e));
+	case CAPCHAN_OP_UNLINK:
+		return e != ENOTEMPTY && e != EEXIST && e != EMLINK && e != EDQUOT &&
+		       e != ENOSPC && fz_in(e, dir_e, CC_ARRAY_SIZE(dir_e));
+	case CAPCHAN_OP_RMDIR:
+		return e != EEXIST && e != EMLINK && e != EDQUOT && e != ENOSPC &&
+		       fz_in(e, dir_e, CC_ARRAY_SIZE(dir_e));
+	case CAPCHAN_OP_RENAME:
+		return fz_in(e, dir_e, CC_ARRAY_SIZE(dir_e));
+	case CAPCHAN_OP_TRUNCATE:
+		return fz_in(e, truncate_e, CC_ARRAY_SIZE(truncate_e));
 	default:
 		return false;
 	}
@@ -1156,6 +1495,59 @@ static void fz_capfd_check(struct fz_w *w, int fd)
 }
 
 /*
+ * The records a READDIR wrote into the scratch buffer: well formed, no
+ * "." or "..", nothing stale in the padding, and, listing a DIR granted on
+ * the jail or sub, no object known to be outside.  Cookies are kept for
+ * later READDIRs.
+ */
+static void fz_readdir_check(struct fz_w *w, struct fz_chan *c,
+			     const struct capchan_sqe *s, long res)
+{
+	struct fz_env *e = w->env;
+	const unsigned char *buf = (const unsigned char *)(uintptr_t)s->addr;
+	bool jail_root = false;
+	long at = 0;
+
+	if (s->addr < (uintptr_t)e->scratch ||
+	    s->addr + res > (uintptr_t)e->scratch + FZ_SCRATCH)
+		return;
+	for (unsigned int i = 0; i < c->nroots; i++)
+		jail_root |= c->roots[i] == s->handle && c->root_jail[i];
+	while (at < res) {
+		struct capchan_dirent d;
+		const char *name = (const char *)buf + at + sizeof(d);
+
+		if (res - at < (long)sizeof(d)) {
+			FZ_FAIL("READDIR: %ld bytes after the last record %s", res - at, fz_s(s));
+			return;
+		}
+		memcpy(&d, buf + at, sizeof(d));
+		if (d.reclen % 8 || d.reclen < sizeof(d) + d.namelen + 1 ||
+		    d.reclen > res - at || !d.namelen || name[d.namelen] ||
+		    memchr(name, '\0', d.namelen) || d.resv[0] || d.resv[1] || d.resv[2]) {
+			FZ_FAIL("READDIR: bad record at %ld: reclen %u namelen %u %s", at,
+				d.reclen, d.namelen, fz_s(s));
+			return;
+		}
+		for (unsigned int i = sizeof(d) + d.namelen + 1; i < d.reclen; i++)
+			if (buf[at + i]) {
+				FZ_FAIL("READDIR: padding byte %u of \"%s\" is %#x %s", i,
+					name, buf[at + i], fz_s(s));
+				return;
+			}
+		FZ_CHECK(strcmp(name, ".") && strcmp(name, ".."), "READDIR listed \"%s\" %s",
+			 name, fz_s(s));
+		for (int i = 0; jail_root && i < e->nbad; i++)
+			FZ_CHECK(!(e->bad[i].dev == e->jail_dev && e->bad[i].ino == d.ino &&
+				   !e->bad[i].wanders),
+				 "READDIR of the jail listed an outside object: \"%s\" ino %llu %s",
+				 name, (unsigned long long)d.ino, fz_s(s));
+		w->cookies[w->ncookies++ % FZ_NCOOKIES] = d.next;
+		at += d.reclen;
+	}
+}
+
+/*
  * Check one result of @s (INVOKE's return value or a CQE's res) executed on
  * channel @c, and learn from it (new handles, capability fds).
  */
@@ -1168,6 +1560,8 @@ static void fz_check_res(struct fz_w *w, struct fz_chan *c,
 				  : &fz_nerr[op < CAPCHAN_OP_LAST ? op : CAPCHAN_OP_LAST], 1);
 	if (op == CAPCHAN_OP_OPEN && res < 0 && res > -160)
 		atomic_fetch_add(&fz_open_errno[-res], 1);
+	if (op >= CAPCHAN_OP_READDIR && op < CAPCHAN_OP_LAST && res < 0 && res > -160)
+		atomic_fetch_add(&fz_dir_errno[-res], 1);
 	if ((mode & FZ_M_THREADS) && res == -EBADF)
 		return;		/* the shared fd was closed under us */
 	if (mode & FZ_M_CANCEL) {
@@ -1217,7 +1611,21 @@ static void fz_check_res(struct fz_w *w, struct fz_chan *c,
 	case CAPCHAN_OP_STAT:
 	case CAPCHAN_OP_CLOSE:
 	case CAPCHAN_OP_PREFETCH:
+	case CAPCHAN_OP_STATAT:
+	case CAPCHAN_OP_MKDIR:
+	case CAPCHAN_OP_UNLINK:
+	case CAPCHAN_OP_RMDIR:
+	case CAPCHAN_OP_SYMLINK:
+	case CAPCHAN_OP_RENAME:
+	case CAPCHAN_OP_TRUNCATE:
 		FZ_CHECK(res == 0, "op %u succeeded with %ld %s", op, res, fz_s(s));
+		break;
+	case CAPCHAN_OP_READDIR:
+		FZ_CHECK(res <= (long)s->len && res % 8 == 0,
+			 "READDIR: %ld bytes of %u %s", res, s->len, fz_s(s));
+		/* the buffer is still as READDIR left it only right after INVOKE */
+		if ((mode & FZ_M_INVOKE) && !w->threads)
+			fz_readdir_check(w, c, s, res);
 		break;
 	case CAPCHAN_OP_READ:
 	case CAPCHAN_OP_WRITE:
@@ -1310,6 +1718,8 @@ static void fz_fdinfo_exact(const struct cc_fdinfo *fi, const struct fz_chan *c)
 /* ------------------------------------------------------------------ */
 
 typedef void (*fz_body_fn)(struct fz_env *e, uint64_t seed, double end);
+
+static void fz_body_threads(struct fz_env *e, uint64_t seed, double end);
 
 static void fz_noop(int sig)
 {
@@ -1471,6 +1881,12 @@ static void fz_print_stats(const char *name)
 			n += snprintf(buf + n, sizeof(buf) - n, " %s %ld", strerrorname_np(i),
 				      atomic_load(&fz_open_errno[i]));
 	ksft_print_msg("fuzz %s: OPEN errors:%s\n", name, buf);
+	n = 0;
+	for (int i = 1; i < 160; i++)
+		if (atomic_load(&fz_dir_errno[i]))
+			n += snprintf(buf + n, sizeof(buf) - n, " %s %ld", strerrorname_np(i),
+				      atomic_load(&fz_dir_errno[i]));
+	ksft_print_msg("fuzz %s: directory op errors:%s\n", name, buf);
 }
 
 static int fz_run(struct __test_metadata *_metadata, const char *name,
@@ -1513,8 +1929,18 @@ static int fz_run(struct __test_metadata *_metadata, const char *name,
 	if (st)
 		ksft_print_msg("fuzz %s: worker status %d (seed %#llx)\n", name, st,
 			       (unsigned long long)seed);
-	if (st >= 0)
+	if (st >= 0) {
+		/* only the threads test runs the renamer, which moves things out */
+		int bad = fz_outside_check(&env, body == fz_body_threads);
+
+		if (bad) {
+			ksft_print_msg("fuzz %s: %d changes outside the jail (seed %#llx)\n",
+				       name, bad, (unsigned long long)seed);
+			if (!st)
+				st = 3;
+		}
 		fz_env_destroy(&env);	/* a stuck worker may still use it */
+	}
 	return st;
 }
 
@@ -1740,7 +2166,8 @@ static int fz_grant_fd(struct fz_w *w, struct fz_chan *c, long *want, uint64_t *
 	case 0: fd = e->t.jail_fd; break;
 	case 1: fd = e->sub_fd; break;
 	case 2: fd = e->proc_fd;
-		*rights &= ~(R_WRITE | R_CREATE);	/* never /proc/self/mem for writing */
+		/* never /proc/self/mem for writing, nothing removed there */
+		*rights &= ~(R_WRITE | R_CREATE | CAPCHAN_RIGHT_REMOVE);
 		break;
 	case 3: case 4: fd = e->file_rw; break;
 	case 5: fd = e->file_ro;

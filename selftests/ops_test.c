@@ -64,7 +64,9 @@ TEST_F(ops, nop)
 
 TEST_F(ops, unknown_opcode)
 {
-	const unsigned int ops[] = { CAPCHAN_OP_LAST, 13, 63, 64, 128, 255 };
+	const unsigned int ops[] = {
+		CAPCHAN_OP_LAST, CAPCHAN_OP_LAST + 1, 63, 64, 128, 255,
+	};
 	struct capchan_sqe s;
 
 	for (size_t i = 0; i < CC_ARRAY_SIZE(ops); i++) {
@@ -153,6 +155,18 @@ static const unsigned int used_fields[CAPCHAN_OP_LAST] = {
 	[CAPCHAN_OP_EXPORT] = 1 << F_HANDLE | 1 << F_RIGHTS,
 	[CAPCHAN_OP_IMPORT] = 1 << F_OFF,
 	[CAPCHAN_OP_PREFETCH] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_LEN,
+	[CAPCHAN_OP_READDIR] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_ADDR | 1 << F_LEN,
+	/* off is addr2: the capchan_stat (STATAT), the link text, the new path */
+	[CAPCHAN_OP_STATAT] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_ADDR |
+			      1 << F_LEN | 1 << F_OPFLAGS,
+	[CAPCHAN_OP_MKDIR] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_ADDR,
+	[CAPCHAN_OP_UNLINK] = 1 << F_HANDLE | 1 << F_ADDR,
+	[CAPCHAN_OP_RMDIR] = 1 << F_HANDLE | 1 << F_ADDR,
+	[CAPCHAN_OP_SYMLINK] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_ADDR,
+	/* len is the target DIR's handle */
+	[CAPCHAN_OP_RENAME] = 1 << F_HANDLE | 1 << F_OFF | 1 << F_ADDR |
+			      1 << F_LEN | 1 << F_OPFLAGS,
+	[CAPCHAN_OP_TRUNCATE] = 1 << F_HANDLE | 1 << F_OFF,
 };
 
 /* A valid SQE for op (fresh handles for the destructive ones). */
@@ -202,6 +216,50 @@ static void valid_sqe(FIXTURE_DATA(ops) *self, unsigned int op, int capfd,
 	case CAPCHAN_OP_PREFETCH:
 		capchan_prep_prefetch(s, self->fh, 0, 4096);
 		break;
+	/* the directory ops, by hand: their library helpers are not used here */
+	case CAPCHAN_OP_READDIR:
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)self->buf;
+		s->len = 4096;
+		break;
+	case CAPCHAN_OP_STATAT:
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"hello";
+		s->addr2 = (uintptr_t)st;
+		s->len = sizeof(*st);
+		break;
+	case CAPCHAN_OP_MKDIR:
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"made_dir";
+		s->off = 0755;
+		break;
+	case CAPCHAN_OP_UNLINK:
+		cc_put_str(self->t.jail_fd, "unlink_me", "x");
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"unlink_me";
+		break;
+	case CAPCHAN_OP_RMDIR:
+		mkdirat(self->t.jail_fd, "rmdir_me", 0755);
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"rmdir_me";
+		break;
+	case CAPCHAN_OP_SYMLINK:
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"made_link";
+		s->addr2 = (uintptr_t)"hello";
+		break;
+	case CAPCHAN_OP_RENAME:
+		cc_put_str(self->t.jail_fd, "rename_me", "x");
+		cc_sqe(s, op, self->dh);
+		s->addr = (uintptr_t)"rename_me";
+		s->addr2 = (uintptr_t)"renamed";
+		s->len = self->dh;
+		break;
+	case CAPCHAN_OP_TRUNCATE:
+		/* to its own size: a change of nothing */
+		cc_sqe(s, op, self->wh);
+		s->off = strlen(CC_HELLO);
+		break;
 	}
 }
 
@@ -214,8 +272,7 @@ TEST_F(ops, fields_must_be_zero)
 	capfd = capchan_export(&self->ch, self->fh, R_READ);
 	ASSERT_LE(0, capfd);
 
-	/* the directory ops have their own checks in dirops_test.c */
-	for (unsigned int op = 0; op <= CAPCHAN_OP_PREFETCH; op++) {
+	for (unsigned int op = 0; op < CAPCHAN_OP_LAST; op++) {
 		/* The unmodified SQE succeeds. */
 		valid_sqe(self, op, capfd, &s, &st);
 		r = cc_invoke(self->fd, &s);
@@ -289,6 +346,37 @@ static int op_on(FIXTURE_DATA(ops) *self, unsigned int op, uint32_t h)
 	case CAPCHAN_OP_PREFETCH:
 		capchan_prep_prefetch(&s, h, 0, 16);
 		break;
+	case CAPCHAN_OP_READDIR:
+		cc_sqe(&s, op, h);
+		s.addr = (uintptr_t)self->buf;
+		s.len = 4096;
+		break;
+	case CAPCHAN_OP_STATAT:
+		cc_sqe(&s, op, h);
+		s.addr = (uintptr_t)"hello";
+		s.addr2 = (uintptr_t)&st;
+		s.len = sizeof(st);
+		break;
+	case CAPCHAN_OP_MKDIR:
+	case CAPCHAN_OP_UNLINK:
+	case CAPCHAN_OP_RMDIR:
+		cc_sqe(&s, op, h);
+		s.addr = (uintptr_t)"never";
+		break;
+	case CAPCHAN_OP_SYMLINK:
+		cc_sqe(&s, op, h);
+		s.addr = (uintptr_t)"never";
+		s.addr2 = (uintptr_t)"hello";
+		break;
+	case CAPCHAN_OP_RENAME:
+		cc_sqe(&s, op, h);
+		s.addr = (uintptr_t)"hello";
+		s.addr2 = (uintptr_t)"never";
+		s.len = self->dh;
+		break;
+	case CAPCHAN_OP_TRUNCATE:
+		cc_sqe(&s, op, h);
+		break;
 	default:
 		return -ENOSYS;
 	}
@@ -299,6 +387,9 @@ static const unsigned int handle_ops[] = {
 	CAPCHAN_OP_OPEN, CAPCHAN_OP_READ, CAPCHAN_OP_WRITE, CAPCHAN_OP_FSYNC,
 	CAPCHAN_OP_STAT, CAPCHAN_OP_DERIVE, CAPCHAN_OP_REVOKE,
 	CAPCHAN_OP_CLOSE, CAPCHAN_OP_EXPORT, CAPCHAN_OP_PREFETCH,
+	CAPCHAN_OP_READDIR, CAPCHAN_OP_STATAT, CAPCHAN_OP_MKDIR,
+	CAPCHAN_OP_UNLINK, CAPCHAN_OP_RMDIR, CAPCHAN_OP_SYMLINK,
+	CAPCHAN_OP_RENAME, CAPCHAN_OP_TRUNCATE,
 };
 
 TEST_F(ops, invalid_handles)
