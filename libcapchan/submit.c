@@ -42,23 +42,40 @@ static unsigned capchan__flush_sq(struct capchan *ch)
 	return tail - capchan__smp_load_acquire(sq->khead);
 }
 
+/*
+ * ENTER until everything published is consumed, or the module takes no
+ * more.  It may take fewer than asked: when the CQ fills up, or after it
+ * let go of files (they are closed when the call returns, so it returns
+ * early, without waiting, to keep each user's file limit).  Returns the
+ * number consumed, or -errno if none was.
+ */
+static int capchan__submit(struct capchan *ch, unsigned wait_nr)
+{
+	unsigned to_submit = capchan__flush_sq(ch), done = 0;
+	unsigned flags = wait_nr ? CAPCHAN_ENTER_GETEVENTS : 0;
+	int ret;
+
+	if (!to_submit && !wait_nr)
+		return 0;
+	for (;;) {
+		ret = capchan__enter(ch->fd, to_submit - done, wait_nr, flags);
+		if (ret < 0)
+			return done ? (int)done : ret;
+		done += ret;
+		/* all in (and waited for), or the CQ is full: the caller reaps */
+		if (done >= to_submit || !ret || capchan_cq_ready(ch) >= ch->cq.ring_entries)
+			return done;
+	}
+}
+
 int capchan_submit(struct capchan *ch)
 {
-	unsigned to_submit = capchan__flush_sq(ch);
-
-	if (!to_submit)
-		return 0;
-	return capchan__enter(ch->fd, to_submit, 0, 0);
+	return capchan__submit(ch, 0);
 }
 
 int capchan_submit_and_wait(struct capchan *ch, unsigned wait_nr)
 {
-	unsigned to_submit = capchan__flush_sq(ch);
-
-	if (!to_submit && !wait_nr)
-		return 0;
-	return capchan__enter(ch->fd, to_submit, wait_nr,
-			      wait_nr ? CAPCHAN_ENTER_GETEVENTS : 0);
+	return capchan__submit(ch, wait_nr);
 }
 
 int capchan_wait_cqe(struct capchan *ch, struct capchan_cqe **cqe_ptr)

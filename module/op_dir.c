@@ -394,10 +394,39 @@ static void capchan_unlock_two(struct dentry *a, struct dentry *b)
  * with the rename mutex held for the whole of it so neither parent can
  * leave its DIR (checked under it) nor change ancestry meanwhile.
  */
+/*
+ * What the target DIR's credentials must allow in the target directory:
+ * writing it, and, if the new name exists, removing that entry (the
+ * sticky-directory rule of rename(2)).  Parents locked.
+ */
+static int capchan_rename_target_allowed(const struct cred *cred,
+					 const struct path *dir,
+					 struct dentry *victim)
+{
+	const struct cred *old = override_creds(cred);
+	struct inode *d = d_inode(dir->dentry);
+	int err;
+
+	err = inode_permission(capchan_idmap(dir->mnt), d, MAY_WRITE | MAY_EXEC);
+	if (!err && d_is_positive(victim) && (d->i_mode & S_ISVTX)) {
+		struct inode *v = d_inode(victim);
+		vfsuid_t owner = i_uid_into_vfsuid(capchan_idmap(dir->mnt), v);
+		vfsuid_t downer = i_uid_into_vfsuid(capchan_idmap(dir->mnt), d);
+
+		if (!vfsuid_eq_kuid(owner, current_fsuid()) &&
+		    !vfsuid_eq_kuid(downer, current_fsuid()) &&
+		    !capable_wrt_inode_uidgid(capchan_idmap(dir->mnt), v, CAP_FOWNER))
+			err = -EPERM;
+	}
+	revert_creds(old);
+	return err;
+}
+
 static int capchan_rename_locked(const struct path *oroot,
 				 const struct path *nroot,
 				 struct capchan_parent *op,
-				 struct capchan_parent *np, unsigned int flags)
+				 struct capchan_parent *np, unsigned int flags,
+				 const struct cred *dcred)
 {
 	struct super_block *sb = op->path.dentry->d_sb;
 	struct dentry *od, *nd = NULL;
@@ -454,6 +483,12 @@ static int capchan_rename_locked(const struct path *oroot,
 	err = (flags & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
 	if (d_is_positive(nd) && is_subdir(op->path.dentry, nd))
 		goto out_nd;
+	/* the target DIR's own authority over the target directory */
+	if (dcred) {
+		err = capchan_rename_target_allowed(dcred, &np->path, nd);
+		if (err)
+			goto out_nd;
+	}
 	err = security_path_rename(&op->path, od, &np->path, nd, flags);
 	if (err)
 		goto out_nd;
@@ -578,7 +613,9 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 		else if (np.type != LAST_NORM)
 			err = (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
 		else
-			err = capchan_rename_locked(oroot, nroot, &op, &np, flags);
+			err = capchan_rename_locked(oroot, nroot, &op, &np, flags,
+						    dst->cred != req->cap->cred ?
+						    dst->cred : NULL);
 		capchan_parent_put(&np);
 		capchan_parent_put(&op);
 		if (err != -EAGAIN)

@@ -24,7 +24,6 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/task_work.h>
 #include <linux/version.h>
 
 static size_t capchan_sqes_offset(void)
@@ -183,11 +182,12 @@ static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
 }
 
 /*
- * Ops that may run in one ENTER while closes are pending.  A capability's
- * file is uncharged from its user when capchan lets go of it, but the file
- * is really closed by task work when the syscall returns; without a bound a
- * ring of OPEN+CLOSE pairs would hold thousands of files at once for a user
- * limited to a few (each op opens at most one).
+ * Ops that may run in one ENTER after one of them let go of a file.  A
+ * capability's file is uncharged from its user when capchan lets go of it,
+ * but the file is really closed by task work when the syscall returns;
+ * without a bound a ring of OPEN+CLOSE pairs would hold thousands of files
+ * at once for a user limited to a few (each op opens at most one).  An op
+ * that queued task work (fput's) is told by the task's work list head.
  */
 #define CAPCHAN_OPS_WHILE_CLOSING	32
 
@@ -200,6 +200,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
 				bool *cut)
 {
 	u32 tail, avail, space, done = 0, closing = 0;
+	bool released = false;
 
 	lockdep_assert_held(&ctx->lock);
 	/* [S1] pairs with the application's store-release of sq_tail */
@@ -226,17 +227,21 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
 		if (ctx->link_failed) {
 			res = -ECANCELED;
 		} else {
+			struct callback_head *works = READ_ONCE(current->task_works);
+
 			res = capchan_execute(ctx, &req, &ctx->chain_handle, true);
 			if (res < 0)
 				ctx->link_failed = true;
+			if (READ_ONCE(current->task_works) != works)
+				released = true;
 		}
 		/* even an SQE rejected for bad flags keeps its chain's shape */
 		ctx->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
 		capchan_post_cqe(ctx, req.sqe.user_data, res);
 		space--;
 		done++;
-		if (task_work_pending(current) &&
-		    ++closing >= CAPCHAN_OPS_WHILE_CLOSING && done < to_submit) {
+		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&
+		    done < to_submit) {
 			*cut = true;
 			break;
 		}

@@ -214,10 +214,14 @@ static int fake_enter(struct capchan_enter *e)
 	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL || e->resv0 || e->resv[0] ||
 	    e->resv[1])
 		return fake_fail(EINVAL);
-	consumed = fake_module_consume(r, e->to_submit);
+	consumed = fake_module_consume(r, fake.enter_max && e->to_submit > fake.enter_max ?
+					   fake.enter_max : e->to_submit);
 	if (e->to_submit && !consumed &&
 	    __atomic_load_n(fake_sq_tail(r), __ATOMIC_ACQUIRE) != r->sq_head)
 		return fake_fail(EBUSY);
+	/* cut short (the module let go of files): it returns without waiting */
+	if (consumed < e->to_submit && fake.enter_max)
+		return (int)consumed;
 	if (e->flags & CAPCHAN_ENTER_GETEVENTS &&
 	    r->cq_tail - *fake_cq_head(r) < e->min_complete)
 		return fake_fail(EINTR);	/* nobody will post: a "signal" */

@@ -78,6 +78,9 @@ struct fake_state {
 	int enter_errno;
 	/* Called at the start of each ENTER on FAKE_FD (another thread). */
 	void (*enter_hook)(void);
+	/* ENTER consumes at most this many (0: no bound) and then, cut
+	 * short, does not wait, as the module does after closing files */
+	unsigned enter_max;
 };
 
 extern struct fake_state fake;

@@ -125,6 +125,36 @@ START_TEST(submit_partial_and_ebusy)
 }
 END_TEST
 
+/*
+ * The module may cut an ENTER short after it let go of files; the library
+ * enters again until everything published is consumed, and waits only in
+ * the ENTER that took the last ones.
+ */
+START_TEST(submit_loops_when_cut_short)
+{
+	fake_ring_free(&r);
+	fake_ring_init(&r, 16, 32, 0);
+	fake_ring_attach(&ch, &r, FAKE_FD);
+	queue_close(10, 1);
+	fake.enter_max = 4;
+	ck_assert_int_eq(capchan_submit(&ch), 10);
+	ck_assert_uint_eq(fake.nlog, 3);
+	assert_enter(&fake.log[0], 10, 0, 0, 4);
+	assert_enter(&fake.log[1], 6, 0, 0, 4);
+	assert_enter(&fake.log[2], 2, 0, 0, 2);
+	ck_assert_uint_eq(capchan_sq_ready(&ch), 0);
+	ck_assert_uint_eq(capchan_cq_ready(&ch), 10);
+
+	capchan_cq_advance(&ch, 10);
+	queue_close(5, 2);
+	ck_assert_int_eq(capchan_submit_and_wait(&ch, 5), 5);
+	ck_assert_uint_eq(fake.nlog, 5);
+	assert_enter(&fake.log[3], 5, 5, CAPCHAN_ENTER_GETEVENTS, 4);
+	assert_enter(&fake.log[4], 1, 5, CAPCHAN_ENTER_GETEVENTS, 1);
+	fake.enter_max = 0;
+}
+END_TEST
+
 START_TEST(submit_and_wait_flags)
 {
 	queue_close(2, 1);
@@ -252,6 +282,7 @@ Suite *submit_suite(void)
 	tcase_add_checked_fixture(tc, submit_setup, submit_teardown);
 	tcase_add_test(tc, submit_nothing);
 	tcase_add_test(tc, submit_publishes);
+	tcase_add_test(tc, submit_loops_when_cut_short);
 	tcase_add_test(tc, submit_partial_and_ebusy);
 	tcase_add_test(tc, submit_and_wait_flags);
 	tcase_add_test(tc, wait_cqe_pending);
