@@ -60,7 +60,7 @@ struct capchan_obj *capchan_obj_new(struct file *file, struct capchan_user *user
 	struct capchan_obj *obj;
 	int err;
 
-	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	obj = kzalloc(sizeof(*obj), CAPCHAN_GFP);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	err = capchan_user_charge_file(user);
@@ -103,7 +103,7 @@ void capchan_obj_put(struct capchan_obj *obj)
 
 static struct capchan_tree *capchan_tree_new(void)
 {
-	struct capchan_tree *tree = kzalloc(sizeof(*tree), GFP_KERNEL_ACCOUNT);
+	struct capchan_tree *tree = kzalloc(sizeof(*tree), CAPCHAN_GFP);
 
 	if (!tree)
 		return NULL;
@@ -167,7 +167,7 @@ static struct capchan_cap *capchan_cap_alloc(struct capchan_tree *tree,
 	struct capchan_cap *cap;
 	int err;
 
-	cap = kmem_cache_zalloc(capchan_cap_cache, GFP_KERNEL_ACCOUNT);
+	cap = kmem_cache_zalloc(capchan_cap_cache, CAPCHAN_GFP);
 	if (!cap)
 		return ERR_PTR(-ENOMEM);
 	err = capchan_user_charge_cap(user);

@@ -13,6 +13,7 @@
 
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/version.h>
@@ -22,6 +23,13 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/capchan.h>
+
+/*
+ * Every allocation a user's request makes: charged to the caller's memory
+ * cgroup, and when that is full, -ENOMEM for the request rather than the
+ * cgroup's OOM killer or a warning (io_uring's allocations can do either).
+ */
+#define CAPCHAN_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /* ---- module parameters (main.c) ---------------------------------------- */
 /* the largest max_caps: a table of twice that many slots stays small */

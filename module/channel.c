@@ -25,7 +25,7 @@ static int capchan_chan_open(struct inode *inode, struct file *file)
 	err = capchan_may_open();
 	if (err)
 		return err;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = kzalloc(sizeof(*ctx), CAPCHAN_GFP);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->user = capchan_user_get_current();

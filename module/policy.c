@@ -233,7 +233,7 @@ long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg)
 		return -EINVAL;
 	if (!uf.len || uf.len > CAPCHAN_FILTER_MAX_INSNS)
 		return -EINVAL;
-	node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+	node = kzalloc(sizeof(*node), CAPCHAN_GFP);
 	if (!node)
 		return -ENOMEM;
 	fprog.len = uf.len;

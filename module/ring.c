@@ -67,7 +67,7 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	size = PAGE_ALIGN(cqes_off + (size_t)cq * sizeof(struct capchan_cqe));
 	order = get_order(size);
 	/* bounded by the MAX_*_ENTRIES checks above: at most 512 KiB */
-	pages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+	pages = alloc_pages(CAPCHAN_GFP | __GFP_ZERO |
 			    __GFP_COMP, order);
 	if (!pages)
 		return -ENOMEM;

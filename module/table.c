@@ -70,7 +70,7 @@ static int capchan_table_grow(struct capchan_table *t, u32 limit)
 
 	if (nr > capchan_table_max_slots(limit))
 		return -EMFILE;
-	slots = kvcalloc(nr, sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	slots = kvcalloc(nr, sizeof(*slots), CAPCHAN_GFP);
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; i < t->nr_slots; i++) {

@@ -33,7 +33,7 @@ struct capchan_user *capchan_user_get_current(void)
 	kuid_t uid = current_uid();
 	struct capchan_user *u, *new;
 
-	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	new = kzalloc(sizeof(*new), CAPCHAN_GFP);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
 	spin_lock(&capchan_users_lock);
