@@ -135,7 +135,9 @@ long capchan_issue_readdir(struct capchan_ctx *ctx, struct capchan_req *req)
 		err = -EFAULT;
 out:
 	mutex_unlock(&file->f_pos_lock);
-	return err ? err : rc.used;
+	if (err)
+		return err;
+	return rc.used;
 }
 
 /* ---- STATAT -------------------------------------------------------------- */
