@@ -1088,6 +1088,7 @@ TEST_F(dirops, mkdir)
 		{ "d6/", 0755, 0755 },		/* a trailing slash is fine */
 		{ "sub/../d7", 0755, 0755 },
 		{ "ln_sub/d8", 0755, 0755 },	/* through a link inside */
+		{ "d10", 07777, 01755 },	/* set-ID bits: not on directories */
 	};
 	struct stat sb;
 	char *before, *after;
@@ -1566,6 +1567,22 @@ TEST_F(dirops, ring_chain)
 	EXPECT_TRUE(host_exists(j, "victim"));
 	EXPECT_TRUE(host_exists(j, "file"));
 	EXPECT_FALSE(host_exists(j, "c3"));
+
+	/* a READDIR that fails fails the chain like any op */
+	n = 0;
+	sq_readdir(&s[n++], self->dh, 0, NULL, 4096);		/* -EFAULT */
+	sq_mkdir(&s[n++], self->dh, "c4", 0755);
+	sq_readdir(&s[n++], self->dh, 0, self->buf, 1);		/* -EINVAL */
+	sq_mkdir(&s[n++], self->dh, "c5", 0755);
+	s[0].flags = CAPCHAN_SQE_LINK;
+	s[2].flags = CAPCHAN_SQE_LINK;
+	ASSERT_EQ(n, ring_run(self, s, n, c));
+	EXPECT_EQ(-EFAULT, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(-EINVAL, c[2].res);
+	EXPECT_EQ(-ECANCELED, c[3].res);
+	EXPECT_FALSE(host_exists(j, "c4"));
+	EXPECT_FALSE(host_exists(j, "c5"));
 
 	/* a DIR made by OPEN in the chain is the next ops' CHAIN handle */
 	n = 0;
@@ -2215,6 +2232,14 @@ TEST_F(dirops, bad_input_names)
 	FAILS_CLEANLY(-ENOTEMPTY, do_rename(fd, dh, "sub/deeper", dh, "sub", 0));
 	FAILS_CLEANLY(-EINVAL, do_rename(fd, dh, "sub/deeper", dh, "sub",
 					 CAPCHAN_RENAME_EXCHANGE));
+	/* SYMLINK: no slash after a new name, as symlinkat(2) */
+	FAILS_CLEANLY(-ENOENT, do_symlink(fd, dh, "x", "newlink/"));
+	FAILS_CLEANLY(-EEXIST, do_symlink(fd, dh, "x", "sub/"));
+	/* renaming onto itself is done, and does nothing */
+	FAILS_CLEANLY(0, do_rename(fd, dh, "hello", dh, "hello", 0));
+	FAILS_CLEANLY(0, do_rename(fd, dh, "hello", dh, "sub/../hello", 0));
+	FAILS_CLEANLY(0, do_rename(fd, dh, "hello", dh, "hello",
+				   CAPCHAN_RENAME_EXCHANGE));
 	/* SYMLINK texts: empty, and a page or more */
 	FAILS_CLEANLY(-ENOENT, do_symlink(fd, dh, "", "newlink"));
 	longname = malloc(8192);
@@ -2246,6 +2271,85 @@ TEST_F(dirops, bad_input_names)
 	FAILS_CLEANLY(-EFAULT, do_symlink(fd, dh, (const char *)8, "newlink"));
 	FAILS_CLEANLY(-EFAULT, do_rename(fd, dh, "hello", dh, NULL, 0));
 	FAILS_CLEANLY(-EFAULT, do_rename(fd, dh, NULL, dh, "x", 0));
+}
+
+/* INVOKE's return value as the system call gives it, all 64 bits. */
+static long raw_invoke(int fd, const struct capchan_sqe *s)
+{
+	long r = syscall(SYS_ioctl, fd, CAPCHAN_IOC_INVOKE, s);
+
+	return r == -1 ? -errno : r;
+}
+
+/* Every failure is a -errno (the rings' chains rely on the sign). */
+TEST_F(dirops, errors_are_negative)
+{
+	struct capchan_sqe s[16];
+	struct capchan_stat st;
+	int n = 0, gh;
+
+	ASSERT_EQ(0, mkdirat(self->t.jail_fd, "gone", 0755));
+	gh = open_dir(self, self->dh, "gone", R_ALL);
+	ASSERT_LT(0, gh);
+	ASSERT_EQ(0, unlinkat(self->t.jail_fd, "gone", AT_REMOVEDIR));
+
+	sq_readdir(&s[n++], self->dh, 0, NULL, 4096);		/* -EFAULT */
+	sq_readdir(&s[n++], self->dh, 0, self->buf, 1);		/* -EINVAL */
+	sq_readdir(&s[n++], gh, 0, self->buf, 4096);		/* -ENOENT */
+	sq_readdir(&s[n++], self->dh, 1ULL << 63, self->buf, 64);	/* -EINVAL */
+	sq_statat(&s[n++], self->dh, "nope", &st, 0);
+	sq_mkdir(&s[n++], self->dh, "hello", 0755);
+	sq_path(&s[n++], CAPCHAN_OP_UNLINK, self->dh, "nope");
+	sq_path(&s[n++], CAPCHAN_OP_RMDIR, self->dh, "sub");
+	sq_symlink(&s[n++], self->dh, "", "newlink");
+	sq_rename(&s[n++], self->dh, "nope", self->dh, "x", 0);
+	sq_truncate(&s[n++], self->dh, 0);
+	for (int i = 0; i < n; i++) {
+		long r = raw_invoke(self->fd, &s[i]);
+
+		EXPECT_TRUE(r < 0 && r >= -4095)
+			TH_LOG("op %u: INVOKE returned %ld (%#lx)", s[i].opcode, r,
+			       (unsigned long)r);
+	}
+}
+
+/* A DIR whose directory was removed: its ops fail as in a deleted cwd. */
+TEST_F(dirops, removed_dir)
+{
+	struct capchan_stat st;
+	int gh;
+
+	ASSERT_EQ(0, mkdirat(self->t.jail_fd, "gone", 0755));
+	gh = open_dir(self, self->dh, "gone", R_ALL);
+	ASSERT_LT(0, gh);
+	ASSERT_EQ(0, do_rmdir(self->fd, self->dh, "gone"));
+	EXPECT_FALSE(host_exists(self->t.jail_fd, "gone"));
+	FAILS_CLEANLY(-ENOENT, do_mkdir(self->fd, gh, "d", 0755));
+	FAILS_CLEANLY(-ENOENT, do_symlink(self->fd, gh, "x", "l"));
+	FAILS_CLEANLY(-ENOENT, do_unlink(self->fd, gh, "x"));
+	FAILS_CLEANLY(-ENOENT, do_rename(self->fd, self->dh, "hello", gh, "h", 0));
+	FAILS_CLEANLY(-ENOENT, do_readdir(self->fd, gh, 0, self->buf, 4096));
+	FAILS_CLEANLY(-EXDEV, do_statat(self->fd, gh, "..", &st, 0));
+	/* "." is still the (removed) directory itself */
+	EXPECT_EQ(0, do_statat(self->fd, gh, ".", &st, 0));
+	EXPECT_EQ(0, st.nlink);
+}
+
+/* A handle of another channel is no target. */
+TEST_F(dirops, rename_target_other_channel)
+{
+	struct capchan ch2;
+	int h2;
+
+	ASSERT_EQ(0, capchan_open_channel(&ch2));
+	h2 = capchan_grant(&ch2, self->t.jail_fd, R_ALL);
+	ASSERT_LT(0, h2);
+	/* make the number mean nothing here */
+	if ((uint32_t)h2 == self->dh)
+		h2 = capchan_derive(&ch2, h2, R_ALL);
+	ASSERT_LT(0, h2);
+	FAILS_CLEANLY(-EBADF, do_rename(self->fd, self->dh, "hello", h2, "x", 0));
+	capchan_queue_exit(&ch2);
 }
 
 /* RENAME across mounts: -EXDEV, whether by walk or between two DIRs. */
@@ -2371,7 +2475,7 @@ TEST_F(dirops, rename_two_users)
 {
 	struct cc_fdinfo *fi = malloc(sizeof(*fi));
 	const struct cc_fdinfo_cap *c;
-	int j = self->t.jail_fd, nh;
+	int j = self->t.jail_fd, nh, fh;
 	ino_t a, nf;
 	char *before, *after;
 	struct stat sb;
@@ -2419,6 +2523,15 @@ TEST_F(dirops, rename_two_users)
 	EXPECT_EQ(nf, cc_ino_at(j, "pub/w"));
 	ASSERT_EQ(0, do_rename(self->fd, nh, "pub/w", nh, "pub/w2", 0));
 	EXPECT_EQ(nf, cc_ino_at(j, "pub/w2"));
+	/* TRUNCATE checks write permission now, for nobody: as truncate(2) */
+	fh = capchan_open_beneath(&self->ch, nh, "pub/w2", 0, 0, R_WRITE);
+	ASSERT_LT(0, fh);
+	ASSERT_EQ(0, fchmodat(j, "pub/w2", 0444, 0));
+	EXPECT_EQ(-EACCES, do_truncate(self->fd, fh, 1));
+	ASSERT_EQ(0, fchmodat(j, "pub/w2", 0644, 0));
+	EXPECT_EQ(0, do_truncate(self->fd, fh, 1));
+	ASSERT_EQ(0, host_stat(j, "pub/w2", &sb, 0));
+	EXPECT_EQ(1, sb.st_size);
 	/* and nobody's own ops are nobody's */
 	EXPECT_EQ(-EACCES, do_mkdir(self->fd, nh, "priv/d", 0755));
 	EXPECT_EQ(-EACCES, do_unlink(self->fd, nh, "priv/root_file"));
