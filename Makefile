@@ -9,7 +9,8 @@
 #                   module, run the examples
 #   make check      host unit tests + kselftests in QEMU on 6.1 and 6.12 +
 #                   the DKMS build; ends with "N passed, N failed"
-#   make install    module via DKMS, library, header, pkg-config, man pages
+#   make install    module via DKMS, library, header, pkg-config, man pages,
+#                   capchan-policy (the ready eBPF policies) in sbin
 #   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
@@ -22,7 +23,7 @@ DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
 .PHONY: all module lib examples selftests deps check demo bench install \
-	install-lib install-module uninstall clean
+	install-lib install-module install-tools uninstall clean
 
 all: lib examples selftests
 	@if [ -d "$(KDIR)" ]; then $(MAKE) module; \
@@ -56,10 +57,17 @@ bench: deps
 	$(MAKE) lib
 	sh bench/run.sh
 
-install: install-lib install-module
+install: install-lib install-module install-tools
 
 install-lib: lib
 	$(MAKE) -C libcapchan install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+# capchan-policy carries its eBPF policies inside (skeletons) and is
+# linked statically: one file and its page.
+install-tools: examples
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 examples/capchan-policy $(DESTDIR)$(PREFIX)/sbin/capchan-policy
+	install -m 644 examples/capchan-policy.8 $(DESTDIR)$(PREFIX)/share/man/man8/capchan-policy.8
 
 # DKMS builds the module for every installed kernel now and on upgrades.
 # With DESTDIR set (packaging), only the DKMS source tree is staged.
@@ -77,6 +85,8 @@ uninstall:
 	-dkms remove -m capchan -v $(VERSION) --all
 	rm -rf /usr/src/capchan-$(VERSION)
 	$(MAKE) -C libcapchan uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	rm -f $(DESTDIR)$(PREFIX)/sbin/capchan-policy \
+		$(DESTDIR)$(PREFIX)/share/man/man8/capchan-policy.8
 
 clean:
 	-$(MAKE) -C libcapchan clean

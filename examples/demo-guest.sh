@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the demo VM (see demo.sh), with capcat, captour and capls in
-# /bin.
+# Runs inside the demo VM (see demo.sh), with capcat, captour, capls,
+# capsandbox and capchan-policy in /bin.
 set -eu
 
 echo "== capchan demo on $(uname -sr) =="
@@ -43,6 +43,42 @@ echo
 echo "-- capls --try-unlink: UNLINK through a capability derived without REMOVE"
 capls --try-unlink README /tmp/tree
 [ -f /tmp/tree/README ] || { echo "demo: README was removed" >&2; exit 1; }
+
+echo
+echo "-- capchan-policy: a system policy on the writable tracepoint capchan_authorize"
+# pins live on bpffs; the minimal guest does not mount it by itself
+grep -q ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
+echo "capcat before any policy:"
+capcat /tmp/demo docs/inside.txt
+capchan-policy attach denyuid --uid 0 --errno EACCES --pin demo-deny
+# the audit stream in the background, attached for its own run: wait until
+# it is attached before the op it must see
+capchan-policy audit --count 2 --timeout 60 >/tmp/audit.out 2>/tmp/audit.err &
+audit_pid=$!
+i=0
+while ! grep -q attached /tmp/audit.err && [ "$i" -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+capchan-policy list
+echo "capcat with the policy (uid 0 refused with EACCES):"
+if capcat /tmp/demo docs/inside.txt; then
+	echo "demo: the policy did not refuse the op" >&2
+	exit 1
+fi
+wait "$audit_pid" || { echo "demo: audit failed" >&2; cat /tmp/audit.err >&2; exit 1; }
+echo "the audit stream (capchan-policy audit --count 2):"
+cat /tmp/audit.out
+grep -q 'denied .*by=policy err=-EACCES' /tmp/audit.out ||
+	{ echo "demo: no policy denial in the audit stream" >&2; exit 1; }
+capchan-policy detach demo-deny
+capchan-policy list
+echo "capcat after detach:"
+capcat /tmp/demo docs/inside.txt
+
+echo
+echo "-- capsandbox: a channel filter (classic BPF, no privilege) refuses WRITE, READ works"
+capsandbox -e EPERM /tmp/demo docs/inside.txt
 
 echo
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/capchan.h>
+#include <linux/filter.h>		/* struct sock_filter, BPF_STMT, BPF_JUMP */
 
 #ifdef __cplusplus
 extern "C" {
@@ -161,6 +162,17 @@ int capchan_rename_beneath(struct capchan *ch, uint32_t olddir,
 			   const char *oldpath, uint32_t newdir,
 			   const char *newpath, unsigned flags);
 int capchan_truncate(struct capchan *ch, uint32_t file, uint64_t length);
+
+/*
+ * Per-channel classic BPF filters (filter.c): no privilege needed, never
+ * removed.  err is a positive errno (1..4095) for the ops refused; opmask
+ * has bit n set for opcode n.
+ */
+int capchan_filter_attach(struct capchan *ch, const struct sock_filter *insns,
+			  unsigned len);
+int capchan_filter_deny_ops(struct capchan *ch, uint64_t opmask, int err);
+int capchan_filter_allow_ops(struct capchan *ch, uint64_t opmask, int err);
+int capchan_filter_readonly(struct capchan *ch, int err);
 
 /*
  * CAPCHAN_SCOPED(name, ch, expr): declare a scope guard holding the handle

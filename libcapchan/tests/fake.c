@@ -279,6 +279,20 @@ static int fake_dispatch(unsigned long cmd, void *arg, struct fake_call *c)
 		c->sqe = *(const struct capchan_sqe *)arg;
 		ret = fake.invoke ? fake.invoke(arg) : fake.invoke_ret;
 		return ret < 0 ? fake_fail(-ret) : ret;
+	case CAPCHAN_IOC_FILTER: {
+		const struct capchan_filter *f = arg;
+
+		c->filter = *f;
+		if (fake.filter_errno)
+			return fake_fail(fake.filter_errno);
+		if (!f->len || f->len > CAPCHAN_FILTER_MAX_INSNS || !f->insns)
+			return fake_fail(EINVAL);
+		memcpy(fake.filter_insns, (const void *)(uintptr_t)f->insns,
+		       f->len * sizeof(struct sock_filter));
+		fake.filter_len = f->len;
+		fake.nfilters++;
+		return 0;
+	}
 	default:
 		return fake_fail(ENOTTY);
 	}

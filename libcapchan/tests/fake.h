@@ -46,6 +46,7 @@ struct fake_call {
 	struct capchan_version version;	/* VERSION: the argument on input */
 	struct capchan_params params;	/* SETUP: the argument on input */
 	unsigned long arg;		/* SEAL: the flags */
+	struct capchan_filter filter;	/* FILTER: the argument */
 };
 
 struct fake_state {
@@ -81,6 +82,12 @@ struct fake_state {
 	/* ENTER consumes at most this many (0: no bound) and then, cut
 	 * short, does not wait, as the module does after closing files */
 	unsigned enter_max;
+	/* FILTER on FAKE_FD: fails with filter_errno if set; else the
+	 * instructions of the last filter are copied here */
+	int filter_errno;
+	unsigned nfilters;
+	unsigned filter_len;
+	struct sock_filter filter_insns[CAPCHAN_FILTER_MAX_INSNS];
 };
 
 extern struct fake_state fake;
@@ -113,5 +120,6 @@ Suite *submit_suite(void);
 Suite *setup_suite(void);
 Suite *cap_suite(void);
 Suite *dir_suite(void);
+Suite *filter_suite(void);
 
 #endif
