@@ -175,6 +175,16 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | \
 	 (IS_ENABLED(CONFIG_BPF_EVENTS) ? CAPCHAN_FEAT_HOOK : 0))
 
+/* the BTF layer (btf.c): kfuncs when the module carries BTF */
+int capchan_btf_init(void);
+bool capchan_btf_enabled(void);
+
+/* what VERSION and SETUP report: the build's features and live layers */
+static inline u32 capchan_features(void)
+{
+	return CAPCHAN_FEATURES | (capchan_btf_enabled() ? CAPCHAN_FEAT_BTF : 0);
+}
+
 /* ---- rings (ring.c) ----------------------------------------------------- */
 
 /*

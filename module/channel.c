@@ -186,7 +186,7 @@ static long capchan_ioc_version(void __user *arg)
 	if (memchr_inv(v.resv, 0, sizeof(v.resv)))
 		return -EINVAL;
 	v.abi_version = CAPCHAN_ABI_VERSION;
-	v.features = CAPCHAN_FEATURES;
+	v.features = capchan_features();
 	v.ops = capchan_ops_enabled();
 	v.rights = CAPCHAN_RIGHTS_ALL;
 	v.max_sq_entries = CAPCHAN_MAX_SQ_ENTRIES;

@@ -95,6 +95,8 @@ static int __init capchan_init(void)
 	err = capchan_cap_cache_init();
 	if (err)
 		goto err_cache;
+	/* a missing BTF layer is reported by VERSION, never a load failure */
+	capchan_btf_init();
 
 	capchan_misc.mode = dev_mode;
 	err = misc_register(&capchan_misc);

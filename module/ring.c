@@ -94,7 +94,7 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	p->sq_entries = sq;
 	p->cq_entries = cq;
 	p->ring_size = size;
-	p->features = CAPCHAN_FEATURES;
+	p->features = capchan_features();
 	p->sq_off.head = offsetof(struct capchan_ring_hdr, sq_head);
 	p->sq_off.tail = offsetof(struct capchan_ring_hdr, sq_tail);
 	p->sq_off.ring_mask = offsetof(struct capchan_ring_hdr, sq_ring_mask);

@@ -697,7 +697,7 @@ static void fz_check_params(const struct capchan_params *in,
 		cq = 2 * sq;
 	FZ_CHECK(p->sq_entries == sq, "sq %u -> %u", in->sq_entries, p->sq_entries);
 	FZ_CHECK(p->cq_entries == cq, "cq %u -> %u", in->cq_entries, p->cq_entries);
-	FZ_CHECK(p->features == FZ_FEATURES, "features %#x", p->features);
+	FZ_CHECK((p->features & ~CAPCHAN_FEAT_BTF) == FZ_FEATURES, "features %#x", p->features);
 	FZ_CHECK(p->ring_size && !(p->ring_size & 4095), "ring_size %u", p->ring_size);
 	FZ_CHECK((uint64_t)p->sq_off.sqes + (uint64_t)sq * 64 <= p->ring_size &&
 		 (uint64_t)p->cq_off.cqes + (uint64_t)cq * 16 <= p->ring_size &&
@@ -2060,7 +2060,8 @@ static void fz_ioc_version(struct fz_w *w, struct fz_chan *c)
 	if (ret == 0 && kind == FZP_OK) {
 		uint64_t ops = ((1ULL << CAPCHAN_OP_LAST) - 1) & ~w->env->disabled_ops;
 
-		FZ_CHECK(v->abi_version == CAPCHAN_ABI_VERSION && v->features == FZ_FEATURES &&
+		FZ_CHECK(v->abi_version == CAPCHAN_ABI_VERSION &&
+			 (v->features & ~CAPCHAN_FEAT_BTF) == FZ_FEATURES &&
 			 v->ops == ops && v->rights == R_ALL &&
 			 v->max_sq_entries == CAPCHAN_MAX_SQ_ENTRIES &&
 			 v->max_cq_entries == CAPCHAN_MAX_CQ_ENTRIES &&

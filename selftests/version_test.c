@@ -46,7 +46,10 @@ TEST_F(version, fields_exact)
 	EXPECT_EQ(CAPCHAN_ABI_VERSION, v.abi_version);
 	EXPECT_EQ(2, v.abi_version);
 	EXPECT_EQ(CAPCHAN_RIGHTS_ALL, v.rights);
-	EXPECT_EQ(ALL_FEATURES, v.features);
+	/* the BTF layer is live exactly where the module carries BTF */
+	EXPECT_EQ(ALL_FEATURES, v.features & ~CAPCHAN_FEAT_BTF);
+	EXPECT_EQ(access("/sys/kernel/btf/capchan", R_OK) == 0,
+		  !!(v.features & CAPCHAN_FEAT_BTF));
 	/* Bits 0..11: NOP..PREFETCH, minus the ones disabled by parameter. */
 	EXPECT_EQ(ALL_OPS & ~(unsigned long long)param_or("disabled_ops", 0),
 		  v.ops);
