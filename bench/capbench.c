@@ -61,6 +61,9 @@
 #include <unistd.h>
 
 #include <capchan.h>
+#include <bpf/libbpf.h>
+
+#include "allow.skel.h"
 
 #define WORKDIR		"/tmp/capbench"
 #define DATA_NAME	"data"		/* 64 KiB, read at offset 0 */
@@ -1413,6 +1416,81 @@ static void bench_contend(void)
 	free(tree_handles);
 }
 
+/* ---- policy: the cost of the hooks -------------------------------------- */
+
+/*
+ * NOP through INVOKE (batch 1) and the rings (batch 64), and a 4 KiB READ
+ * through the rings (batch 32): with no policy (variant none), with the
+ * cheapest eBPF program attached to capchan_authorize (hook), and with a
+ * classic BPF channel filter that allows everything (filter).  The hook is
+ * global, so each state is its own group, measured one after the other.
+ * bench/policy.sh also boots a module built with -DCAPCHAN_NO_POLICY (the
+ * hooks compiled out) to show what "none" costs.
+ */
+static void policy_group(const char *variant, struct capchan *ch,
+			 struct cc_file *f, unsigned long nops,
+			 unsigned long rops)
+{
+	add(variant, 1, nop_cc_invoke, ch);
+	run_group("policy-nop-invoke", 1, nops);
+	add(variant, 64, nop_cc_ring, ch);
+	run_group("policy-nop-ring", 64, nops);
+	add(variant, 32, read_cc_ring, f);
+	run_group("policy-read4k-ring", 32, rops);
+}
+
+/* @all: also the hook and filter groups (policy), else only none */
+static void bench_policy(int all)
+{
+	unsigned long nops = scaled(16384, 64), rops = scaled(8192, 32);
+	struct capchan ch, fch;
+	struct cc_file f;
+	struct allow *skel;
+	int h, err;
+
+	open_channel(&ch, 1);
+	open_channel(&f.ch, 1);
+	h = capchan_grant(&f.ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	if (h < 0)
+		die("grant %s: %s", DATA_NAME, strerror(-h));
+	f.h = (uint32_t)h;
+	policy_group("none", &ch, &f, nops, rops);
+	if (!all) {
+		capchan_queue_exit(&f.ch);
+		capchan_queue_exit(&ch);
+		return;
+	}
+
+	skel = allow__open_and_load();
+	err = skel ? allow__attach(skel) : -errno;
+	if (err) {
+		note("policy hook rows skipped: cannot attach (%d)", err);
+	} else {
+		policy_group("hook", &ch, &f, nops, rops);
+		if (!skel->bss->seen) {
+			note("FAIL policy: the hook program never ran");
+			failed = 1;
+		}
+	}
+	if (skel)
+		allow__destroy(skel);
+
+	/* filters are for good: fresh channels for them */
+	open_channel(&fch, 1);
+	err = capchan_filter_allow_ops(&fch, ~0ULL, EPERM);
+	if (!err)
+		err = capchan_filter_allow_ops(&f.ch, ~0ULL, EPERM);
+	if (err) {
+		note("FAIL policy: filter: %s", strerror(-err));
+		failed = 1;
+	} else {
+		policy_group("filter", &fch, &f, nops, rops);
+	}
+	capchan_queue_exit(&fch);
+	capchan_queue_exit(&f.ch);
+	capchan_queue_exit(&ch);
+}
+
 /* ---- settling ---------------------------------------------------------- */
 
 /* Tasks running or runnable now, this one included (/proc/stat). */
@@ -1466,7 +1544,7 @@ static void settle(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w nop,read,orc,lookup,revoke,contend]\n");
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w nop,read,orc,lookup,revoke,contend,policy,policy-none]\n");
 	exit(2);
 }
 
@@ -1514,6 +1592,8 @@ int main(int argc, char **argv)
 		bench_revoke();
 	if (want("contend"))
 		bench_contend();
+	if (want("policy") || want("policy-none"))
+		bench_policy(want("policy"));
 	note("%s", failed ? "FAILED" : "done");
 	return failed;
 }

@@ -268,6 +268,10 @@ struct capchan_filter_node {
 	struct capchan_filter_node	*older;
 };
 
+/*
+ * -DCAPCHAN_NO_POLICY compiles the hooks out, only so bench/policy.sh can
+ * show what they cost with nothing attached.
+ */
 int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req);
 long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg);
 void capchan_free_filters(struct capchan_ctx *ctx);

@@ -258,6 +258,23 @@ void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src)
 }
 
 /*
+ * Policy costs a call only when there is some: the authorize tracepoint is
+ * a static key, the filters a pointer.  Kept inline, since a call and its
+ * return thunk on every op would cost more than the checks themselves.
+ */
+static __always_inline int capchan_policy_check(struct capchan_ctx *ctx,
+						struct capchan_req *req)
+{
+#ifdef CAPCHAN_NO_POLICY
+	return 0;
+#else
+	if (likely(!trace_capchan_authorize_enabled() && !ctx->filters))
+		return 0;
+	return capchan_policy(ctx, req);
+#endif
+}
+
+/*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
  * this op makes a handle.  ctx->lock held.
@@ -281,8 +298,10 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	int err;
 
 	lockdep_assert_held(&ctx->lock);
+#ifndef CAPCHAN_NO_POLICY
 	if (trace_capchan_op_done_enabled())
 		t0 = ktime_get_ns();
+#endif
 	req->cap = NULL;
 	req->path = NULL;
 	if (sqe->opcode >= CAPCHAN_OP_LAST) {
@@ -358,7 +377,7 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 			goto out_exit;
 		}
 	}
-	err = capchan_policy(ctx, req);
+	err = capchan_policy_check(ctx, req);
 	if (err) {
 		res = err;
 		goto out_exit;
@@ -374,8 +393,10 @@ out_exit:
 	if (cap && !def->on_revoked)
 		capchan_cap_exit(cap);
 done:
-	kfree(req->path);
-	req->path = NULL;
+	if (req->path) {
+		kfree(req->path);
+		req->path = NULL;
+	}
 	if (t0)
 		trace_capchan_op_done(ctx->id, sqe->opcode, sqe->handle,
 				      sqe->user_data, res, ktime_get_ns() - t0);
