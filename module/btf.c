@@ -4,10 +4,10 @@
  * carries BTF (automatic with Debian's 6.12 headers; on 6.1 only after the
  * post-link pahole + resolve_btfids step of PLATFORM.md).
  *
- * With module BTF, capchan_policy(), capchan_execute() and every
- * capchan_issue_*() are fentry/fexit attach points whose struct capchan_req
- * argument is typed, and these kfuncs let such a program ask what the
- * request acts on:
+ * With module BTF, capchan_execute() (every op), every capchan_issue_*()
+ * and capchan_policy() (only while some policy is attached) are
+ * fentry/fexit attach points whose struct capchan_req argument is typed,
+ * and these kfuncs let such a program ask what the request acts on:
  *
  *   u64 bpf_capchan_req_rights(struct capchan_req *req)
  *       rights of the capability the request acts on (0: none yet/none)

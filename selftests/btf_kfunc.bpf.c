@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The BTF layer seen from a tracing program: fentry on capchan_policy(),
+ * The BTF layer seen from a tracing program: fexit on capchan_execute(),
  * whose struct capchan_req argument is typed by the module's BTF, asking
- * the module's kfuncs what the request acts on.  Loaded only where VERSION
+ * the module's kfuncs what the request acted on (every op passes there;
+ * capchan_policy() runs only when some policy is attached).  Loaded only where VERSION
  * reports CAPCHAN_FEAT_BTF.
  */
 #include <linux/types.h>
@@ -23,9 +24,10 @@ __u64 rights;		/* of the last op's capability */
 int path_len;		/* bpf_capchan_req_path()'s answer for it */
 char path[256];
 
-SEC("fentry/capchan_policy")
-int BPF_PROG(capchan_policy_probe, struct capchan_ctx *chan,
-	     struct capchan_req *req)
+SEC("fexit/capchan_execute")
+int BPF_PROG(capchan_execute_probe, struct capchan_ctx *chan,
+	     struct capchan_req *req, __u32 *chain_handle, _Bool from_ring,
+	     long ret)
 {
 	if ((bpf_get_current_pid_tgid() >> 32) != target_pid)
 		return 0;

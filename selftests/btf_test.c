@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The BTF layer: where the module carries BTF (Debian 6.12), VERSION
- * reports CAPCHAN_FEAT_BTF and a tracing program attached with fentry to
- * capchan_policy() can call the module's kfuncs on the typed request.
+ * reports CAPCHAN_FEAT_BTF and a tracing program attached with fexit to
+ * capchan_execute() can call the module's kfuncs on the typed request.
  * Where it does not (6.1 without the post-link BTF step), the feature bit
  * is clear and the module loaded all the same: the test says so and skips.
  */
@@ -39,7 +39,7 @@ TEST_F(btf, feature_matches_module_btf)
 	EXPECT_EQ(has_btf, !!(self->v.features & CAPCHAN_FEAT_BTF));
 }
 
-TEST_F(btf, kfuncs_from_fentry)
+TEST_F(btf, kfuncs_from_fexit)
 {
 	struct btf_kfunc *skel;
 	char want[PATH_MAX];
