@@ -14,6 +14,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/jump_label.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/version.h>
@@ -260,6 +261,7 @@ struct capchan_req {
 	struct capchan_cap	*cap;		/* borrowed: the table holds a ref */
 	/* ops with a path at addr: copied once, seen by policy and the op */
 	char			*path;
+	u64			t0;		/* start, while op_done is traced */
 };
 
 /* A channel's classic BPF filter; the list only ever grows. */
@@ -273,6 +275,8 @@ struct capchan_filter_node {
  * show what they cost with nothing attached.
  */
 int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req);
+/* on while any channel has a filter: no op elsewhere pays for a load */
+DECLARE_STATIC_KEY_FALSE(capchan_filters_key);
 long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg);
 void capchan_free_filters(struct capchan_ctx *ctx);
 

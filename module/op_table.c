@@ -268,7 +268,8 @@ static __always_inline int capchan_policy_check(struct capchan_ctx *ctx,
 #ifdef CAPCHAN_NO_POLICY
 	return 0;
 #else
-	if (likely(!trace_capchan_authorize_enabled() && !ctx->filters))
+	if (likely(!trace_capchan_authorize_enabled() &&
+		   !static_branch_unlikely(&capchan_filters_key)))
 		return 0;
 	return capchan_policy(ctx, req);
 #endif
@@ -292,15 +293,16 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	const struct capchan_op_def *def;
 	const struct cred *old = NULL;
 	struct capchan_cap *cap = NULL;
-	u64 t0 = 0;
 	u32 handle;
 	long res;
 	int err;
 
 	lockdep_assert_held(&ctx->lock);
 #ifndef CAPCHAN_NO_POLICY
+	/* in the request, not a local: no register held across the op */
+	req->t0 = 0;
 	if (trace_capchan_op_done_enabled())
-		t0 = ktime_get_ns();
+		req->t0 = ktime_get_ns();
 #endif
 	req->cap = NULL;
 	req->path = NULL;
@@ -397,9 +399,13 @@ done:
 		kfree(req->path);
 		req->path = NULL;
 	}
-	if (t0)
+#ifndef CAPCHAN_NO_POLICY
+	/* enabled while the op ran: t0 is 0 and the latency says nothing */
+	if (trace_capchan_op_done_enabled())
 		trace_capchan_op_done(ctx->id, sqe->opcode, sqe->handle,
-				      sqe->user_data, res, ktime_get_ns() - t0);
+				      sqe->user_data, res,
+				      req->t0 ? ktime_get_ns() - req->t0 : 0);
+#endif
 	return res;
 }
 

@@ -26,6 +26,8 @@
 #define CREATE_TRACE_POINTS
 #include "capchan_trace.h"
 
+DEFINE_STATIC_KEY_FALSE(capchan_filters_key);
+
 /* verdicts out of range, all channels together (module stat) */
 static atomic_long_t capchan_bad_verdicts = ATOMIC_LONG_INIT(0);
 
@@ -253,6 +255,9 @@ long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg)
 		err = -ENOSPC;
 		goto err_prog;
 	}
+	/* the channel's first filter turns the check on for all ops */
+	if (!ctx->filters)
+		static_branch_inc(&capchan_filters_key);
 	node->older = ctx->filters;
 	ctx->filters = node;
 	ctx->nr_filters++;
@@ -270,6 +275,8 @@ void capchan_free_filters(struct capchan_ctx *ctx)
 {
 	struct capchan_filter_node *f = ctx->filters;
 
+	if (f)
+		static_branch_dec(&capchan_filters_key);
 	while (f) {
 		struct capchan_filter_node *older = f->older;
 
