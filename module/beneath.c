@@ -25,6 +25,7 @@
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 /*
  * Exported by fs/namei.c (EXPORT_SYMBOL) but declared only in fs/internal.h
@@ -36,6 +37,19 @@ int vfs_path_lookup(struct dentry *dentry, struct vfsmount *mnt,
 
 /* scoped lookups report a concurrent rename with -EAGAIN; retry a bit */
 #define CAPCHAN_LOOKUP_RETRIES	8
+
+/*
+ * A path from user space, copied once (PATH_MAX bounded): one too long is
+ * -ENAMETOOLONG, as the system calls say, not strndup_user()'s -EINVAL.
+ */
+char *capchan_path_copy(u64 addr)
+{
+	char *name = strndup_user(u64_to_user_ptr(addr), PATH_MAX);
+
+	if (IS_ERR(name) && PTR_ERR(name) == -EINVAL)
+		return ERR_PTR(-ENAMETOOLONG);
+	return name;
+}
 
 int capchan_lookup_beneath(const struct path *root, const char *name,
 			   unsigned int flags, struct path *out)
@@ -152,11 +166,14 @@ struct dentry *capchan_parent_child(struct capchan_parent *p)
 
 /*
  * Resolve and lock in one go, retrying when a rename moved the parent out
- * between the two.  On success the parent is locked; on failure nothing is
- * held.
+ * between the two.  A last component "." or ".." is answered here, as the
+ * ops that change a directory all do: -EXDEV when ".." would leave the DIR,
+ * else @dot_err or @dotdot_err (each system call has its own).  On success
+ * the parent is locked; on failure nothing is held.
  */
 int capchan_parent_resolve_lock(const struct path *root, const char *name,
-				struct capchan_parent *p, int *write_err)
+				struct capchan_parent *p, int *write_err,
+				int dot_err, int dotdot_err)
 {
 	int i, err;
 
@@ -164,8 +181,14 @@ int capchan_parent_resolve_lock(const struct path *root, const char *name,
 		err = capchan_parent_beneath(root, name, p);
 		if (err)
 			return err;
-		if (p->type != LAST_NORM)
-			return 0;	/* the op says what a dot means to it */
+		if (p->type != LAST_NORM) {
+			if (capchan_parent_leaves(root, p))
+				err = -EXDEV;
+			else
+				err = p->type == LAST_DOT ? dot_err : dotdot_err;
+			capchan_parent_put(p);
+			return err;
+		}
 		err = capchan_parent_lock(root, p, write_err);
 		if (!err)
 			return 0;

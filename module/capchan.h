@@ -406,7 +406,9 @@ int capchan_parent_lock(const struct path *root, struct capchan_parent *p,
 void capchan_parent_unlock(struct capchan_parent *p);
 struct dentry *capchan_parent_child(struct capchan_parent *p);
 int capchan_parent_resolve_lock(const struct path *root, const char *name,
-				struct capchan_parent *p, int *write_err);
+				struct capchan_parent *p, int *write_err,
+				int dot_err, int dotdot_err);
+char *capchan_path_copy(u64 addr);
 
 /* ---- channel file (channel.c) -------------------------------------------- */
 extern const struct file_operations capchan_chan_fops;

@@ -151,16 +151,6 @@ int capchan_prep_statat(const struct capchan_sqe *sqe)
 	return 0;
 }
 
-/* A path beneath the DIR, copied in (PATH_MAX bounded). */
-static char *capchan_path_in(u64 addr)
-{
-	char *name = strndup_user(u64_to_user_ptr(addr), PATH_MAX);
-
-	if (IS_ERR(name) && PTR_ERR(name) == -EINVAL)
-		return ERR_PTR(-ENAMETOOLONG);
-	return name;
-}
-
 long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
@@ -212,14 +202,11 @@ static long capchan_make(struct capchan_req *req, umode_t mode,
 	struct inode *dir;
 	int err, werr;
 
-	err = capchan_parent_resolve_lock(root, req->path, &par, &werr);
+	/* mkdirat(2), symlinkat(2): "." and ".." exist */
+	err = capchan_parent_resolve_lock(root, req->path, &par, &werr,
+					  -EEXIST, -EEXIST);
 	if (err)
 		return err;
-	if (par.type != LAST_NORM) {
-		err = capchan_parent_leaves(root, &par) ? -EXDEV : -EEXIST;
-		capchan_parent_put(&par);
-		return err;
-	}
 	dir = d_inode(par.path.dentry);
 	dentry = capchan_parent_child(&par);
 	err = PTR_ERR_OR_ZERO(dentry);
@@ -263,7 +250,7 @@ long capchan_issue_symlink(struct capchan_ctx *ctx, struct capchan_req *req)
 	long err;
 
 	/* stored as given; following it later is scoped like any walk */
-	target = capchan_path_in(req->sqe.addr2);
+	target = capchan_path_copy(req->sqe.addr2);
 	if (IS_ERR(target))
 		return PTR_ERR(target);
 	err = target[0] ? capchan_make(req, 0, target) : -ENOENT;
@@ -289,19 +276,12 @@ static long capchan_remove(struct capchan_req *req, bool dir_op)
 	struct inode *dir, *victim = NULL;
 	int err, werr;
 
-	err = capchan_parent_resolve_lock(root, req->path, &par, &werr);
+	/* unlinkat(2): a dot is a directory; rmdir(2): "." -EINVAL, ".." not empty */
+	err = capchan_parent_resolve_lock(root, req->path, &par, &werr,
+					  dir_op ? -EINVAL : -EISDIR,
+					  dir_op ? -ENOTEMPTY : -EISDIR);
 	if (err)
 		return err;
-	if (par.type != LAST_NORM) {
-		if (capchan_parent_leaves(root, &par))
-			err = -EXDEV;
-		else if (!dir_op)
-			err = -EISDIR;
-		else
-			err = par.type == LAST_DOT ? -EINVAL : -ENOTEMPTY;
-		capchan_parent_put(&par);
-		return err;
-	}
 	dir = d_inode(par.path.dentry);
 	dentry = capchan_parent_child(&par);
 	err = PTR_ERR_OR_ZERO(dentry);
@@ -592,7 +572,7 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 	oroot = &capchan_cap_file(req->cap)->f_path;
 	nroot = &capchan_cap_file(dst)->f_path;
 
-	nname = capchan_path_in(sqe->addr2);
+	nname = capchan_path_copy(sqe->addr2);
 	err = PTR_ERR_OR_ZERO(nname);
 	if (err)
 		goto out_dst;

@@ -230,21 +230,12 @@ static struct file *capchan_open_create(const struct path *root,
 	struct file *file;
 	int err, werr;
 
-	err = capchan_parent_resolve_lock(root, name, &par, &werr);
+	/* "." and ".." exist (O_EXCL) and are directories */
+	err = capchan_parent_resolve_lock(root, name, &par, &werr,
+					  (flags & O_EXCL) ? -EEXIST : -EISDIR,
+					  (flags & O_EXCL) ? -EEXIST : -EISDIR);
 	if (err)
 		return ERR_PTR(err);
-	if (par.type != LAST_NORM) {
-		/*
-		 * "." and ".." exist (O_EXCL) and are directories, unless ".."
-		 * leaves the DIR
-		 */
-		if (capchan_parent_leaves(root, &par))
-			err = -EXDEV;
-		else
-			err = (flags & O_EXCL) ? -EEXIST : -EISDIR;
-		capchan_parent_put(&par);
-		return ERR_PTR(err);
-	}
 	if (par.slash) {
 		/* a trailing slash: open(2) never creates a directory */
 		capchan_parent_unlock(&par);

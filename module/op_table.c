@@ -371,10 +371,9 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	}
 	/* the one copy of the path: the policy sees what the op will use */
 	if (def->path) {
-		req->path = strndup_user(u64_to_user_ptr(sqe->addr), PATH_MAX);
+		req->path = capchan_path_copy(sqe->addr);
 		if (IS_ERR(req->path)) {
-			res = PTR_ERR(req->path) == -EINVAL ? -ENAMETOOLONG :
-							       PTR_ERR(req->path);
+			res = PTR_ERR(req->path);
 			req->path = NULL;
 			goto out_exit;
 		}
