@@ -261,8 +261,24 @@ struct capchan_req {
 	struct capchan_cap	*cap;		/* borrowed: the table holds a ref */
 	/* ops with a path at addr: copied once, seen by policy and the op */
 	char			*path;
+	/* RENAME's target DIR (entered) and new path, the same way */
+	struct capchan_cap	*cap2;
+	char			*path2;
 	u64			t0;		/* start, while op_done is traced */
 };
+
+/*
+ * Before a request reaches capchan_execute(): nothing borrowed yet, which
+ * tracing programs attached to it may look at.
+ */
+static inline void capchan_req_init(struct capchan_req *req)
+{
+	req->cap = NULL;
+	req->path = NULL;
+	req->cap2 = NULL;
+	req->path2 = NULL;
+	req->t0 = 0;
+}
 
 /* A channel's classic BPF filter; the list only ever grows. */
 struct capchan_filter_node {
@@ -308,7 +324,8 @@ struct capchan_op_def {
 	 * after the common checks and before the path copy and the policy,
 	 * so a capability rule always decides first
 	 */
-	int		(*authorize)(const struct capchan_req *req);
+	int		(*authorize)(struct capchan_ctx *ctx,
+				     struct capchan_req *req);
 	/* execute; ctx->lock held */
 	long		(*issue)(struct capchan_ctx *ctx, struct capchan_req *req);
 };
@@ -324,7 +341,8 @@ u64 capchan_ops_enabled(void);
 int capchan_prep_nop(const struct capchan_sqe *sqe);
 long capchan_issue_nop(struct capchan_ctx *ctx, struct capchan_req *req);
 int capchan_prep_open(const struct capchan_sqe *sqe);
-int capchan_authorize_open(const struct capchan_req *req);
+int capchan_authorize_open(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_authorize_rename(struct capchan_ctx *ctx, struct capchan_req *req);
 long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req);
 int capchan_prep_rw(const struct capchan_sqe *sqe);
 long capchan_issue_read(struct capchan_ctx *ctx, struct capchan_req *req);

@@ -22,11 +22,16 @@
 #include <linux/version.h>
 #include <linux/capchan.h>
 
-/* __assign_str() lost its source argument in 6.10 */
+/*
+ * The hook's path, bounded: a BPF program on the same writable tracepoint
+ * may have overwritten its NUL.  __assign_str() lost its source and
+ * length arguments in 6.10 (__string_len() keeps them).
+ */
+#define capchan_hook_path_len(h)	strnlen((h)->path, CAPCHAN_HOOK_PATH_MAX - 1)
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define capchan_assign_str(dst, src)	__assign_str(dst)
+#define capchan_assign_path(dst, h)	__assign_str(dst)
 #else
-#define capchan_assign_str(dst, src)	__assign_str(dst, src)
+#define capchan_assign_path(dst, h)	__assign_str_len(dst, (h)->path, capchan_hook_path_len(h))
 #endif
 
 /* Why an op was refused (capchan_denied's reason). */
@@ -57,7 +62,7 @@ DECLARE_EVENT_CLASS(capchan_hook_class,
 		__field(u64, rights)
 		__field(u32, owner_uid)
 		__field(u32, caller_uid)
-		__string(path, hctx->path)
+		__string_len(path, hctx->path, capchan_hook_path_len(hctx))
 	),
 
 	TP_fast_assign(
@@ -67,7 +72,7 @@ DECLARE_EVENT_CLASS(capchan_hook_class,
 		__entry->rights = hctx->rights;
 		__entry->owner_uid = hctx->owner_uid;
 		__entry->caller_uid = hctx->caller_uid;
-		capchan_assign_str(path, hctx->path);
+		capchan_assign_path(path, hctx);
 	),
 
 	TP_printk("channel=%llu op=%u handle=0x%x rights=0x%llx owner_uid=%u caller_uid=%u path=\"%s\"",

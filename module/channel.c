@@ -219,6 +219,7 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 	u32 no_chain = 0;
 	long ret;
 
+	capchan_req_init(&req);
 	/* one copy, then only the kernel copy is looked at */
 	if (copy_from_user(&req.sqe, arg, sizeof(req.sqe)))
 		return -EFAULT;

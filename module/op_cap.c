@@ -100,6 +100,8 @@ long capchan_issue_close(struct capchan_ctx *ctx, struct capchan_req *req)
 						       req->sqe.handle);
 
 	capchan_audit_cap(ctx, CAPCHAN_CAP_CLOSED, req->sqe.handle, cap, 1);
+	/* it may be freed now: nothing may find it through the request */
+	req->cap = NULL;
 	capchan_cap_put(cap);
 	return 0;
 }

@@ -378,18 +378,25 @@ static void capchan_unlock_two(struct dentry *a, struct dentry *b)
  */
 /*
  * What the target DIR's credentials must allow in the target directory:
- * writing it, and, if the new name exists, removing that entry (the
- * sticky-directory rule of rename(2)).  Parents locked.
+ * writing it, the LSMs' say on the rename, and, if the new name exists,
+ * removing that entry (the sticky-directory rule of rename(2)).  Parents
+ * locked.
  */
 static int capchan_rename_target_allowed(const struct cred *cred,
+					 const struct path *odir,
+					 struct dentry *od,
 					 const struct path *dir,
-					 struct dentry *victim)
+					 struct dentry *victim,
+					 unsigned int flags)
 {
 	const struct cred *old = override_creds(cred);
 	struct inode *d = d_inode(dir->dentry);
 	int err;
 
 	err = inode_permission(capchan_idmap(dir->mnt), d, MAY_WRITE | MAY_EXEC);
+	/* and the path-based LSMs of the target's domain (Landlock, ...) */
+	if (!err)
+		err = security_path_rename(odir, od, dir, victim, flags);
 	if (!err && d_is_positive(victim) && (d->i_mode & S_ISVTX)) {
 		struct inode *v = d_inode(victim);
 		vfsuid_t owner = i_uid_into_vfsuid(capchan_idmap(dir->mnt), v);
@@ -467,7 +474,8 @@ static int capchan_rename_locked(const struct path *oroot,
 		goto out_nd;
 	/* the target DIR's own authority over the target directory */
 	if (dcred) {
-		err = capchan_rename_target_allowed(dcred, &np->path, nd);
+		err = capchan_rename_target_allowed(dcred, &op->path, od,
+						    &np->path, nd, flags);
 		if (err)
 			goto out_nd;
 	}
@@ -537,50 +545,60 @@ static int capchan_rename_target(struct capchan_cap *dst,
  * target's differ, they must allow writing the target directory too: a
  * capability never lends another its authority.
  */
-long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
+/*
+ * RENAME's capabilities, before the paths are copied and policy runs: the
+ * source (this capability) needs REMOVE, the target DIR (sqe->len, this
+ * capability's own handle for a rename within it) CREATE; EXCHANGE moves
+ * both ways, so both need both.  The target is entered for the whole op
+ * (capchan_execute lets it go), so policy sees it and it stays usable.
+ */
+int capchan_authorize_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
-	unsigned int flags = sqe->op_flags;
 	u64 need_src = CAPCHAN_RIGHT_REMOVE, need_dst = CAPCHAN_RIGHT_CREATE;
-	struct capchan_parent op, np;
-	const struct path *oroot, *nroot;
 	struct capchan_cap *dst;
-	const char *oname = req->path;
-	char *nname;
-	int i, err;
 
 	BUILD_BUG_ON(CAPCHAN_RENAME_NOREPLACE != RENAME_NOREPLACE);
 	BUILD_BUG_ON(CAPCHAN_RENAME_EXCHANGE != RENAME_EXCHANGE);
-	if (flags & RENAME_EXCHANGE) {
+	if (sqe->op_flags & RENAME_EXCHANGE) {
 		need_src |= CAPCHAN_RIGHT_CREATE;
 		need_dst |= CAPCHAN_RIGHT_REMOVE;
 	}
 	if ((req->cap->rights & need_src) != need_src)
 		return -EPERM;
-	dst = sqe->len == sqe->handle ? req->cap :
-	      capchan_table_lookup(&ctx->table, sqe->len);
+	dst = capchan_table_lookup(&ctx->table, sqe->len);
 	if (!dst)
 		return -EBADF;
-	if (dst != req->cap && !capchan_cap_enter(dst))
+	if (!capchan_cap_enter(dst))
 		return -EKEYREVOKED;
-	err = -ENOTDIR;
+	req->cap2 = dst;
 	if (dst->type != CAPCHAN_CAP_DIR)
-		goto out_dst;
-	err = -EPERM;
+		return -ENOTDIR;
 	if ((dst->rights & need_dst) != need_dst)
-		goto out_dst;
-	oroot = &capchan_cap_file(req->cap)->f_path;
-	nroot = &capchan_cap_file(dst)->f_path;
+		return -EPERM;
+	return 0;
+}
 
-	nname = capchan_path_copy(sqe->addr2);
-	err = PTR_ERR_OR_ZERO(nname);
-	if (err)
-		goto out_dst;
+/*
+ * RENAME old path beneath the source DIR to new path beneath the target
+ * DIR.  It runs with the source's credentials; when the target's differ,
+ * they must allow what happens in the target directory too: a capability
+ * never lends another its authority.
+ */
+long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
+{
+	unsigned int flags = req->sqe.op_flags;
+	struct capchan_cap *dst = req->cap2;
+	const struct path *oroot = &capchan_cap_file(req->cap)->f_path;
+	const struct path *nroot = &capchan_cap_file(dst)->f_path;
+	struct capchan_parent op, np;
+	int i, err;
+
 	for (i = 0; i < 8; i++) {
-		err = capchan_parent_beneath(oroot, oname, &op);
+		err = capchan_parent_beneath(oroot, req->path, &op);
 		if (err)
 			break;
-		err = capchan_rename_target(dst, req->cap, nroot, nname, &np);
+		err = capchan_rename_target(dst, req->cap, nroot, req->path2, &np);
 		if (err) {
 			capchan_parent_put(&op);
 			break;
@@ -603,9 +621,5 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 		if (err != -EAGAIN)
 			break;
 	}
-	kfree(nname);
-out_dst:
-	if (dst != req->cap)
-		capchan_cap_exit(dst);
 	return err;
 }

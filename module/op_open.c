@@ -337,7 +337,7 @@ static struct file *capchan_open_beneath(const struct path *root,
  * never make it fail after it created or truncated something.
  */
 /* OPEN's capability rules, before anything else looks at the request. */
-int capchan_authorize_open(const struct capchan_req *req)
+int capchan_authorize_open(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	u64 held = req->cap->rights;

@@ -172,6 +172,7 @@ const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST] = {
 		.path	= true,
 		.needs_cap	= true,
 		.prep		= capchan_prep_rename,
+		.authorize	= capchan_authorize_rename,
 		.issue		= capchan_issue_rename,
 	},
 	[CAPCHAN_OP_TRUNCATE] = {
@@ -298,14 +299,12 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	int err;
 
 	lockdep_assert_held(&ctx->lock);
+	/* the callers made it with capchan_req_init() */
 #ifndef CAPCHAN_NO_POLICY
 	/* in the request, not a local: no register held across the op */
-	req->t0 = 0;
 	if (trace_capchan_op_done_enabled())
 		req->t0 = ktime_get_ns();
 #endif
-	req->cap = NULL;
-	req->path = NULL;
 	if (sqe->opcode >= CAPCHAN_OP_LAST) {
 		res = -EINVAL;
 		goto done;
@@ -365,7 +364,7 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (from_ring && def->invoke_only)
 		goto out_exit;
 	if (def->authorize) {
-		res = def->authorize(req);
+		res = def->authorize(ctx, req);
 		if (res)
 			goto out_exit;
 	}
@@ -375,6 +374,14 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		if (IS_ERR(req->path)) {
 			res = PTR_ERR(req->path);
 			req->path = NULL;
+			goto out_exit;
+		}
+	}
+	if (req->cap2) {
+		req->path2 = capchan_path_copy(sqe->addr2);
+		if (IS_ERR(req->path2)) {
+			res = PTR_ERR(req->path2);
+			req->path2 = NULL;
 			goto out_exit;
 		}
 	}
@@ -391,12 +398,20 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;
 out_exit:
+	if (req->cap2) {
+		capchan_cap_exit(req->cap2);
+		req->cap2 = NULL;
+	}
 	if (cap && !def->on_revoked)
 		capchan_cap_exit(cap);
 done:
 	if (req->path) {
 		kfree(req->path);
 		req->path = NULL;
+	}
+	if (req->path2) {
+		kfree(req->path2);
+		req->path2 = NULL;
 	}
 #ifndef CAPCHAN_NO_POLICY
 	/* enabled while the op ran: t0 is 0 and the latency says nothing */

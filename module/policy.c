@@ -55,15 +55,40 @@ static int capchan_check_verdict(struct capchan_ctx *ctx, s32 v)
 	return -EPERM;
 }
 
-static int capchan_run_hook(struct capchan_ctx *ctx, struct capchan_req *req)
+/* What one role of a request shows policy: its capability, handle, path. */
+struct capchan_view {
+	u32			role;
+	u32			handle;
+	struct capchan_cap	*cap;
+	const char		*path;
+};
+
+static void capchan_view_of(const struct capchan_req *req, u32 role,
+			    struct capchan_view *v)
+{
+	v->role = role;
+	if (role == CAPCHAN_ROLE_TARGET) {
+		v->handle = req->sqe.len;
+		v->cap = req->cap2;
+		v->path = req->path2;
+	} else {
+		v->handle = req->sqe.handle;
+		v->cap = req->cap;
+		v->path = req->path;
+	}
+}
+
+static int capchan_run_hook(struct capchan_ctx *ctx, struct capchan_req *req,
+			    const struct capchan_view *v)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
-	struct capchan_cap *cap = req->cap;
+	struct capchan_cap *cap = v->cap;
 	struct capchan_hook_ctx hook = { }, *h = &hook;
 	int err;
 
 	h->op = sqe->opcode;
-	h->handle = sqe->handle;
+	h->role = v->role;
+	h->handle = v->handle;
 	h->op_flags = sqe->op_flags;
 	h->off = sqe->off;
 	h->len = sqe->len;
@@ -78,8 +103,8 @@ static int capchan_run_hook(struct capchan_ctx *ctx, struct capchan_req *req)
 	}
 	if (capchan_ops[sqe->opcode].wants_rights)
 		h->rights_wanted = sqe->rights;
-	if (req->path) {
-		h->path_len = strscpy(h->path, req->path, sizeof(h->path));
+	if (v->path) {
+		h->path_len = strscpy(h->path, v->path, sizeof(h->path));
 		if ((int)h->path_len < 0)
 			h->path_len = sizeof(h->path) - 1;
 	}
@@ -88,29 +113,31 @@ static int capchan_run_hook(struct capchan_ctx *ctx, struct capchan_req *req)
 	err = capchan_check_verdict(ctx, READ_ONCE(h->verdict));
 	if (err) {
 		atomic_long_inc(&ctx->policy_denied);
-		trace_capchan_denied(ctx->id, sqe->opcode, sqe->handle,
+		trace_capchan_denied(ctx->id, sqe->opcode, v->handle,
 				     CAPCHAN_DENY_POLICY, err);
 	}
 	return err;
 }
 
-static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req)
+static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req,
+			       const struct capchan_view *v)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	struct capchan_filter_data d = {
 		.op		= sqe->opcode,
+		.role		= v->role,
 		.op_flags	= sqe->op_flags,
-		.handle		= sqe->handle,
+		.handle		= v->handle,
 		.off_lo		= lower_32_bits(sqe->off),
 		.off_hi		= upper_32_bits(sqe->off),
 		.len		= sqe->len,
 	};
 	struct capchan_filter_node *f;
 
-	if (req->cap) {
-		d.cap_type = req->cap->type;
-		d.rights_lo = lower_32_bits(req->cap->rights);
-		d.rights_hi = upper_32_bits(req->cap->rights);
+	if (v->cap) {
+		d.cap_type = v->cap->type;
+		d.rights_lo = lower_32_bits(v->cap->rights);
+		d.rights_hi = upper_32_bits(v->cap->rights);
 	}
 	if (capchan_ops[sqe->opcode].wants_rights) {
 		d.wanted_lo = lower_32_bits(sqe->rights);
@@ -128,7 +155,7 @@ static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req)
 		else
 			err = -EPERM;
 		atomic_long_inc(&ctx->filter_denied);
-		trace_capchan_denied(ctx->id, sqe->opcode, sqe->handle,
+		trace_capchan_denied(ctx->id, sqe->opcode, v->handle,
 				     CAPCHAN_DENY_FILTER, err);
 		return err;
 	}
@@ -138,13 +165,19 @@ static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req)
 /* System policy, then the channel's filters.  ctx->lock held. */
 int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req)
 {
+	u32 role, last = req->cap2 ? CAPCHAN_ROLE_TARGET : CAPCHAN_ROLE_SUBJECT;
+	struct capchan_view v;
 	int err = 0;
 
 	lockdep_assert_held(&ctx->lock);
-	if (trace_capchan_authorize_enabled())
-		err = capchan_run_hook(ctx, req);
-	if (!err && ctx->filters)
-		err = capchan_run_filters(ctx, req);
+	/* an op on two capabilities: each is asked about, either may refuse */
+	for (role = CAPCHAN_ROLE_SUBJECT; !err && role <= last; role++) {
+		capchan_view_of(req, role, &v);
+		if (trace_capchan_authorize_enabled())
+			err = capchan_run_hook(ctx, req, &v);
+		if (!err && ctx->filters)
+			err = capchan_run_filters(ctx, req, &v);
+	}
 	return err;
 }
 

@@ -216,6 +216,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
 		bool linked = ctx->in_link;
 		long res;
 
+		capchan_req_init(&req);
 		capchan_sqe_copy(&req.sqe,
 				 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 		ctx->cached_sq_head++;

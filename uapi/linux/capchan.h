@@ -347,11 +347,20 @@ struct capchan_hook_ctx {
 	__u64	off;		/* the SQE's off (offset, mode, cookie, ...) */
 	__u64	len;		/* the SQE's len */
 	__s32	verdict;	/* in: 0; out: 0 or -errno */
-	__u32	resv;
+	__u32	role;		/* CAPCHAN_ROLE_* */
 	/* OPEN and the directory ops: the path (the one the op will use), NUL
 	 * terminated, cut at CAPCHAN_HOOK_PATH_MAX - 1 bytes */
 	char	path[CAPCHAN_HOOK_PATH_MAX];
 };
+
+/*
+ * An op on two capabilities (RENAME) is presented twice, to the hook and to
+ * the filters: first as the op on its own capability (role SUBJECT), then
+ * on the target DIR (role TARGET: cap_type, rights, handle, owner_uid and
+ * path are the target's and its new path).  Either may refuse it.
+ */
+#define CAPCHAN_ROLE_SUBJECT	0
+#define CAPCHAN_ROLE_TARGET	1
 
 /*
  * Per-channel classic BPF filters (CAPCHAN_IOC_FILTER), seccomp-style: no
@@ -376,7 +385,7 @@ struct capchan_filter_data {
 	__u32	off_lo;
 	__u32	off_hi;
 	__u32	len;
-	__u32	resv;
+	__u32	role;		/* CAPCHAN_ROLE_*, as in the hook's context */
 };
 
 #define CAPCHAN_FILTER_ALLOW		0x7fff0000U
