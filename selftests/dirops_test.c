@@ -22,6 +22,9 @@
  */
 #include "capchan_test_util.h"
 
+#include <linux/landlock.h>
+#include <sys/prctl.h>
+
 #include <grp.h>
 
 #ifndef R_LIST
@@ -2595,6 +2598,75 @@ TEST_F(dirops, rename_two_users_sticky)
 	/* a new name there is within both users' rights */
 	EXPECT_EQ(0, do_rename(self->fd, rh, "root_b", nh, "sticky/new", 0));
 	EXPECT_EQ(rb, cc_ino_at(j, "sticky/new"));
+}
+
+/*
+ * RENAME into a DIR whose granter is confined by Landlock (no making or
+ * removing entries) is refused by the granter's own LSM domain, as MKDIR
+ * and UNLINK through that DIR are: a capability never lends another its
+ * authority, LSMs included.
+ */
+TEST(rename_target_landlock)
+{
+	struct landlock_ruleset_attr ra = {
+		.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_REG |
+				     LANDLOCK_ACCESS_FS_MAKE_DIR |
+				     LANDLOCK_ACCESS_FS_REMOVE_FILE |
+				     LANDLOCK_ACCESS_FS_REMOVE_DIR,
+	};
+	char base[PATH_MAX], path[PATH_MAX + 16];
+	int bfd, afd, ll, ha, st;
+	struct capchan ch;
+	uint32_t hd;
+	pid_t pid;
+
+	ll = syscall(SYS_landlock_create_ruleset, NULL, 0,
+		     LANDLOCK_CREATE_RULESET_VERSION);
+	if (ll < 1)
+		SKIP(return, "no Landlock");
+	ASSERT_EQ(0, cc_mkdtemp(base, "ll"));
+	bfd = open(base, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, bfd);
+	ASSERT_EQ(0, mkdirat(bfd, "a", 0755));
+	ASSERT_EQ(0, mkdirat(bfd, "d", 0755));
+	afd = openat(bfd, "a", O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, cc_put_str(afd, "f", "x"));
+	ASSERT_EQ(0, cc_put_str(afd, "g", "y"));
+	ASSERT_EQ(0, capchan_open_channel(&ch));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int rs = syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
+		int dfd = openat(bfd, "d", O_RDONLY | O_DIRECTORY);
+
+		if (rs < 0 || dfd < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(SYS_landlock_restrict_self, rs, 0))
+			_exit(1);
+		_exit(capchan_grant(&ch, dfd, R_ALL) == 1 ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	hd = 1;
+	ha = capchan_grant(&ch, afd, R_ALL);
+	ASSERT_LT(0, ha);
+	/* the confined DIR: its own ops refused by its domain */
+	EXPECT_EQ(-EACCES, capchan_mkdir_beneath(&ch, hd, "viacap", 0755));
+	/* a rename into it, or an exchange with it, likewise */
+	EXPECT_EQ(-EACCES, capchan_rename_beneath(&ch, ha, "f", hd, "moved", 0));
+	ASSERT_EQ(0, cc_put_str(bfd, "d/keep", "k"));
+	EXPECT_EQ(-EACCES, capchan_rename_beneath(&ch, ha, "g", hd, "keep",
+						  CAPCHAN_RENAME_EXCHANGE));
+	snprintf(path, sizeof(path), "%s/d/moved", base);
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(0, faccessat(afd, "f", F_OK, 0));
+	EXPECT_EQ(0, faccessat(afd, "g", F_OK, 0));
+	/* within the unconfined DIR, the same rename works */
+	EXPECT_EQ(0, capchan_rename_beneath(&ch, ha, "f", ha, "f2", 0));
+	capchan_queue_exit(&ch);
+	close(afd);
+	close(bfd);
+	cc_rm_rf(base);
 }
 
 TEST_HARNESS_MAIN

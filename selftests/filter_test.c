@@ -298,7 +298,7 @@ TEST_F(filter, data_off_and_len)
 	EXPECT_EQ(3, capchan_read(&self->ch, self->file, buf, 3, 4));
 }
 
-/* BPF_LD|BPF_W|BPF_LEN is the size of the data; resv is 0. */
+/* BPF_LD|BPF_W|BPF_LEN is the size of the data; role is 0 (SUBJECT) for a NOP. */
 TEST_F(filter, data_len_and_resv)
 {
 	struct sock_filter f[] = {
@@ -306,7 +306,7 @@ TEST_F(filter, data_len_and_resv)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 			 sizeof(struct capchan_filter_data), 0, 3),
 		BPF_STMT(BPF_LDX | BPF_W | BPF_LEN, 0),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, FD_OFF(resv)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, FD_OFF(role)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, CAPCHAN_FILTER_ERRNO(EPROTO)),
 		BPF_STMT(BPF_MISC | BPF_TXA, 0),

@@ -516,6 +516,34 @@ TEST_F(policy, denyuid_owner)
 			    root, 2));
 }
 
+/*
+ * RENAME acts through two capabilities; the target DIR is presented to the
+ * policy too (role TARGET), so a policy refusing ops on nobody's
+ * capabilities refuses a rename into nobody's DIR.
+ */
+TEST_F(policy, denyuid_owner_rename_target)
+{
+	int nd = grant_as_nobody(&self->t, &self->ch);
+
+	ASSERT_LT(0, nd);
+	ASSERT_EQ(0, cc_put_str(self->t.jail_fd, "tomove", "x"));
+	self->du = capchan_denyuid__open_and_load();
+	ASSERT_NE(NULL, self->du);
+	ASSERT_EQ(0, add_deny(self->du->maps.uids, CC_UID_NOBODY, -EXFULL,
+			      CAPCHAN_POLICY_MATCH_OWNER));
+	ASSERT_EQ(0, capchan_denyuid__attach(self->du));
+	EXPECT_EQ(-EXFULL, capchan_rename_beneath(&self->ch, self->dir, "tomove",
+						  nd, "moved", 0));
+	EXPECT_EQ(0, faccessat(self->t.jail_fd, "tomove", F_OK, 0));
+	EXPECT_EQ(-1, faccessat(self->t.base_fd, "nobody/moved", F_OK, 0));
+	/* the same rename with no policy: both capabilities allow it */
+	capchan_denyuid__destroy(self->du);
+	self->du = NULL;
+	EXPECT_EQ(0, capchan_rename_beneath(&self->ch, self->dir, "tomove", nd,
+					    "moved", 0));
+	EXPECT_EQ(0, faccessat(self->t.base_fd, "nobody/moved", F_OK, 0));
+}
+
 /* ------------------------------------------------------------ ratelimit */
 
 static int nop(struct capchan *ch)
@@ -788,6 +816,47 @@ TEST_F(policy, context_not_read_back)
 						0, 0, R_READ));
 	EXPECT_EQ(0, fdinfo_num(self->ch.fd, "policy-denied"));
 	EXPECT_EQ(0, fdinfo_num(self->ch.fd, "policy-bad-verdicts"));
+}
+
+/*
+ * The authorize event's path comes from the context a program may have
+ * written: it is bounded by the field, never read past it.
+ */
+TEST_F(policy, trace_event_path_bounded)
+{
+	static const char ev[] = "/sys/kernel/tracing/events/capchan/capchan_authorize/enable";
+	static char buf[1 << 16];
+	struct capchan_stat st;
+	char *p, *q;
+	ssize_t n;
+	int fd;
+
+	if (access("/sys/kernel/tracing/trace", R_OK))
+		mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (access(ev, W_OK))
+		SKIP(return, "no tracefs");
+	self->pv = verdict_prog(self->channel_id, 0);
+	ASSERT_NE(NULL, self->pv);
+	self->pv->bss->scribble = 1;	/* fills path with 'A', no NUL */
+	/* the event's probe after the program's: it sees the scribbled path */
+	fd = open("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC);	/* clears it */
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, cc_write_str(ev, "1"));
+	EXPECT_EQ(0, capchan_statat(&self->ch, self->dir, "hello", &st, 0));
+	ASSERT_EQ(0, cc_write_str(ev, "0"));
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	p = strstr(buf, "path=\"");
+	ASSERT_NE(NULL, p);
+	p += 6;
+	q = strchr(p, '"');
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(CAPCHAN_HOOK_PATH_MAX - 1, q - p);
 }
 
 /* System policy first, then the channel's filters. */

@@ -36,12 +36,9 @@ int capchan_verdict(struct bpf_raw_tracepoint_args *ctx)
 		h->path_len = 0xffff;
 		h->off = ~0ULL;
 		h->len = ~0ULL;
-		h->resv = ~0U;
-		h->path[0] = '/';
-		h->path[1] = '.';
-		h->path[2] = '.';
-		h->path[3] = '\0';
-		h->path[CAPCHAN_HOOK_PATH_MAX - 1] = 'x';
+		h->role = ~0U;
+		/* no NUL left: whatever reads it after us must bound it */
+		__builtin_memset(h->path, 'A', sizeof(h->path));
 	}
 	h->verdict = verdict;
 	return 0;
