@@ -174,6 +174,18 @@ int capchan_filter_deny_ops(struct capchan *ch, uint64_t opmask, int err);
 int capchan_filter_allow_ops(struct capchan *ch, uint64_t opmask, int err);
 int capchan_filter_readonly(struct capchan *ch, int err);
 
+/* ------------------------------------------------------------------ */
+/* Capability-only sandbox (sandbox.c)                                 */
+/* ------------------------------------------------------------------ */
+/*
+ * Put every thread of the process, and all it forks, under a seccomp
+ * filter refusing with EPERM each system call that names a file by path
+ * (the fd-relative *at() forms too); capchan channels and open file
+ * descriptors keep working.  For good: it stacks, never loosens.  flags
+ * must be 0.  See capchan_sandbox_enter(3) for the list of calls.
+ */
+int capchan_sandbox_enter(unsigned int flags);
+
 /*
  * CAPCHAN_SCOPED(name, ch, expr): declare a scope guard holding the handle
  * returned by expr (a handle, or -errno); when name goes out of scope the
