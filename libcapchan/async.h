@@ -100,6 +100,7 @@ struct capchan__async_opdef {
 	void (*cancel)(struct capchan__async_req *r);
 };
 
+/* async_ops.c: indexed by enum capchan_async_op */
 extern const struct capchan__async_opdef capchan__async_ops[];
 
 /* async.c */

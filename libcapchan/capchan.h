@@ -494,7 +494,7 @@ static inline void capchan_cqe_seen(struct capchan *ch,
 }
 
 /* ================================================================== */
-/* Async capability layer (async.c, async_chain.c, unix.c)             */
+/* Async capability layer (async*.c, unix.c)                          */
 /* ================================================================== */
 /*
  * A queue (struct capchan_async, opaque) runs capability operations on a
