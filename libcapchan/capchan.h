@@ -505,6 +505,124 @@ static inline void capchan_cqe_seen(struct capchan *ch,
 		capchan_cq_advance(ch, 1);
 }
 
+/* ================================================================== */
+/* Async capability layer (async*.c, unix.c)                          */
+/* ================================================================== */
+/*
+ * A queue (struct capchan_async, opaque) runs capability operations on a
+ * channel's rings and reports each one's completion exactly once, to a
+ * callback.  Submission calls (capchan_async_open() ...) only record the
+ * request and return 0 or -errno; capchan_async_run() moves requests to the
+ * SQ (in batches the SQ can hold), enters the module, reaps CQEs and runs
+ * the callbacks.  Callbacks run only inside capchan_async_run(),
+ * capchan_async_wait() and capchan_async_exit(), on the caller's thread.
+ *
+ * Completions are matched to requests by the CQE's user_data only, never
+ * by their order.  Requests start in the order they were made; they may
+ * complete in any order.  While a queue is attached to a channel, nothing
+ * else may use that channel's rings.  One thread owns a queue.
+ *
+ * A future: pass capchan_async_future_cb as the callback and a struct
+ * capchan_async_future as its data; capchan_async_wait() runs the queue
+ * until that request is done.
+ */
+struct capchan_async;
+
+/* What a request was: capchan_async_done.op. */
+enum capchan_async_op {
+	CAPCHAN_ASYNC_OPEN		= 1,
+	CAPCHAN_ASYNC_READ		= 2,
+	CAPCHAN_ASYNC_READ_TO_END	= 3,
+	CAPCHAN_ASYNC_WRITE		= 4,
+	CAPCHAN_ASYNC_STAT		= 5,
+	CAPCHAN_ASYNC_DERIVE		= 6,
+	CAPCHAN_ASYNC_REVOKE		= 7,
+	CAPCHAN_ASYNC_DROP		= 8,
+	CAPCHAN_ASYNC_EXPORT		= 9,
+	CAPCHAN_ASYNC_IMPORT		= 10,
+	CAPCHAN_ASYNC_OPEN_READ		= 11,
+	CAPCHAN_ASYNC_SEND_CAP		= 12,
+	CAPCHAN_ASYNC_RECV_CAP		= 13,
+};
+
+/*
+ * A completion, valid for the duration of the callback only (copy what
+ * you keep).  The request record behind it is already free.
+ */
+struct capchan_async_done {
+	void *data;		/* the caller's pointer, as given */
+	int64_t res;		/* the result (see each call's page), or -errno */
+	uint32_t op;		/* enum capchan_async_op */
+	uint32_t handle;	/* the handle the request acted on; 0: none */
+	/*
+	 * READ, WRITE, OPEN_READ: the caller's buffer; STAT: the caller's
+	 * struct capchan_stat; READ_TO_END: the buffer, which belongs to the
+	 * caller from now on, whatever res is (free it); others: NULL.
+	 */
+	void *buf;
+	size_t len;		/* READ_TO_END: bytes in buf; others: bytes asked */
+	int32_t step[3];	/* OPEN_READ: the OPEN, READ and CLOSE results */
+};
+
+typedef void (*capchan_async_cb)(struct capchan_async *q,
+				 const struct capchan_async_done *d);
+
+/* Filled in by capchan_async_future_cb(); the caller owns it. */
+struct capchan_async_future {
+	int done;			/* 1 once d holds the completion */
+	struct capchan_async_done d;
+};
+
+/* Limit of capchan_async_init()'s max_reqs. */
+#define CAPCHAN_ASYNC_MAX_REQS		((1U << 24) - 1)
+
+int capchan_async_init(struct capchan_async **qp, struct capchan *ch,
+		       unsigned max_reqs);
+void capchan_async_exit(struct capchan_async *q);
+int capchan_async_run(struct capchan_async *q, unsigned min_complete);
+int capchan_async_wait(struct capchan_async *q,
+		       struct capchan_async_future *f);
+unsigned capchan_async_pending(const struct capchan_async *q);
+void capchan_async_future_cb(struct capchan_async *q,
+			     const struct capchan_async_done *d);
+
+int capchan_async_open(struct capchan_async *q, uint32_t dir,
+		       const char *path, int o_flags, mode_t mode,
+		       uint64_t rights, capchan_async_cb cb, void *data);
+int capchan_async_read(struct capchan_async *q, uint32_t h, void *buf,
+		       size_t len, uint64_t off, capchan_async_cb cb,
+		       void *data);
+int capchan_async_read_to_end(struct capchan_async *q, uint32_t h,
+			      void *buf, size_t size, capchan_async_cb cb,
+			      void *data);
+int capchan_async_write(struct capchan_async *q, uint32_t h,
+			const void *buf, size_t len, uint64_t off,
+			capchan_async_cb cb, void *data);
+int capchan_async_stat(struct capchan_async *q, uint32_t h,
+		       struct capchan_stat *st, capchan_async_cb cb,
+		       void *data);
+int capchan_async_derive(struct capchan_async *q, uint32_t h,
+			 uint64_t rights, capchan_async_cb cb, void *data);
+int capchan_async_revoke(struct capchan_async *q, uint32_t h,
+			 capchan_async_cb cb, void *data);
+int capchan_async_drop(struct capchan_async *q, uint32_t h,
+		       capchan_async_cb cb, void *data);
+int capchan_async_export(struct capchan_async *q, uint32_t h,
+			 uint64_t rights, capchan_async_cb cb, void *data);
+int capchan_async_import(struct capchan_async *q, int capfd,
+			 capchan_async_cb cb, void *data);
+
+/* Chain: OPEN path beneath dir, READ up to len bytes, CLOSE; one callback. */
+int capchan_async_open_read(struct capchan_async *q, uint32_t dir,
+			    const char *path, int o_flags, void *buf,
+			    size_t len, capchan_async_cb cb, void *data);
+
+/* A capability over a UNIX socket: EXPORT + SCM_RIGHTS, SCM_RIGHTS + IMPORT. */
+int capchan_async_send_cap(struct capchan_async *q, int sock, uint32_t h,
+			   uint64_t rights, capchan_async_cb cb, void *data);
+int capchan_async_recv_cap(struct capchan_async *q, int sock,
+			   capchan_async_cb cb, void *data);
+
 #ifdef __cplusplus
 }
 #endif

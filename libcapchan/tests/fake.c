@@ -109,8 +109,61 @@ void fake_ring_init(struct fake_ring *r, unsigned sq_entries,
 
 void fake_ring_free(struct fake_ring *r)
 {
-	free(r->mem);
+	if (r->mapped && r->mem)
+		__real_munmap(r->mem, r->size);
+	else
+		free(r->mem);
 	r->mem = NULL;
+	r->mapped = 0;
+}
+
+void fake_ring_mmap(struct fake_ring *r)
+{
+	void *m = __real_mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	memcpy(m, r->mem, r->size);
+	free(r->mem);
+	r->mem = m;
+	r->mapped = 1;
+}
+
+void fake_post(struct fake_ring *r, uint64_t user_data, int res)
+{
+	struct capchan_cqe *cqes = (void *)(r->mem + r->p.cq_off.cqes);
+	unsigned cq_head = __atomic_load_n(fake_cq_head(r), __ATOMIC_ACQUIRE);
+	struct capchan_cqe *cqe;
+
+	ck_assert_uint_lt(r->cq_tail - cq_head, r->p.cq_entries);
+	cqe = &cqes[r->cq_tail & (r->p.cq_entries - 1)];
+	cqe->user_data = user_data;
+	cqe->res = res;
+	cqe->flags = 0;
+	r->cq_tail++;
+	__atomic_store_n(fake_cq_tail(r), r->cq_tail, __ATOMIC_RELEASE);
+}
+
+/* ENTER with enter_hold: take up to n SQEs into fake.held, post nothing. */
+static unsigned fake_module_hold(struct fake_ring *r, unsigned n)
+{
+	struct capchan_sqe *sqes = (void *)(r->mem + r->p.sq_off.sqes);
+	unsigned tail = __atomic_load_n(fake_sq_tail(r), __ATOMIC_ACQUIRE);
+	unsigned queued = tail - r->sq_head, done = 0;
+
+	if (n > queued)
+		n = queued;
+	while (done < n && fake.nheld < FAKE_HELD_MAX) {
+		struct capchan_sqe sqe = sqes[r->sq_head & (r->p.sq_entries - 1)];
+
+		if (r->nseen < FAKE_LOG_MAX)
+			r->seen[r->nseen++] = sqe;
+		fake.held[fake.nheld++] = sqe;
+		r->sq_head++;
+		done++;
+	}
+	__atomic_store_n(fake_sq_head(r), r->sq_head, __ATOMIC_RELEASE);
+	return done;
 }
 
 unsigned *fake_sq_head(struct fake_ring *r)
@@ -207,6 +260,7 @@ static int fake_enter(struct capchan_enter *e)
 	struct fake_ring *r = fake.ring;
 	unsigned consumed;
 
+	fake.nenter++;
 	if (fake.enter_hook)
 		fake.enter_hook();
 	if (!r)
@@ -214,7 +268,8 @@ static int fake_enter(struct capchan_enter *e)
 	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL || e->resv0 || e->resv[0] ||
 	    e->resv[1])
 		return fake_fail(EINVAL);
-	consumed = fake_module_consume(r, fake.enter_max && e->to_submit > fake.enter_max ?
+	consumed = fake.enter_hold ? fake_module_hold(r, e->to_submit) :
+		   fake_module_consume(r, fake.enter_max && e->to_submit > fake.enter_max ?
 					   fake.enter_max : e->to_submit);
 	if (e->to_submit && !consumed &&
 	    __atomic_load_n(fake_sq_tail(r), __ATOMIC_ACQUIRE) != r->sq_head)

@@ -23,6 +23,7 @@
 
 #define FAKE_FD		777
 #define FAKE_LOG_MAX	64
+#define FAKE_HELD_MAX	256
 
 struct fake_ring {
 	char *mem;
@@ -34,6 +35,7 @@ struct fake_ring {
 	int (*op)(const struct capchan_sqe *sqe);
 	struct capchan_sqe seen[FAKE_LOG_MAX];	/* SQEs consumed, in order */
 	unsigned nseen;
+	int mapped;			/* mem is a real mapping (fake_ring_mmap) */
 };
 
 struct fake_call {
@@ -88,6 +90,12 @@ struct fake_state {
 	unsigned nfilters;
 	unsigned filter_len;
 	struct sock_filter filter_insns[CAPCHAN_FILTER_MAX_INSNS];
+	/* ENTER consumes SQEs but posts no CQE: they wait in held[], in
+	 * order, for the test to post (fake_post()) in any order it likes */
+	int enter_hold;
+	struct capchan_sqe held[FAKE_HELD_MAX];
+	unsigned nheld;
+	unsigned nenter;		/* ENTERs on FAKE_FD */
 };
 
 extern struct fake_state fake;
@@ -104,6 +112,12 @@ void fake_ring_free(struct fake_ring *r);
 void fake_ring_attach(struct capchan *ch, struct fake_ring *r, int fd);
 /* Module side: consume up to n SQEs (only while the CQ has room). */
 unsigned fake_module_consume(struct fake_ring *r, unsigned n);
+
+/* Move the region into a real mapping: fake_ring_free() then unmaps it,
+ * so that any later access by the library faults. */
+void fake_ring_mmap(struct fake_ring *r);
+/* Module side: post one CQE (the CQ must have room). */
+void fake_post(struct fake_ring *r, uint64_t user_data, int res);
 
 /* Raw views of the counters in the region. */
 unsigned *fake_sq_head(struct fake_ring *r);
@@ -122,5 +136,6 @@ Suite *cap_suite(void);
 Suite *dir_suite(void);
 Suite *filter_suite(void);
 Suite *sandbox_suite(void);
+Suite *async_suite(void);
 
 #endif
