@@ -15,7 +15,8 @@
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 
-VERSION := 0.1.0
+# the one version number: module, library, DKMS
+VERSION := $(shell cat $(CURDIR)/VERSION)
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
@@ -74,7 +75,8 @@ install-tools: examples
 install-module:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
+	cp -r Kbuild VERSION module uapi $(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
 	rm -f $(DKMS_SRC)/module/*.o $(DKMS_SRC)/module/*.ko $(DKMS_SRC)/module/.*.cmd
 	@if [ -z "$(DESTDIR)" ]; then \
 		dkms add -m capchan -v $(VERSION) && \

@@ -2,14 +2,10 @@
 /*
  * capchan - internal declarations shared by the module's files.
  *
- * Include this first in every .c so pr_fmt is set before <linux/printk.h>.
+ * pr_fmt ("capchan: ") is set once for every file, in Kbuild.
  */
 #ifndef CAPCHAN_INTERNAL_H
 #define CAPCHAN_INTERNAL_H
-
-#ifndef pr_fmt
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-#endif
 
 #include <linux/cred.h>
 #include <linux/fs.h>

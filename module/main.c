@@ -127,4 +127,4 @@ module_exit(capchan_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("capchan developers");
 MODULE_DESCRIPTION("capability channels: capabilities invoked through mmap'd rings");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(CAPCHAN_VERSION);
