@@ -378,11 +378,8 @@ int capchan_ops_check(void);
 int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
 		      u32 cap_type, u64 rights);
 
-/* Install a new capability in the channel's table; drops it on failure. */
-long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap);
-
 /* ctx->sealed: SEAL was called (the CAPCHAN_SEAL_* bits say what else) */
-#define CAPCHAN_SEALED		(1U << 31)
+#define CAPCHAN_SEALED		BIT(31)
 
 /* ---- resolution beneath a DIR (beneath.c) -------------------------------- */
 
