@@ -12,6 +12,8 @@
 #   make install    module via DKMS, library, header, pkg-config, man pages,
 #                   capchan-policy (the ready eBPF policies) in sbin
 #   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
+#   make style      checkpatch --strict over module/ and uapi/
+#   make sparse     the module built with sparse (C=2) for 6.1 and 6.12
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 
@@ -23,7 +25,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
-.PHONY: all module lib examples selftests deps check demo bench install \
+.PHONY: all module lib examples selftests deps check demo bench style sparse install \
 	install-lib install-module install-tools uninstall clean
 
 all: lib examples selftests
@@ -57,6 +59,12 @@ demo: deps
 bench: deps
 	$(MAKE) lib
 	sh bench/run.sh
+
+style: deps
+	sh selftests/style.sh
+
+sparse: deps
+	sh selftests/sparse.sh
 
 install: install-lib install-module install-tools
 

@@ -30,7 +30,7 @@
 
 /* ---- module parameters (main.c) ---------------------------------------- */
 /* the largest max_caps: a table of twice that many slots stays small */
-#define CAPCHAN_MAX_CAPS	(1U << 20)
+#define CAPCHAN_MAX_CAPS	(1024U * 1024)
 extern unsigned int capchan_max_caps;
 extern unsigned int capchan_max_depth;
 extern unsigned long capchan_disabled_ops;
@@ -175,6 +175,10 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 /* the BTF layer (btf.c): kfuncs when the module carries BTF */
 int capchan_btf_init(void);
 bool capchan_btf_enabled(void);
+/* the kfuncs themselves: called from BPF programs only */
+struct capchan_req;
+u64 bpf_capchan_req_rights(struct capchan_req *req);
+int bpf_capchan_req_path(struct capchan_req *req, void *mem, u32 mem__sz);
 
 /* what VERSION and SETUP report: the build's features and live layers */
 static inline u32 capchan_features(void)

@@ -36,7 +36,7 @@ MODULE_PARM_DESC(allowed_ops,
 		 "bit mask of the only opcodes allowed, the rest -EOPNOTSUPP (default: all)");
 
 /* the kill switch: 0 refuses new channels, the open ones keep working */
-bool capchan_accept_channels = true;
+static bool capchan_accept_channels = true;
 module_param_named(accept_channels, capchan_accept_channels, bool, 0644);
 MODULE_PARM_DESC(accept_channels,
 		 "0: opening /dev/capchan fails with -EPERM; channels already open keep working (default 1)");

@@ -405,14 +405,10 @@ out_exit:
 	if (cap && !def->on_revoked)
 		capchan_cap_exit(cap);
 done:
-	if (req->path) {
-		kfree(req->path);
-		req->path = NULL;
-	}
-	if (req->path2) {
-		kfree(req->path2);
-		req->path2 = NULL;
-	}
+	kfree(req->path);
+	req->path = NULL;
+	kfree(req->path2);
+	req->path2 = NULL;
 #ifndef CAPCHAN_NO_POLICY
 	/* enabled while the op ran: t0 is 0 and the latency says nothing */
 	if (trace_capchan_op_done_enabled())

@@ -8,7 +8,8 @@
 #   2. the kselftests in QEMU on Debian's stock 6.1, 6.1 PREEMPT_RT and
 #      6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
-#   3. the DKMS build against the installed 6.1 headers
+#   3. checkpatch --strict and sparse over the module (style.sh, sparse.sh)
+#   4. the DKMS build against the installed 6.1 headers
 #
 # Ends with "N passed, N failed, N skipped" and exits non-zero if anything
 # failed.  CAPCHAN_KERNELS overrides the kernel list (default
@@ -102,7 +103,21 @@ for spec in $kernels; do
 	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && fail "VM run on $rel failed (see $build/$rel/vm.log)"
 done
 
-# ---- 3. DKMS ---------------------------------------------------------------
+# ---- 3. the kernel code's own checkers --------------------------------------
+echo "== make style: checkpatch --strict over module/ and uapi/ =="
+if sh "$here/style.sh"; then
+	passed=$((passed + 1))
+else
+	fail "checkpatch (make style)"
+fi
+echo "== make sparse: the module under sparse for 6.1 and 6.12 =="
+if sh "$here/sparse.sh"; then
+	passed=$((passed + 1))
+else
+	fail "sparse (make sparse)"
+fi
+
+# ---- 4. DKMS ---------------------------------------------------------------
 echo "== DKMS build against the installed 6.1 headers =="
 if sh "$here/vm/dkms-check.sh"; then
 	passed=$((passed + 1))
