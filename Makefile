@@ -12,17 +12,20 @@
 #   make install    module via DKMS, library, header, pkg-config, man pages,
 #                   capchan-policy (the ready eBPF policies) in sbin
 #   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
+#   make style      checkpatch --strict over module/ and uapi/
+#   make sparse     the module built with sparse (C=2) for 6.1 and 6.12
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 
-VERSION := 0.1.0
+# the one version number: module, library, DKMS
+VERSION := $(shell cat $(CURDIR)/VERSION)
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
-.PHONY: all module lib examples selftests deps check demo bench install \
+.PHONY: all module lib examples selftests deps check demo bench style sparse install \
 	install-lib install-module install-tools uninstall clean
 
 all: lib examples selftests
@@ -57,6 +60,12 @@ bench: deps
 	$(MAKE) lib
 	sh bench/run.sh
 
+style: deps
+	sh selftests/style.sh
+
+sparse: deps
+	sh selftests/sparse.sh
+
 install: install-lib install-module install-tools
 
 install-lib: lib
@@ -74,7 +83,8 @@ install-tools: examples
 install-module:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
+	cp -r Kbuild VERSION module uapi $(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
 	rm -f $(DKMS_SRC)/module/*.o $(DKMS_SRC)/module/*.ko $(DKMS_SRC)/module/.*.cmd
 	@if [ -z "$(DESTDIR)" ]; then \
 		dkms add -m capchan -v $(VERSION) && \

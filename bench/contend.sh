@@ -9,7 +9,7 @@
 # revoker and waits only for what it shares with it.
 #
 #   -k SPEC        kernel (selftests/vm/kernel.sh; default 6.1)
-#   -m MODULE_SRC  a tree with Kbuild, module/ and uapi/ to build the module
+#   -m MODULE_SRC  a tree with Kbuild, VERSION, module/ and uapi/ to build the module
 #                  from (default: this one), e.g. a worktree of an older
 #                  commit, to measure "before"
 #   -l LABEL       what to call this module in the output (default: the

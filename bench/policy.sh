@@ -30,7 +30,7 @@ mkdir -p "$build/bench" "$here/results"
 noh=$build/bench/no-policy-src
 rm -rf "$noh"
 mkdir -p "$noh"
-cp -r "$repo/Kbuild" "$repo/module" "$repo/uapi" "$noh/"
+cp -r "$repo/Kbuild" "$repo/VERSION" "$repo/module" "$repo/uapi" "$noh/"
 rm -f "$noh"/module/*.o "$noh"/module/*.ko "$noh"/module/.*.cmd
 echo 'ccflags-y += -DCAPCHAN_NO_POLICY' >>"$noh/module/Kbuild"
 

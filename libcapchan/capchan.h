@@ -51,6 +51,7 @@ struct capchan_sq {
 	struct capchan_sqe *sqes;
 	unsigned sqe_head;
 	unsigned sqe_tail;
+	unsigned resv[4];		/* the library's, for later: keep 0 */
 };
 
 /*
@@ -64,6 +65,7 @@ struct capchan_cq {
 	unsigned ring_mask;
 	unsigned ring_entries;
 	struct capchan_cqe *cqes;
+	unsigned resv[4];		/* the library's, for later: keep 0 */
 };
 
 /* One channel: the /dev/capchan file descriptor and its rings. */
@@ -74,6 +76,12 @@ struct capchan {
 	struct capchan_cq cq;
 	void *ring_ptr;			/* the mapping at CAPCHAN_OFF_RINGS */
 	size_t ring_sz;			/* its length */
+	/*
+	 * Room to grow without changing the size of a struct applications
+	 * embed (a poll thread's wakeup flag, a request pool): zeroed by
+	 * capchan_queue_init(), the library's alone.
+	 */
+	uint64_t resv[8];
 };
 
 /* Scope guard: see CAPCHAN_SCOPED below. */
@@ -96,6 +104,7 @@ struct capchan_dir_iter {
 	uint64_t cookie;		/* READDIR from here refills */
 	int done;			/* READDIR said 0: no more entries */
 	int resv;			/* 0: keeps the layout explicit */
+	uint64_t resv2[2];		/* room to grow: zeroed by init */
 };
 
 /*

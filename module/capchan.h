@@ -2,14 +2,10 @@
 /*
  * capchan - internal declarations shared by the module's files.
  *
- * Include this first in every .c so pr_fmt is set before <linux/printk.h>.
+ * pr_fmt ("capchan: ") is set once for every file, in Kbuild.
  */
 #ifndef CAPCHAN_INTERNAL_H
 #define CAPCHAN_INTERNAL_H
-
-#ifndef pr_fmt
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-#endif
 
 #include <linux/cred.h>
 #include <linux/fs.h>
@@ -34,7 +30,7 @@
 
 /* ---- module parameters (main.c) ---------------------------------------- */
 /* the largest max_caps: a table of twice that many slots stays small */
-#define CAPCHAN_MAX_CAPS	(1U << 20)
+#define CAPCHAN_MAX_CAPS	(1024U * 1024)
 extern unsigned int capchan_max_caps;
 extern unsigned int capchan_max_depth;
 extern unsigned long capchan_disabled_ops;
@@ -179,6 +175,10 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 /* the BTF layer (btf.c): kfuncs when the module carries BTF */
 int capchan_btf_init(void);
 bool capchan_btf_enabled(void);
+/* the kfuncs themselves: called from BPF programs only */
+struct capchan_req;
+u64 bpf_capchan_req_rights(struct capchan_req *req);
+int bpf_capchan_req_path(struct capchan_req *req, void *mem, u32 mem__sz);
 
 /* what VERSION and SETUP report: the build's features and live layers */
 static inline u32 capchan_features(void)
@@ -382,11 +382,8 @@ int capchan_ops_check(void);
 int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
 		      u32 cap_type, u64 rights);
 
-/* Install a new capability in the channel's table; drops it on failure. */
-long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap);
-
 /* ctx->sealed: SEAL was called (the CAPCHAN_SEAL_* bits say what else) */
-#define CAPCHAN_SEALED		(1U << 31)
+#define CAPCHAN_SEALED		BIT(31)
 
 /* ---- resolution beneath a DIR (beneath.c) -------------------------------- */
 

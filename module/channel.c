@@ -279,6 +279,7 @@ static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
 	 * tail store (capchan_submit_sqes), as sock_poll_wait() does.
 	 */
 	smp_mb();
+	/* pairs with setup's smp_store_release(ring_ready): rings fully built */
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return 0;
 	if (capchan_cq_pending(ctx))

@@ -36,7 +36,7 @@ MODULE_PARM_DESC(allowed_ops,
 		 "bit mask of the only opcodes allowed, the rest -EOPNOTSUPP (default: all)");
 
 /* the kill switch: 0 refuses new channels, the open ones keep working */
-bool capchan_accept_channels = true;
+static bool capchan_accept_channels = true;
 module_param_named(accept_channels, capchan_accept_channels, bool, 0644);
 MODULE_PARM_DESC(accept_channels,
 		 "0: opening /dev/capchan fails with -EPERM; channels already open keep working (default 1)");
@@ -127,4 +127,4 @@ module_exit(capchan_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("capchan developers");
 MODULE_DESCRIPTION("capability channels: capabilities invoked through mmap'd rings");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(CAPCHAN_VERSION);

@@ -18,16 +18,6 @@ static void capchan_audit_cap(struct capchan_ctx *ctx, u32 event, u32 handle,
 			  cap->depth, count);
 }
 
-/* Install @cap (reference passed in) in the channel; handle or -errno. */
-long capchan_install(struct capchan_ctx *ctx, struct capchan_cap *cap)
-{
-	int handle = capchan_table_insert(&ctx->table, cap);
-
-	if (handle < 0)
-		capchan_cap_put(cap);
-	return handle;
-}
-
 /* DERIVE and EXPORT: only the wanted rights. */
 int capchan_prep_derive(const struct capchan_sqe *sqe)
 {
@@ -137,7 +127,6 @@ int capchan_prep_import(const struct capchan_sqe *sqe)
 long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	struct capchan_cap *cap;
-	long handle;
 
 	if (ctx->sealed & CAPCHAN_SEAL_IMPORT)
 		return -EPERM;
@@ -152,6 +141,5 @@ long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 	}
 	/* the capability is still ours to read until it is in the table */
 	capchan_audit_cap(ctx, CAPCHAN_CAP_IMPORTED, 0, cap, 1);
-	handle = capchan_install(ctx, cap);
-	return handle;
+	return capchan_table_insert(&ctx->table, cap);
 }

@@ -258,21 +258,28 @@ void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src)
 	dst->resv2	= READ_ONCE(src->resv2);
 }
 
+static void capchan_req_free_paths(struct capchan_req *req)
+{
+	kfree(req->path);
+	req->path = NULL;
+	kfree(req->path2);
+	req->path2 = NULL;
+}
+
 /*
- * Policy costs a call only when there is some: the authorize tracepoint is
- * a static key, the filters a pointer.  Kept inline, since a call and its
- * return thunk on every op would cost more than the checks themselves.
+ * Is anything watching ops: a program on the authorize hook or on
+ * op_done, or a filter on some channel?  Three static keys, so three
+ * patched-out branches when nothing is; -DCAPCHAN_NO_POLICY (bench only)
+ * compiles even those out.
  */
-static __always_inline int capchan_policy_check(struct capchan_ctx *ctx,
-						struct capchan_req *req)
+static __always_inline bool capchan_hooked(void)
 {
 #ifdef CAPCHAN_NO_POLICY
-	return 0;
+	return false;
 #else
-	if (likely(!trace_capchan_authorize_enabled() &&
-		   !static_branch_unlikely(&capchan_filters_key)))
-		return 0;
-	return capchan_policy(ctx, req);
+	return trace_capchan_authorize_enabled() ||
+	       trace_capchan_op_done_enabled() ||
+	       static_branch_unlikely(&capchan_filters_key);
 #endif
 }
 
@@ -287,8 +294,9 @@ static __always_inline int capchan_policy_check(struct capchan_ctx *ctx,
  * the channel, a capability does exactly what its granter could.  The
  * common case, the granter itself, costs a pointer compare.
  */
-long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
-		     u32 *chain_handle, bool from_ring)
+static __always_inline long
+capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
+		    u32 *chain_handle, bool from_ring, const bool hooked)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	const struct capchan_op_def *def;
@@ -300,11 +308,9 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 
 	lockdep_assert_held(&ctx->lock);
 	/* the callers made it with capchan_req_init() */
-#ifndef CAPCHAN_NO_POLICY
 	/* in the request, not a local: no register held across the op */
-	if (trace_capchan_op_done_enabled())
+	if (hooked && trace_capchan_op_done_enabled())
 		req->t0 = ktime_get_ns();
-#endif
 	if (sqe->opcode >= CAPCHAN_OP_LAST) {
 		res = -EINVAL;
 		goto done;
@@ -385,10 +391,12 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 			goto out_exit;
 		}
 	}
-	err = capchan_policy_check(ctx, req);
-	if (err) {
-		res = err;
-		goto out_exit;
+	if (hooked) {
+		err = capchan_policy(ctx, req);
+		if (err) {
+			res = err;
+			goto out_exit;
+		}
 	}
 	if (cap && !def->caller_creds && cap->cred != current_cred())
 		old = override_creds(cap->cred);
@@ -404,23 +412,32 @@ out_exit:
 	}
 	if (cap && !def->on_revoked)
 		capchan_cap_exit(cap);
+	/* paths are copied only once the op got this far */
+	if (unlikely(req->path || req->path2))
+		capchan_req_free_paths(req);
 done:
-	if (req->path) {
-		kfree(req->path);
-		req->path = NULL;
-	}
-	if (req->path2) {
-		kfree(req->path2);
-		req->path2 = NULL;
-	}
-#ifndef CAPCHAN_NO_POLICY
 	/* enabled while the op ran: t0 is 0 and the latency says nothing */
-	if (trace_capchan_op_done_enabled())
+	if (hooked && trace_capchan_op_done_enabled())
 		trace_capchan_op_done(ctx->id, sqe->opcode, sqe->handle,
 				      sqe->user_data, res,
 				      req->t0 ? ktime_get_ns() - req->t0 : 0);
-#endif
 	return res;
+}
+
+/*
+ * One body, two copies: with nothing watching (the common case) the op
+ * runs through a copy with no hook code at all, so the hooks cost the
+ * three patched-out branches of capchan_hooked() and nothing else.  Which
+ * copy runs is chosen per op: an op that starts after a filter's attach
+ * returned is filtered.
+ */
+long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
+		     u32 *chain_handle, bool from_ring)
+{
+	if (capchan_hooked())
+		return capchan_execute_one(ctx, req, chain_handle, from_ring,
+					   true);
+	return capchan_execute_one(ctx, req, chain_handle, from_ring, false);
 }
 
 /* ---- ops with no family of their own ------------------------------------- */

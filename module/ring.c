@@ -131,6 +131,7 @@ int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
 
+	/* pairs with setup's smp_store_release(ring_ready): rings fully built */
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return -EBADFD;
 	/* a private (copy-on-write) mapping would never see the module's writes */
@@ -163,6 +164,7 @@ u32 capchan_cq_pending(struct capchan_ctx *ctx)
 /* Free CQE slots, from the application's cq_head [C2]. */
 static u32 capchan_cq_space(struct capchan_ctx *ctx)
 {
+	/* pairs with the application's store-release of cq_head [C2] */
 	u32 used = ctx->cached_cq_tail - smp_load_acquire(&ctx->rings->cq_head);
 
 	/* a head ahead of our tail or too far behind is garbage: no space */
@@ -281,6 +283,7 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 		return -EINVAL;
 	if (!(e->flags & CAPCHAN_ENTER_GETEVENTS) && e->min_complete)
 		return -EINVAL;
+	/* pairs with setup's smp_store_release(ring_ready): rings fully built */
 	if (!smp_load_acquire(&ctx->ring_ready))
 		return -EBADFD;
 	if (e->min_complete > ctx->cq_entries)
@@ -303,7 +306,7 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 	 */
 	if ((e->flags & CAPCHAN_ENTER_GETEVENTS) && !cut) {
 		err = wait_event_interruptible(ctx->cq_wait,
-				capchan_cq_pending(ctx) >= e->min_complete);
+					       capchan_cq_pending(ctx) >= e->min_complete);
 		/* a signal: report it, unless work was already consumed */
 		if (err && !submitted)
 			return -EINTR;

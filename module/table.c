@@ -139,13 +139,19 @@ void capchan_table_cancel(struct capchan_table *t, u32 handle)
 	t->nr_used--;
 }
 
-/* Takes over the caller's reference on @cap; returns a handle or -errno. */
+/*
+ * Install a new capability: takes over the caller's reference on @cap,
+ * which it drops if there is no slot.  Returns the handle or -errno.
+ */
 int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap)
 {
 	int h = capchan_table_reserve(t);
 
-	if (h > 0)
-		capchan_table_commit(t, h, cap);
+	if (h < 0) {
+		capchan_cap_put(cap);
+		return h;
+	}
+	capchan_table_commit(t, h, cap);
 	return h;
 }
 

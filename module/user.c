@@ -59,10 +59,19 @@ void capchan_user_get(struct capchan_user *u)
 	refcount_inc(&u->ref);
 }
 
+/*
+ * refcount_dec_and_lock() spelt out: the lock is taken only for what may
+ * be the last reference, and both paths visibly unlock (sparse checks it).
+ */
 void capchan_user_put(struct capchan_user *u)
 {
-	if (!refcount_dec_and_lock(&u->ref, &capchan_users_lock))
+	if (refcount_dec_not_one(&u->ref))
 		return;
+	spin_lock(&capchan_users_lock);
+	if (!refcount_dec_and_test(&u->ref)) {
+		spin_unlock(&capchan_users_lock);
+		return;
+	}
 	hash_del(&u->node);
 	spin_unlock(&capchan_users_lock);
 	WARN_ON_ONCE(atomic_long_read(&u->caps) || atomic_long_read(&u->files) ||

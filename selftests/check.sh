@@ -8,7 +8,8 @@
 #   2. the kselftests in QEMU on Debian's stock 6.1, 6.1 PREEMPT_RT and
 #      6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
-#   3. the DKMS build against the installed 6.1 headers
+#   3. checkpatch --strict and sparse over the module (style.sh, sparse.sh)
+#   4. the DKMS build against the installed 6.1 headers
 #
 # Ends with "N passed, N failed, N skipped" and exits non-zero if anything
 # failed.  CAPCHAN_KERNELS overrides the kernel list (default
@@ -34,20 +35,24 @@ fail() {
 # ---- 1. host unit tests ---------------------------------------------------
 mkdir -p "$build"
 echo "== host unit tests (Check) =="
-make -s -C "$repo/libcapchan" check > "$build/check-host.log" 2>&1
+# Check writes one TAP line per test to this file (CK_TAP_LOG_FILE_NAME):
+# counted from there, not from its human summary
+tap=$build/check-host.tap
+rm -f "$tap"
+CK_TAP_LOG_FILE_NAME=$tap make -s -C "$repo/libcapchan" check > "$build/check-host.log" 2>&1
 st=$?
 cat "$build/check-host.log"
-# Check's summary: "100%: Checks: N, Failures: F, Errors: E"
-line=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$build/check-host.log" | tail -n 1)
-if [ -n "$line" ]; then
-	n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
-	f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
-	e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
-	passed=$((passed + n - f - e))
-	[ $((f + e)) -gt 0 ] && fail "host unit tests: $f failures, $e errors"
-	[ "$st" -ne 0 ] && [ $((f + e)) -eq 0 ] && fail "host unit tests: make check exited $st"
+if [ -s "$tap" ]; then
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+	p=$(grep -c '^ok ' "$tap")
+	f=$(grep -c '^not ok ' "$tap")
+	passed=$((passed + p))
+	[ "$f" -gt 0 ] && fail "host unit tests: $f failed (see $tap)"
+	[ -n "$plan" ] && [ "$plan" -ne $((p + f)) ] &&
+		fail "host unit tests: TAP plan says $plan tests, $((p + f)) reported"
+	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && fail "host unit tests: make check exited $st"
 else
-	fail "host unit tests: no Check summary (make exited $st)"
+	fail "host unit tests: no TAP output (make exited $st)"
 fi
 
 echo "== VM runner: accelerator probe and watchdog (fake QEMU) =="
@@ -98,7 +103,21 @@ for spec in $kernels; do
 	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && fail "VM run on $rel failed (see $build/$rel/vm.log)"
 done
 
-# ---- 3. DKMS ---------------------------------------------------------------
+# ---- 3. the kernel code's own checkers --------------------------------------
+echo "== make style: checkpatch --strict over module/ and uapi/ =="
+if sh "$here/style.sh"; then
+	passed=$((passed + 1))
+else
+	fail "checkpatch (make style)"
+fi
+echo "== make sparse: the module under sparse for 6.1 and 6.12 =="
+if sh "$here/sparse.sh"; then
+	passed=$((passed + 1))
+else
+	fail "sparse (make sparse)"
+fi
+
+# ---- 4. DKMS ---------------------------------------------------------------
 echo "== DKMS build against the installed 6.1 headers =="
 if sh "$here/vm/dkms-check.sh"; then
 	passed=$((passed + 1))

@@ -12,10 +12,10 @@
 set -eu
 
 # libc6-dev: libc.a for the static test binaries; openssl: DKMS makes its
-# module signing key with it on first use.
+# module signing key with it on first use; sparse: make sparse.
 pkgs="qemu-system-x86 busybox-static cpio kmod liburing-dev libbpf-dev bpftool
 dwarves check dkms libzstd-dev libelf-dev zlib1g-dev pkg-config xz-utils clang
-llvm gcc libc6-dev make openssl linux-headers-amd64"
+llvm gcc libc6-dev make openssl linux-headers-amd64 sparse"
 
 # One dpkg-query for all; unknown packages just produce no line.
 # shellcheck disable=SC2086 # pkgs is a word list

@@ -5,7 +5,7 @@
 # capchan.ko, then leave DKMS as it was.
 #
 # DKMS only takes sources from /usr/src/<name>-<version>, so the module's
-# sources (dkms.conf, Kbuild, module/, uapi/; no build outputs) are copied
+# sources (dkms.conf, Kbuild, VERSION, module/, uapi/; no build outputs) are copied
 # there, added, built for RELEASE, checked, and removed again whatever
 # happens. RELEASE defaults to the newest installed 6.1 headers
 # (/lib/modules/6.1.*/build); the host's running kernel does not matter,
@@ -40,7 +40,10 @@ done
 command -v dkms >/dev/null 2>&1 || die "dkms is not installed (selftests/vm/deps.sh)"
 [ -f "$src/dkms.conf" ] || die "no $src/dkms.conf"
 
-ver=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$src/dkms.conf" | head -n 1)
+[ -f "$src/VERSION" ] || die "no $src/VERSION"
+ver=$(cat "$src/VERSION")
+grep -q '^PACKAGE_VERSION="@VERSION@"$' "$src/dkms.conf" ||
+	die "dkms.conf must say PACKAGE_VERSION=\"@VERSION@\" (filled from VERSION)"
 name=$(sed -n 's/^PACKAGE_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$src/dkms.conf" | head -n 1)
 [ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
 [ "$name" = capchan ] || die "dkms.conf PACKAGE_NAME is '$name', expected capchan"
@@ -83,7 +86,8 @@ trap 'exit 130' INT TERM
 # Sources only: an in-tree build may have left objects next to them, and
 # stale objects would let DKMS "succeed" without compiling.
 mkdir -p "$usrsrc"
-cp "$src/dkms.conf" "$usrsrc/"
+sed "s/@VERSION@/$ver/" "$src/dkms.conf" > "$usrsrc/dkms.conf"
+cp "$src/VERSION" "$usrsrc/"
 [ ! -f "$src/Kbuild" ] || cp "$src/Kbuild" "$usrsrc/"
 for d in module uapi; do
 	[ -d "$src/$d" ] || continue

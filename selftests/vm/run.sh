@@ -20,7 +20,7 @@
 #   -p PARAMS     module parameters for insmod
 #   -q            do not copy the serial output to stdout (log file only)
 # Environment: CAPCHAN_CACHE, CAPCHAN_BUILD (default <repo>/build),
-#   CAPCHAN_MODULE_SRC (tree holding Kbuild, module/, uapi/; default the
+#   CAPCHAN_MODULE_SRC (tree holding Kbuild, VERSION, module/, uapi/; default the
 #   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
 #   CAPCHAN_QEMU, CAPCHAN_VM_ACCEL (QEMU accelerator options, e.g.
 #   "-accel tcg"; default: chosen by accel.sh), CAPCHAN_VM_START_TIMEOUT
@@ -160,6 +160,12 @@ if [ -z "$ko" ]; then
 		cmp -s "$modsrc/Kbuild" "$copy/Kbuild" || cp "$modsrc/Kbuild" "$copy/Kbuild"
 	else
 		rm -f "$copy/Kbuild"
+	fi
+	# module/Kbuild reads the version from here (older trees had none)
+	if [ -f "$modsrc/VERSION" ]; then
+		cmp -s "$modsrc/VERSION" "$copy/VERSION" || cp "$modsrc/VERSION" "$copy/VERSION"
+	else
+		rm -f "$copy/VERSION"
 	fi
 	sync_tree "$modsrc/module" "$copy/module"
 	if [ -d "$modsrc/uapi" ]; then

@@ -39,7 +39,7 @@
 #define CAPCHAN_RIGHT_REMOVE	(1ULL << 12)	/* UNLINK, RMDIR, RENAME's source */
 #define CAPCHAN_RIGHTS_ALL	((1ULL << 13) - 1)
 
-/* Capability types (reported by STAT-less introspection and fdinfo). */
+/* Capability types (capchan_stat.cap_type, GRANT's cap_type, fdinfo). */
 enum capchan_cap_type {
 	CAPCHAN_CAP_DIR		= 1,
 	CAPCHAN_CAP_FILE	= 2,
@@ -100,8 +100,13 @@ enum capchan_op {
 #define CAPCHAN_SQE_LINK	(1U << 0)	/* next SQE runs only if this one succeeds */
 #define CAPCHAN_SQE_FLAGS_ALL	(CAPCHAN_SQE_LINK)
 
-/* sqe->op_flags for OPEN: the subset of open(2) flags accepted. */
-/* (the access mode is derived from the requested rights, never given) */
+/*
+ * sqe->op_flags for OPEN: open(2)'s O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_DIRECTORY, O_NOFOLLOW and O_NONBLOCK; any other bit is -EINVAL.  The
+ * access mode comes from the rights asked for (READ, WRITE), never from
+ * the flags; O_LARGEFILE and O_NOCTTY are implied.  A lease that would
+ * have to be broken fails the OPEN with -EAGAIN rather than waiting.
+ */
 
 /* sqe->op_flags for FSYNC */
 #define CAPCHAN_FSYNC_DATASYNC	(1U << 0)
@@ -348,8 +353,10 @@ struct capchan_hook_ctx {
 	__u64	len;		/* the SQE's len */
 	__s32	verdict;	/* in: 0; out: 0 or -errno */
 	__u32	role;		/* CAPCHAN_ROLE_* */
-	/* OPEN and the directory ops: the path (the one the op will use), NUL
-	 * terminated, cut at CAPCHAN_HOOK_PATH_MAX - 1 bytes */
+	/*
+	 * OPEN and the directory ops: the path (the one the op will use), NUL
+	 * terminated, cut at CAPCHAN_HOOK_PATH_MAX - 1 bytes
+	 */
 	char	path[CAPCHAN_HOOK_PATH_MAX];
 };
 
