@@ -121,5 +121,6 @@ Suite *setup_suite(void);
 Suite *cap_suite(void);
 Suite *dir_suite(void);
 Suite *filter_suite(void);
+Suite *map_suite(void);
 
 #endif

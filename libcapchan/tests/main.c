@@ -17,6 +17,7 @@ int main(void)
 	srunner_add_suite(sr, cap_suite());
 	srunner_add_suite(sr, dir_suite());
 	srunner_add_suite(sr, filter_suite());
+	srunner_add_suite(sr, map_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
