@@ -22,7 +22,9 @@
  * they allow: VM_MAYEXEC is always cleared, a shared mapping made without
  * PROT_WRITE loses VM_SHARED and VM_MAYWRITE (as one of an O_RDONLY file
  * would), and VM_DONTEXPAND keeps mremap(2) from growing a mapping past
- * the range REVOKE tears down.
+ * the range REVOKE tears down.  Being VM_SPECIAL, it also keeps khugepaged
+ * and MADV_COLLAPSE away, which on shmem could install a PMD mapping
+ * without a fault, so without asking the wrapper.
  *
  * A VM_SHARED VMA could be turned into a plain mapping of its vm_file by
  * remap_file_pages(2), which would escape the wrapper and with it REVOKE.
