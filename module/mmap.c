@@ -3,20 +3,21 @@
  * capchan - zero-copy mmap(2) of a FILE capability through its capability
  * file, and the teardown REVOKE does of such mappings.
  *
- * The mapping is the file's own: vm_file is the underlying file and the
- * file system's vm_ops do the work, so pages come straight from its page
- * cache.  What capchan adds is a per-mapping wrapper around those vm_ops
- * (struct capchan_mmap, shared by the VMAs a mapping becomes through split,
- * fork and mremap) whose fault, map_pages (fault-around) and page_mkwrite
- * pass on to the file system's only while the capability is live, inside
- * one SRCU read section.  REVOKE marks the capability revoked, waits for
- * those sections (synchronize_srcu) and then zaps every PTE of the mapped
- * file range with unmap_mapping_range(), so no page stays mapped and none
- * can be mapped again: later accesses get SIGBUS, in every process that
- * inherited the mapping.  The zap works on the file range, so other
- * mappings of those pages (other processes' own mmap(2) of the file) lose
- * their PTEs too and simply fault them back in; pages a private mapping
- * already copied on write are its own memory and stay (even_cows = 0).
+ * The mapping is the file's own: vm_file is the underlying file and the file
+ * system's vm_ops do the work, so pages come straight from its page cache.
+ * What capchan adds is a per-mapping wrapper around those vm_ops (struct
+ * capchan_mmap, shared by the VMAs a mapping becomes through split, fork and
+ * mremap) whose fault, map_pages (fault-around) and page_mkwrite pass on to
+ * the file system's only while the capability is live, inside one SRCU read
+ * section.  REVOKE marks the capability revoked, waits for those sections
+ * (synchronize_srcu) and for the faults they let through to map their page
+ * (on the page lock), and then zaps every PTE of the mapped file range with
+ * unmap_mapping_range(), so no page stays mapped and none can be mapped
+ * again: later accesses get SIGBUS, in every process that inherited the
+ * mapping.  The zap works on the file range, so other mappings of those
+ * pages (other processes' own mmap(2) of the file) lose their PTEs too and
+ * simply fault them back in; pages a private mapping already copied on write
+ * are its own memory and stay (even_cows = 0).
  *
  * Rights are checked once, at mmap time, and the VMA gets no more than
  * they allow: VM_MAYEXEC is always cleared, a shared mapping made without
@@ -40,6 +41,8 @@
 #include <linux/file.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
 #include <linux/version.h>
@@ -93,6 +96,12 @@ static void capchan_mmap_put(struct capchan_mmap *m)
  * The three ways a page gets mapped.  After the file system's handler
  * returns nothing may touch @m: a fault that returns VM_FAULT_RETRY has
  * dropped the mmap or VMA lock, and the VMA (and @m) may be gone.
+ *
+ * ->fault and ->page_mkwrite hand back a page that the core maps (or
+ * makes writable, or copies) only after they returned, under the page
+ * lock.  They leave this section with the page locked, so REVOKE, once
+ * past synchronize_srcu(), waits for that mapping on the page lock
+ * (capchan_mmap_teardown).  The core would lock it next anyway.
  */
 static vm_fault_t capchan_mmap_fault(struct vm_fault *vmf)
 {
@@ -100,8 +109,15 @@ static vm_fault_t capchan_mmap_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	int idx = srcu_read_lock(&capchan_mmap_srcu);
 
-	if (!capchan_cap_is_revoked(m->cap))
+	if (!capchan_cap_is_revoked(m->cap)) {
 		ret = m->real->fault(vmf);
+		if (!(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE |
+			     VM_FAULT_RETRY | VM_FAULT_DONE_COW |
+			     VM_FAULT_LOCKED))) {
+			lock_page(vmf->page);
+			ret |= VM_FAULT_LOCKED;
+		}
+	}
 	srcu_read_unlock(&capchan_mmap_srcu, idx);
 	return ret;
 }
@@ -127,8 +143,22 @@ static vm_fault_t capchan_mmap_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	int idx = srcu_read_lock(&capchan_mmap_srcu);
 
-	if (!capchan_cap_is_revoked(m->cap))
+	if (!capchan_cap_is_revoked(m->cap)) {
 		ret = m->real->page_mkwrite(vmf);
+		if (!(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE |
+			     VM_FAULT_LOCKED))) {
+			struct folio *folio = page_folio(vmf->page);
+
+			/* as the core does: truncated meanwhile, retry */
+			folio_lock(folio);
+			if (!folio->mapping) {
+				folio_unlock(folio);
+				ret = 0;
+			} else {
+				ret |= VM_FAULT_LOCKED;
+			}
+		}
+	}
 	srcu_read_unlock(&capchan_mmap_srcu, idx);
 	return ret;
 }
@@ -354,9 +384,32 @@ void capchan_mmap_revoked(struct capchan_cap *cap, struct list_head *dead)
 }
 
 /*
- * Tear down what REVOKE collected: once every fault that may have seen the
- * capability live is done, no PTE can appear any more; zap the ones there
- * are.  Sleeps; no capchan lock may be held but the channel's.
+ * Wait for the faults that found the capability live and still have a page
+ * to map: each holds the page locked until its PTE is in place.
+ */
+static void capchan_mmap_wait_pages(struct capchan_mmap *m)
+{
+	pgoff_t index = m->pgoff, end = m->pgoff + m->pages - 1;
+	struct folio_batch batch;
+	unsigned int i;
+
+	folio_batch_init(&batch);
+	while (filemap_get_folios(m->file->f_mapping, &index, end, &batch)) {
+		for (i = 0; i < folio_batch_count(&batch); i++) {
+			folio_lock(batch.folios[i]);
+			folio_unlock(batch.folios[i]);
+		}
+		folio_batch_release(&batch);
+		cond_resched();
+	}
+}
+
+/*
+ * Tear down what REVOKE collected.  Once synchronize_srcu() returns, a
+ * fault either saw the capability revoked or holds the page it is about
+ * to map locked; after those pages were locked once, no PTE can appear any
+ * more: zap the ones there are.  Sleeps; no capchan lock may be held but
+ * the channel's.
  */
 void capchan_mmap_teardown(struct list_head *dead)
 {
@@ -366,6 +419,7 @@ void capchan_mmap_teardown(struct list_head *dead)
 		return;
 	synchronize_srcu(&capchan_mmap_srcu);
 	list_for_each_entry_safe(m, next, dead, dead) {
+		capchan_mmap_wait_pages(m);
 		unmap_mapping_range(m->file->f_mapping,
 				    (loff_t)m->pgoff << PAGE_SHIFT,
 				    (loff_t)m->pages << PAGE_SHIFT, 0);
