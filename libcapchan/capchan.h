@@ -173,6 +173,15 @@ int capchan_rename_beneath(struct capchan *ch, uint32_t olddir,
 int capchan_truncate(struct capchan *ch, uint32_t file, uint64_t length);
 
 /*
+ * Zero-copy mapping of the FILE capability h (map.c): mmap(2) of a
+ * capability file exported with the rights the mapping needs.  *addrp is
+ * mmap's address hint on input and the mapping on success; unmap it with
+ * munmap(2).
+ */
+int capchan_mmap(struct capchan *ch, uint32_t h, size_t len, int prot,
+		 int flags, uint64_t off, void **addrp);
+
+/*
  * Per-channel classic BPF filters (filter.c): no privilege needed, never
  * removed.  err is a positive errno (1..4095) for the ops refused; opmask
  * has bit n set for opcode n.

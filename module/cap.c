@@ -190,6 +190,7 @@ static struct capchan_cap *capchan_cap_alloc(struct capchan_tree *tree,
 	cap->tree = tree;
 	INIT_LIST_HEAD(&cap->children);
 	INIT_LIST_HEAD(&cap->sibling);
+	INIT_LIST_HEAD(&cap->mmaps);
 	return cap;
 }
 
@@ -343,14 +344,16 @@ static void capchan_cap_mark_revoked(struct capchan_cap *cap)
  * revoked before costs nothing.  No pointer survives a restart but @cap,
  * which the caller holds.
  *
- * Once this returns, no op starts on any descendant (-EKEYREVOKED), and each
- * drops its object as soon as its ops in flight are done.
+ * Once this returns, no op starts on any descendant (-EKEYREVOKED), each
+ * drops its object as soon as its ops in flight are done, and their
+ * mappings are gone (mmap.c).
  * Returns how many capabilities were newly revoked.
  */
 long capchan_cap_revoke_descendants(struct capchan_cap *cap)
 {
 	struct capchan_tree *tree = cap->tree;
 	struct capchan_cap *node;
+	LIST_HEAD(mmaps);
 	long count = 0;
 
 	mutex_lock(&tree->lock);
@@ -364,6 +367,7 @@ restart:
 						struct capchan_cap, sibling);
 			if (!node->revoked) {
 				capchan_cap_mark_revoked(node);
+				capchan_mmap_revoked(node, &mmaps);
 				count++;
 			}
 			continue;
@@ -382,6 +386,7 @@ restart:
 		}
 	}
 	mutex_unlock(&tree->lock);
+	capchan_mmap_teardown(&mmaps);
 	return count;
 }
 
@@ -406,14 +411,19 @@ static void capchan_capfile_show_fdinfo(struct seq_file *m, struct file *file)
 static const struct file_operations capchan_capfile_fops = {
 	.owner		= THIS_MODULE,
 	.release	= capchan_capfile_release,
+	.mmap		= capchan_capfile_mmap,
 	.show_fdinfo	= capchan_capfile_show_fdinfo,
 };
 
-/* Wrap @cap (reference passed in) in a new O_CLOEXEC file descriptor. */
+/*
+ * Wrap @cap (reference passed in) in a new O_CLOEXEC file descriptor.  Read
+ * and write, so that mmap(2) leaves MAP_SHARED with PROT_WRITE to the
+ * capability's rights (capchan_capfile_mmap) instead of refusing it.
+ */
 int capchan_capfile_create(struct capchan_cap *cap)
 {
 	int fd = anon_inode_getfd("[capchan-cap]", &capchan_capfile_fops, cap,
-				  O_RDONLY | O_CLOEXEC);
+				  O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
 		capchan_cap_put(cap);

@@ -104,6 +104,7 @@ struct capchan_cap {
 	struct capchan_cap	*parent;	/* holds a reference */
 	struct list_head	children;	/* live children; tree->lock */
 	struct list_head	sibling;	/* tree->lock */
+	struct list_head	mmaps;		/* its mappings (mmap.c); tree->lock */
 };
 
 int capchan_cap_cache_init(void);
@@ -139,6 +140,11 @@ static inline struct file *capchan_cap_file(const struct capchan_cap *cap)
 int capchan_capfile_create(struct capchan_cap *cap);
 struct capchan_cap *capchan_capfile_get(int fd);
 
+/* mmap(2) of a capability file, and REVOKE's teardown (mmap.c) */
+int capchan_capfile_mmap(struct file *capfile, struct vm_area_struct *vma);
+void capchan_mmap_revoked(struct capchan_cap *cap, struct list_head *dead);
+void capchan_mmap_teardown(struct list_head *dead);
+
 /* ---- handle table (table.c) -------------------------------------------- */
 struct capchan_slot {
 	struct capchan_cap	*cap;		/* NULL: free */
@@ -169,7 +175,7 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 #define CAPCHAN_FEATURES \
 	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
 	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
-	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | \
+	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP | \
 	 (IS_ENABLED(CONFIG_BPF_EVENTS) ? CAPCHAN_FEAT_HOOK : 0))
 
 /* the BTF layer (btf.c): kfuncs when the module carries BTF */

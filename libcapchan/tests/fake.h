@@ -137,5 +137,6 @@ Suite *dir_suite(void);
 Suite *filter_suite(void);
 Suite *sandbox_suite(void);
 Suite *async_suite(void);
+Suite *map_suite(void);
 
 #endif

@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, filter_suite());
 	srunner_add_suite(sr, sandbox_suite());
 	srunner_add_suite(sr, async_suite());
+	srunner_add_suite(sr, map_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -29,7 +29,7 @@
 #define CAPCHAN_RIGHT_SEEK	(1ULL << 2)	/* explicit offsets on READ/WRITE */
 #define CAPCHAN_RIGHT_STAT	(1ULL << 3)	/* STAT, STATAT beneath a DIR */
 #define CAPCHAN_RIGHT_SYNC	(1ULL << 4)	/* FSYNC op */
-#define CAPCHAN_RIGHT_MMAP	(1ULL << 5)	/* zero-copy mapping of a FILE */
+#define CAPCHAN_RIGHT_MMAP	(1ULL << 5)	/* mmap(2) of a FILE's capability file */
 #define CAPCHAN_RIGHT_LOOKUP	(1ULL << 6)	/* OPEN beneath a DIR */
 #define CAPCHAN_RIGHT_CREATE	(1ULL << 7)	/* O_CREAT, MKDIR, SYMLINK, RENAME's target */
 #define CAPCHAN_RIGHT_DERIVE	(1ULL << 8)	/* DERIVE attenuated copies */
@@ -281,6 +281,8 @@ struct capchan_params {
 #define CAPCHAN_FEAT_FILTER		(1U << 8)
 /* module BTF is loaded: kfuncs and fentry-able hook functions exist */
 #define CAPCHAN_FEAT_BTF		(1U << 9)
+/* mmap(2) of a FILE capability's capability file (CAPCHAN_RIGHT_MMAP) */
+#define CAPCHAN_FEAT_MMAP		(1U << 10)
 
 /* ------------------------------------------------------------------ */
 /* Bootstrap ioctls ("emergency syscalls")                             */
