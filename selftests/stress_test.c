@@ -95,7 +95,7 @@ static int make_tree(struct cc_tree *t, const char *tag, unsigned char *pat)
  */
 #define SR_MAXW		8
 #define SR_BATCH	8	/* SQEs per batch, at most */
-#define SR_ITERS	100
+#define SR_ITERS	200
 #define SR_MAXSEQ	(SR_ITERS * SR_BATCH)
 #define SR_SQ		(SR_MAXW * SR_BATCH)	/* room for every batch at once */
 
@@ -271,9 +271,9 @@ static void *sr_worker_fn(void *arg)
 
 		/* a batch: single ops and OPEN+READ+CLOSE chains */
 		while (n < SR_BATCH) {
-			uint32_t k = rnd(&rs) % 6;
+			uint32_t k = rnd(&rs) % (SK_WRITE + 2);
 
-			if (k == 5) {
+			if (k > SK_WRITE) {
 				if (n + 3 > SR_BATCH)
 					break;
 				w->slot[(w->pushed + n) % SR_BATCH].kind = SK_OPEN;
@@ -305,7 +305,7 @@ static void *sr_worker_fn(void *arg)
 		r = cc_enter(x->ch.fd, n, 0, 0);
 		if (r < 0 || r > n)
 			sr_bad(w, 1, r);
-		while (atomic_load(&w->outstanding)) {
+		for (bool drained = false; ; ) {
 			unsigned int pend;
 
 			pthread_mutex_lock(&x->mu);
@@ -313,21 +313,27 @@ static void *sr_worker_fn(void *arg)
 			pthread_mutex_unlock(&x->mu);
 			if (!atomic_load(&w->outstanding))
 				break;
+			/* everything consumed and posted, and ours not there */
+			if (drained) {
+				sr_bad(w, 3, atomic_load(&w->outstanding));
+				break;
+			}
 			/*
 			 * Ours are still in the SQ (pushed by us, behind SQEs
 			 * whose owner has not entered yet) or being run by
-			 * another ENTER, which this one waits for (the
-			 * channel's lock).
+			 * another ENTER.  This ENTER waits for that one (the
+			 * channel's lock), which posts its CQEs before it lets
+			 * go: with the SQ seen empty, the next reap must find
+			 * every CQE still missing.
 			 */
 			pend = __atomic_load_n(x->ch.sq.ktail, __ATOMIC_ACQUIRE) -
 			       __atomic_load_n(x->ch.sq.khead, __ATOMIC_ACQUIRE);
+			drained = !pend;
 			r = cc_enter(x->ch.fd, pend ? pend : 1, 0, 0);
 			if (r < 0 || r > SR_SQ) {
 				sr_bad(w, 2, r);
 				break;
 			}
-			if (!r)
-				sched_yield();
 		}
 		for (int i = 0; i < n; i++) {
 			struct sr_slot *sl = &w->slot[(base + i) % SR_BATCH];
@@ -408,7 +414,7 @@ static int sr_run_threads(struct sr_ctx *x, int first, int threads)
 	return ret;
 }
 
-TEST_F_TIMEOUT(shring, every_cqe_once, 120)
+TEST_F_TIMEOUT(shring, every_cqe_once, 60)
 {
 	struct sr_ctx *x = self->x;
 	unsigned long total = 0;
@@ -469,19 +475,19 @@ TEST_F_TIMEOUT(shring, every_cqe_once, 120)
 /* REVOKE racing everything                                            */
 /* ------------------------------------------------------------------ */
 /*
- * Each round: M = DERIVE of the scratch file's root capability F in the
- * shared channel c0, exported (the export E is a child of M) to capfd.
- * Workers on c0 DERIVE from M; workers with channels of their own IMPORT
- * capfd.  Then each, in a loop: READ, WRITE, ring READ (own channel),
- * DERIVE d, DERIVE d2 from d, REVOKE d, EXPORT d, IMPORT that, READ it,
- * CLOSE all.  The test REVOKEs M meanwhile.  Every result is the op's
- * success value or -EKEYREVOKED, and -EKEYREVOKED for each op begun after
- * REVOKE returned; REVOKE M counts at least E and the pins (one DERIVE per
- * worker kept to the end) and at most those plus every DERIVE and EXPORT
- * that succeeded.
+ * Each round: M = DERIVE of the scratch file's capability F in the shared
+ * channel c0; S = DERIVE of M, also in c0; E = EXPORT of M (a child of M)
+ * to capfd.  Workers on c0 DERIVE from S; workers with channels of their
+ * own IMPORT capfd.  Then each, in a loop: READ, WRITE, ring READ (own
+ * channel), DERIVE d, DERIVE d2 from d, REVOKE d, EXPORT d, IMPORT that,
+ * READ it, CLOSE all.  The test REVOKEs M meanwhile.  Every result is the
+ * op's success value or -EKEYREVOKED, and -EKEYREVOKED for each op begun
+ * after REVOKE returned; REVOKE M counts at least S, E and the pins (one
+ * DERIVE per worker kept to the end) and at most those plus every DERIVE
+ * and EXPORT that succeeded.
  */
 #define RV_MAXW		6
-#define RV_ROUNDS	4
+#define RV_ROUNDS	6
 #define RV_RIGHTS	(R_READ | R_WRITE | R_SEEK | R_STAT | R_DERIVE | \
 			 R_DELEGATE | R_REVOKE)
 
@@ -497,7 +503,7 @@ struct rv_worker {
 struct rv_ctx {
 	atomic_int revoke_done, stop;
 	struct capchan c0;
-	uint32_t f, m;
+	uint32_t f, m, s;		/* s: the shared workers' parent */
 	int capfd;
 	int nw, shared_w;		/* workers 0..shared_w-1 use c0 */
 	struct rv_worker w[RV_MAXW];
@@ -567,7 +573,7 @@ static void rv_loop_once(struct rv_ctx *x, struct rv_worker *w, struct capchan *
 	bool after = RV_AFTER(x), loop_after = after;
 	long h, r, d, d2, e, i;
 
-	h = shared ? capchan_derive(ch, x->m, RV_RIGHTS) : capchan_import(ch, x->capfd);
+	h = shared ? capchan_derive(ch, x->s, RV_RIGHTS) : capchan_import(ch, x->capfd);
 	if (!rv_expect(w, 1, h, cc_handle_ok(h), after))
 		goto out;
 	if (shared)
@@ -593,9 +599,18 @@ static void rv_loop_once(struct rv_ctx *x, struct rv_worker *w, struct capchan *
 		d2 = capchan_derive(ch, d, R_READ | R_SEEK);
 		if (rv_expect(w, 6, d2, cc_handle_ok(d2), after))
 			w->made++;
-		/* d's one child is d2; a revoked d2 means a revoked d */
+		/*
+		 * d's one child is d2; a revoked d2 means a revoked d.  0: the
+		 * REVOKE of M marked d after this one began and walked d's
+		 * subtree before it: d is revoked now.
+		 */
 		after = RV_AFTER(x);
 		r = capchan_revoke(ch, d);
+		if (r == 0 && !after && cc_handle_ok(d2)) {
+			r = capchan_read(ch, d, b, IO_LEN, off);
+			if (r != -EKEYREVOKED)
+				rv_bad(w, 7, 10000 + r);
+		}
 		rv_expect(w, 7, r, cc_handle_ok(d2) && r == 1, after);
 		after = RV_AFTER(x);
 		e = capchan_export(ch, d, R_READ | R_SEEK);
@@ -651,7 +666,7 @@ static void *rv_worker_fn(void *arg)
 		}
 	}
 	/* the pin: a child of the subtree kept open to the end */
-	pin = capchan_derive(ch, shared ? x->m : (uint32_t)h0, R_READ | R_SEEK);
+	pin = capchan_derive(ch, shared ? x->s : (uint32_t)h0, R_READ | R_SEEK);
 	if (!cc_handle_ok(pin)) {
 		rv_bad(w, 52, pin);
 		goto out;
@@ -718,7 +733,7 @@ FIXTURE_TEARDOWN(revoke_race)
 /* Wait until every worker's counter (loops or loops_after) reached n. */
 static bool rv_wait_loops(struct rv_ctx *x, bool after, unsigned long n)
 {
-	double end = cc_now() + 30;
+	double end = cc_now() + 10;
 
 	while (cc_now() < end) {
 		int i;
@@ -737,7 +752,7 @@ static bool rv_wait_loops(struct rv_ctx *x, bool after, unsigned long n)
 	return false;
 }
 
-TEST_F_TIMEOUT(revoke_race, ops_begun_after_revoke_fail, 120)
+TEST_F_TIMEOUT(revoke_race, ops_begun_after_revoke_fail, 60)
 {
 	struct rv_ctx *x = self->x;
 	long long caps0 = fdinfo_num(x->c0.fd, "user-caps");
@@ -758,6 +773,9 @@ TEST_F_TIMEOUT(revoke_race, ops_begun_after_revoke_fail, 120)
 		m = capchan_derive(&x->c0, x->f, RV_RIGHTS);
 		ASSERT_LT(0, m);
 		x->m = m;
+		m = capchan_derive(&x->c0, x->m, RV_RIGHTS);
+		ASSERT_LT(0, m);
+		x->s = m;
 		x->capfd = capchan_export(&x->c0, x->m, RV_RIGHTS);
 		ASSERT_LE(0, x->capfd);
 		for (int i = 0; i < x->nw; i++) {
@@ -798,14 +816,16 @@ TEST_F_TIMEOUT(revoke_race, ops_begun_after_revoke_fail, 120)
 			EXPECT_LT(0, w->revoked);
 			made += w->made;
 		}
-		/* E and the pins at least; at most those and all that was made */
-		EXPECT_LE(1 + x->nw, n);
-		EXPECT_GE((long)(1 + x->nw + made), n);
+		/* S, E and the pins at least; at most those and all made */
+		EXPECT_LE(2 + x->nw, n);
+		EXPECT_GE((long)(2 + x->nw + made), n);
 		/* M itself stays valid and has nothing left below it */
 		EXPECT_EQ(8, capchan_read(&x->c0, x->m, b, 8, 0));
 		EXPECT_EQ(0, capchan_revoke(&x->c0, x->m));
 		EXPECT_EQ(-EKEYREVOKED, capchan_import(&x->c0, x->capfd));
 		close(x->capfd);
+		EXPECT_EQ(-EKEYREVOKED, capchan_derive(&x->c0, x->s, R_READ));
+		EXPECT_EQ(0, capchan_drop(&x->c0, x->s));
 		EXPECT_EQ(0, capchan_drop(&x->c0, x->m));
 		/* every capability made in the round is gone */
 		EXPECT_EQ(2, fdinfo_num(x->c0.fd, "caps"));
@@ -824,7 +844,7 @@ struct ce_ctx {
 	uint32_t fh;
 	const unsigned char *data;	/* jail/file */
 	atomic_int closed;
-	unsigned long consumed, reaped, bad, batches;
+	unsigned long consumed, reaped, bad, batches, after_close;
 	long last;			/* the ENTER result that ended it */
 	unsigned int unconsumed;	/* SQEs of that ENTER */
 	int first_where;
@@ -895,8 +915,11 @@ static void *ce_submitter(void *arg)
 		}
 		if (cc_cq_pending(&c->ch))
 			ce_bad(c, 6, cc_cq_pending(&c->ch));
-		if (c->batches > 1000000)
-			return NULL;	/* the close never came */
+		/* the close was long done, and ENTER still works */
+		if (atomic_load(&c->closed) && ++c->after_close > 1000) {
+			ce_bad(c, 7, c->after_close);
+			return NULL;
+		}
 	}
 }
 
@@ -923,9 +946,9 @@ FIXTURE_TEARDOWN(chan)
  * rings, still mapped, show exactly the unconsumed batch left in the SQ;
  * the munmap lets go of the channel and of the module.
  */
-TEST_F_TIMEOUT(chan, close_races_enter, 120)
+TEST_F_TIMEOUT(chan, close_races_enter, 60)
 {
-	enum { ROUNDS = 30 };
+	enum { ROUNDS = 40 };
 	long long base = cc_module_refcnt();
 	unsigned long batches = 0;
 	uint32_t rs = 4242;
@@ -1325,7 +1348,7 @@ TEST_F_TIMEOUT(chan, exec_keeps_what_is_inherited, 60)
 	a.keep_fd = keep.fd;
 	a.gone_fd = gone.fd;
 	a.ok = ok;
-	mid = capchan_derive(&keep, ok, R_READ | R_SEEK | R_DERIVE);
+	mid = capchan_derive(&keep, ok, R_READ | R_SEEK | R_DERIVE | R_REVOKE);
 	ASSERT_LT(0, mid);
 	a.rev = capchan_derive(&keep, mid, R_READ | R_SEEK);
 	ASSERT_LT(0, (int)a.rev);
@@ -1417,7 +1440,7 @@ TEST_F_TIMEOUT(chan, exec_with_ops_in_flight, 60)
 	a.capfd_keep = a.capfd_gone = -1;
 	a.ok = ok;
 	exec_args_fill(&a, &keep);
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 6; round++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
@@ -1558,7 +1581,7 @@ static void *ul_steady(void *arg)
  * zero, so the call can never really unload the module: it is only made
  * after checking the count.
  */
-TEST_F_TIMEOUT(chan, unload_refused_under_load, 120)
+TEST_F_TIMEOUT(chan, unload_refused_under_load, 60)
 {
 	enum { CHURN = 2, STEADY = 2, TRIES = 40 };
 	struct ul_thread t[CHURN + STEADY];
