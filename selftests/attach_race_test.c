@@ -166,8 +166,10 @@ struct want {
 static void want_of(const struct pstate *st, int k, int c, struct want *w)
 {
 	memset(w, 0, sizeof(*w));
-	/* the hook first; when both policies refuse, the first attached
-	 * decides, and the attach order varies: either errno */
+	/*
+	 * The hook first; when both policies refuse, the first attached
+	 * decides, and the attach order varies: either errno.
+	 */
 	if (st->ebpf & P_DENY)
 		w->err[w->nerr++] = -E_DENY;
 	if ((st->ebpf & P_RO) && (k == K_WRITE || k == K_OPEN_WR))
@@ -719,20 +721,21 @@ static const struct ebpf_step ebpf_cycle[] = {
 	{ P_DENY, true }, { P_RO, true }, { P_DENY, false }, { P_RO, false },
 };
 
-static int ebpf_apply(FIXTURE_DATA(race) *self, const struct ebpf_step *s)
+static int ebpf_apply(struct capchan_readonly *ro, struct capchan_denyuid *du,
+		      const struct ebpf_step *s)
 {
 	if (s->policy == P_RO) {
 		if (!s->attach) {
-			capchan_readonly__detach(self->ro);
+			capchan_readonly__detach(ro);
 			return 0;
 		}
-		return capchan_readonly__attach(self->ro);
+		return capchan_readonly__attach(ro);
 	}
 	if (!s->attach) {
-		capchan_denyuid__detach(self->du);
+		capchan_denyuid__detach(du);
 		return 0;
 	}
-	return capchan_denyuid__attach(self->du);
+	return capchan_denyuid__attach(du);
 }
 
 /* Filter j on a channel: every other one through each library call. */
@@ -792,7 +795,8 @@ TEST_F_TIMEOUT(race, policy_changes_under_load, 60)
 			else
 				st.ebpf &= ~es->policy;
 			e = epoch_begin(x, &st);
-			EXPECT_EQ(0, ebpf_apply(self, es)) TH_LOG("eBPF step %d", nebpf);
+			EXPECT_EQ(0, ebpf_apply(self->ro, self->du, es))
+				TH_LOG("eBPF step %d", nebpf);
 		}
 		epoch_end(x, e);
 		if (!epoch_wait(x, e)) {

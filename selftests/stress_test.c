@@ -31,8 +31,10 @@
 #define EXEC_ENV_MODE	"CAPCHAN_STRESS_EXEC"
 #define EXEC_ENV_ARGS	"CAPCHAN_STRESS_ARGS"
 
-/* scratch: READ and WRITE target, SCR_LEN bytes of pattern seed 7 that
- * writes never change (each writes the pattern's own bytes back) */
+/*
+ * scratch: READ and WRITE target, SCR_LEN bytes of pattern seed 7 that
+ * writes never change (each writes the pattern's own bytes back)
+ */
 #define SCR_SEED	7
 #define SCR_LEN		(16 * 4096)
 #define IO_LEN		64
@@ -1190,11 +1192,12 @@ static bool exec_read_ok(struct capchan *ch, uint32_t h)
 	       !memcmp(got, want, IO_LEN);
 }
 
+/* In the exec'd child: a failed check returns its number, with a line. */
 #define EXEC_CHECK(n, cond) do {					\
 	if (!(cond)) {							\
 		fprintf(stderr, "# exec'd child: check %d failed: %s\n",	\
 			(n), #cond);					\
-		return (n);						\
+		return n;						\
 	}								\
 } while (0)
 
