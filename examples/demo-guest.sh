@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs inside the demo VM (see demo.sh), with capcat, captour, capls,
-# capsandbox and capchan-policy in /bin.
+# capsandbox, capchan-policy, capserve and capmap in /bin.
 set -eu
 
 echo "== capchan demo on $(uname -sr) =="
@@ -79,6 +79,25 @@ capcat /tmp/demo docs/inside.txt
 echo
 echo "-- capsandbox: a channel filter (classic BPF, no privilege) refuses WRITE, READ works"
 capsandbox -e EPERM /tmp/demo docs/inside.txt
+
+echo
+echo "-- capserve: lend a directory read-only to uid 65534 in the sandbox, revoke it half-way"
+# root's alone: the client reads it with the server's credentials only
+mkdir -p /tmp/serve
+echo "served by capserve" > /tmp/serve/hello.txt
+printf 'read by the client before REVOKE.\nnever reached: REVOKE came first\n' \
+	> /tmp/serve/notes.txt
+chmod 0600 /tmp/serve/hello.txt /tmp/serve/notes.txt
+chmod 0700 /tmp/serve
+capserve -u 65534 /tmp/serve notes.txt ||
+	{ echo "demo: capserve did not go as expected" >&2; exit 1; }
+
+echo
+echo "-- capmap: map a file through its capability (no copy), revoke, SIGBUS"
+{ echo "a file read through a mapping of its capability"; seq 1 2000; } \
+	> /tmp/map.txt
+capmap /tmp/map.txt ||
+	{ echo "demo: capmap did not go as expected" >&2; exit 1; }
 
 echo
 

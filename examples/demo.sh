@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make demo: boot Debian's stock 6.1 kernel in QEMU, load capchan.ko and
-# run the examples (demo-guest.sh drives capcat, captour, capls, capsandbox
-# and capchan-policy in the guest).
+# run the examples (demo-guest.sh drives capcat, captour, capls, capsandbox,
+# capchan-policy, capserve and capmap in the guest).
 # Shows the guest's own lines and capchan's kernel messages; the full
 # serial log (boot messages included) stays in the log file it names.
 set -eu
@@ -19,6 +19,7 @@ sh "$repo/selftests/vm/run.sh" -q -k "${CAPCHAN_DEMO_KERNEL:-6.1}" -t 300 \
 	-f "$here/capcat:/bin/capcat" -f "$here/captour:/bin/captour" \
 	-f "$here/capls:/bin/capls" -f "$here/capsandbox:/bin/capsandbox" \
 	-f "$here/capchan-policy:/bin/capchan-policy" \
+	-f "$here/capserve:/bin/capserve" -f "$here/capmap:/bin/capmap" \
 	"$here/demo-guest.sh" > "$log.verdict" 2>&1 || status=$?
 # drop firmware noise and boot messages, keep the guest and capchan lines
 tr -d '\r' < "$log" | sed -n '/^capchan-vm: kernel/,$p' |
