@@ -68,6 +68,7 @@ TEST(allowlist_and_denylist)
 {
 	char saved[64];
 	struct capchan_version v;
+	struct capchan_sqe s;
 	int fd = cc_open_dev();
 
 	ASSERT_LE(0, fd);
@@ -78,15 +79,11 @@ TEST(allowlist_and_denylist)
 	ASSERT_EQ(0, cc_version(fd, &v));
 	EXPECT_EQ((1ULL << CAPCHAN_OP_NOP) | (1ULL << CAPCHAN_OP_STAT), v.ops);
 	EXPECT_EQ(0, nop(fd));
-	{
-		struct capchan_sqe s;
-
-		/* refused before anything else is looked at */
-		cc_sqe(&s, CAPCHAN_OP_DERIVE, 12345);
-		EXPECT_EQ(-EOPNOTSUPP, cc_invoke(fd, &s));
-		cc_sqe(&s, CAPCHAN_OP_READDIR, 12345);
-		EXPECT_EQ(-EOPNOTSUPP, cc_invoke(fd, &s));
-	}
+	/* refused before anything else is looked at */
+	cc_sqe(&s, CAPCHAN_OP_DERIVE, 12345);
+	EXPECT_EQ(-EOPNOTSUPP, cc_invoke(fd, &s));
+	cc_sqe(&s, CAPCHAN_OP_READDIR, 12345);
+	EXPECT_EQ(-EOPNOTSUPP, cc_invoke(fd, &s));
 	/* the denylist still applies inside the allowlist */
 	ASSERT_EQ(0, set_param("disabled_ops", "1"));
 	EXPECT_EQ(-EOPNOTSUPP, nop(fd));
@@ -107,6 +104,7 @@ TEST(per_user_channel_limit)
 {
 	char saved[64];
 	pid_t pid;
+	int fd;
 
 	get_param("max_user_channels", saved, sizeof(saved));
 	ASSERT_NE(0, saved[0]);
@@ -144,12 +142,9 @@ TEST(per_user_channel_limit)
 	}
 	EXPECT_EQ(0, cc_wait_child(pid));
 	/* another user is not affected by that user's channels */
-	{
-		int fd = cc_open_dev();
-
-		EXPECT_LE(0, fd);
-		close(fd);
-	}
+	fd = cc_open_dev();
+	EXPECT_LE(0, fd);
+	close(fd);
 	ASSERT_EQ(0, set_param("max_user_channels", saved));
 }
 
