@@ -194,14 +194,24 @@ inline cap_enter(c, ok, z)
 #endif
 }
 
-/* The op itself, between enter and exit: it uses the object. */
-inline use(c)
+/*
+ * The op itself, which uses the object, then capchan_cap_exit() (one
+ * step: between the two nothing else of the op's happens).
+ */
+inline use_exit(c, z)
 {
 	d_step {
 		CHECK(c);
 		assert(has_obj[c] && !obj_released && act[c] > 0);
-		inflight[c]--
+		inflight[c]--;
+		act[c]--;
+		z = (act[c] == 0)
 	}
+	if
+	:: z -> drop_obj(c)
+	:: else -> skip
+	fi;
+	z = false
 }
 
 /* capchan_cap_retire(): tree lock held */
@@ -452,11 +462,7 @@ proctype export_g()
 			capfile_open = true
 		:: else -> skip
 		fi;
-		d_step {
-			CHECK(C);
-			inflight[C]--
-		}
-		cap_exit(C, z)
+		use_exit(C, z)
 	:: else -> skip
 	fi;
 	op_done(C, pinned, node, z);
@@ -496,7 +502,7 @@ proctype import_g()
 	/* an op on G */
 	execute_op(CH_B, tableB_G, G, ok, pinned, z);
 	if
-	:: ok -> use(G); cap_exit(G, z)
+	:: ok -> use_exit(G, z)
 	:: else -> skip
 	fi;
 	op_done(G, pinned, node, z);
@@ -518,7 +524,7 @@ proctype op_c()
 
 	execute_op(CH_A, tableA_C, C, ok, pinned, z);
 	if
-	:: ok -> use(C); cap_exit(C, z)
+	:: ok -> use_exit(C, z)
 	:: else -> skip
 	fi;
 	op_done(C, pinned, node, z)
@@ -534,11 +540,7 @@ proctype revoke_r()
 	assert(ok);	/* R itself is never revoked here */
 	revoke_descendants(R, node, nxt, z, restarts);
 	revoke_returned = true;
-	d_step {
-		CHECK(R);
-		inflight[R]--
-	}
-	cap_exit(R, z);
+	use_exit(R, z);
 	op_done(R, pinned, node, z)
 }
 
