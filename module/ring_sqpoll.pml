@@ -5,21 +5,30 @@
  * thread (CAPCHAN_SETUP_SQPOLL), checked with spin by
  * selftests/model_check.sh.  Not compiled: module/Kbuild lists its objects.
  *
- * What it models, one process each:
- *  - submitter: the application, libcapchan's capchan_get_sqe() (SQ room
- *    from sq_head [S2]), capchan_submit() (write the SQE, store-release
- *    sq_tail [S1], full barrier [W1], read sq_flags, and only if
- *    CAPCHAN_SQ_NEED_WAKEUP is set ioctl ENTER(CAPCHAN_ENTER_SQ_WAKEUP),
- *    which is capchan_ring_enter() doing wake_up(&ctx->sqpoll_wait)),
- *    capchan_peek_cqe()/capchan_cqe_seen() (load-acquire cq_tail [C1],
- *    read the CQE, store-release cq_head [C2]); at the end it waits for
- *    every CQE (ENTER(GETEVENTS)) and closes the channel (kthread_stop).
- *  - sqpoll: capchan_sqpoll_thread(): each pass is capchan_submit_sqes()
- *    (load-acquire sq_tail [S1], consume an SQE only while the CQ has a
- *    free slot by the load-acquired cq_head [C2], post its CQE,
- *    store-release sq_head [S2] and cq_tail [C1]); when idle it
- *    prepare_to_wait()s, sets NEED_WAKEUP, smp_mb() (pairs with W1),
- *    re-checks the SQ and kthread_should_stop(), and schedule()s.
+ * What it models, one process each (names as in module/sqpoll.c,
+ * module/ring.c and libcapchan/submit.c, capchan.h):
+ *  - submitter: the application.  capchan_get_sqe() (SQ room from the
+ *    load-acquired sq_head [S2]); capchan__submit_sqpoll(), the SQPOLL
+ *    path of capchan_submit(): capchan__flush_sq() (write the SQE,
+ *    store-release sq_tail [S1]), capchan_sq_needs_wakeup() (full barrier
+ *    [W1], then read sq_flags), and only with CAPCHAN_SQ_NEED_WAKEUP set
+ *    ioctl ENTER(CAPCHAN_ENTER_SQ_WAKEUP): capchan_ring_enter() ->
+ *    capchan_sqpoll_enter() -> wake_up(&sq->wait).  capchan_peek_cqe() /
+ *    capchan_cqe_seen() reap (load-acquire cq_tail [C1], read the CQE,
+ *    store-release cq_head [C2]).  At the end it waits for every CQE
+ *    (ENTER(GETEVENTS)) and closes the channel: capchan_sqpoll_destroy()'s
+ *    kthread_stop().
+ *  - sqpoll: capchan_sqpoll_thread().  Each pass is capchan_sqpoll_batch()
+ *    -> capchan_ring_submit() (capchan_submit_sqes() before the poll
+ *    thread): load-acquire sq_tail [S1], consume an SQE only while the CQ
+ *    has a free slot by the load-acquired cq_head [C2] (capchan_cq_space()),
+ *    capchan_post_cqe(), store-release sq_head [S2] and cq_tail [C1].
+ *    Idle (nothing consumed: an empty SQ or a full CQ) it polls again or,
+ *    once sq_thread_idle ran out, prepare_to_wait()s, sets NEED_WAKEUP
+ *    (capchan_sqpoll_set_flags()), smp_mb() (W1's pair), re-checks the SQ
+ *    (capchan_sq_pending()) and kthread_should_stop(), and schedule()s.
+ *    Only the thread consumes the SQ of an SQPOLL channel (ENTER ignores
+ *    to_submit there), so ctx->lock plays no part and is left out.
  *  - flusher(p): the x86 store buffer of process p draining to memory.
  *  - monitor: the missed-wakeup property.
  *
@@ -185,7 +194,7 @@ end:	do
 	od
 }
 
-/* wake_up(&ctx->sqpoll_wait), as ENTER(SQ_WAKEUP) and kthread_stop() do */
+/* wake_up(&sq->wait), as ENTER(SQ_WAKEUP) does, or kthread_stop() */
 inline wake_thread()
 {
 	tstate = TASK_RUNNING
@@ -217,7 +226,8 @@ proctype submitter()
 		published = tail
 	   }
 #ifndef BROKEN_SUBMIT_BARRIER
-		mb(APP);	/* [W1] pairs with the thread's smp_mb() */
+		/* capchan_sq_needs_wakeup(): [W1], pairs with the thread's smp_mb() */
+		mb(APP);
 #endif
 		load(APP, SQ_FLAGS, v);
 		d_step {
@@ -247,7 +257,7 @@ proctype submitter()
 	od;
 	/* every CQE reaped exactly once: nothing more may come */
 	assert(consumed == NREQ);
-	/* close(): the channel's release stops the thread (kthread_stop) */
+	/* close(): capchan_sqpoll_destroy() stops the thread (kthread_stop) */
 	d_step {
 		should_stop = true;
 		wake_thread()
@@ -266,7 +276,7 @@ proctype sqpoll()
 	:: should_stop -> break		/* kthread_should_stop() */
 	:: else ->
 		/*
-		 * Under ctx->lock: capchan_submit_sqes().  The loads of
+		 * capchan_sqpoll_batch(): capchan_ring_submit().  The loads of
 		 * sq_tail and cq_head never hit our own buffer (the
 		 * submitter alone stores them).
 		 */
@@ -306,7 +316,7 @@ proctype sqpoll()
 			if
 			:: skip
 			:: d_step {
-				/* prepare_to_wait(&ctx->sqpoll_wait) */
+				/* prepare_to_wait(&sq->wait) */
 				tstate = TASK_INTERRUPTIBLE;
 				APPEND(KTH, SQ_FLAGS, NEED_WAKEUP)
 			   }
