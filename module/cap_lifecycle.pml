@@ -6,16 +6,26 @@
  * selftests/model_check.sh.  Not compiled: module/Kbuild lists its objects.
  *
  * The tree: R, a root (GRANT) in channel A's table; C, DERIVEd from R, in
- * channel A's table; G, EXPORTed from C while everything below runs (so
- * the link races the revocation), whose capability file channel B
- * IMPORTs.  One object, shared by all three (DERIVE and EXPORT share
- * their parent's).
+ * channel A's table (both set up before anything runs); G, EXPORTed from
+ * C while everything else runs, so capchan_attenuate()'s
+ * capchan_cap_prepare_child() + capchan_cap_link(), the path DERIVE takes
+ * too, races the revocation; channel B IMPORTs G's capability file.  One
+ * object, shared by all three (DERIVE and EXPORT share their parent's).
+ *
+ * Processes: export_g (capchan_issue_export()), close_capfile
+ * (capchan_capfile_release()), import_g (capchan_issue_import(), an op on
+ * G, capchan_issue_close()), op_c (an op on C), revoke_r
+ * (capchan_issue_revoke() -> capchan_cap_revoke_descendants()), close_c
+ * (capchan_issue_close()); init, at the end, capchan_table_destroy() of
+ * channel A.  Inlines carry the names of the cap.c functions they stand
+ * for.
  *
  * Ops are modelled as a future worker would run them: capchan_execute()'s
  * table lookup and capchan_cap_enter() under the channel's ctx->lock, the
- * op itself (and capchan_cap_exit()) outside it, concurrently with
- * everything else.  Today the whole op runs under ctx->lock, a subset of
- * these interleavings.  CLOSE (on_revoked) only takes the table entry.
+ * op itself and capchan_cap_exit() outside it, concurrently with
+ * everything else (see execute_op).  Today the whole op runs under
+ * ctx->lock, which keeps CLOSE of the same channel out for as long as the
+ * worker's pin does here.  CLOSE (on_revoked) only takes the table entry.
  * Refcounts and @active are atomic steps (fully ordered RMWs); the model
  * is sequentially consistent otherwise: @revoked is written under the
  * tree lock and read by capchan_cap_enter() after its fully ordered
