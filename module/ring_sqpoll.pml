@@ -47,7 +47,7 @@
  * Properties (any violation is an error trail):
  *  - the thread reads every SQE exactly once, with the content the
  *    submitter wrote (assert in sqpoll: no torn or reused SQE slot);
- *  - the submitter reaps CQEs 1..NREQ in order, each exactly once and none
+ *  - the submitter reaps its NREQ CQEs in order, each exactly once and none
  *    overwritten before it was consumed (assert in submitter: the CQ-space
  *    rule and C1/C2);
  *  - no missed wakeup: never the thread asleep, the submitter done
@@ -67,7 +67,9 @@
  *
  * Parameters: -DRING=n SQ entries (a power of two; the CQ gets as many,
  * the smallest CQ CAPCHAN_SETUP_CQSIZE allows, so it fills), -DNREQ=n SQEs
- * submitted in all (more than RING, so both rings wrap).
+ * submitted in all, -DSTART=n the ring indices to start from: the rings
+ * as a run of n earlier SQEs left them (slots holding that run's SQEs and
+ * CQEs), so a few SQEs also cross the end of a larger ring.
  */
 
 #ifndef RING
@@ -79,6 +81,10 @@
 #define CQ_N	RING
 /* store buffer entries per process: more than a run can leave in one */
 #define SB	(3 * NREQ + 4)
+#ifndef START
+#define START	0
+#endif
+#define END	(START + NREQ)	/* the indices once every SQE is in */
 
 /* shared locations: the ring header, then the SQE and CQE arrays */
 #define SQ_TAIL		0
@@ -207,8 +213,8 @@ inline wake_thread()
  */
 proctype submitter()
 {
-	byte tail;	/* struct capchan_sq sqe_tail: SQEs published */
-	byte cqh;	/* cq_head as this side last stored it */
+	byte tail = START;	/* struct capchan_sq sqe_tail */
+	byte cqh = START;	/* cq_head as this side last stored it */
 	byte v;
 
 	do
@@ -219,7 +225,7 @@ proctype submitter()
 		 * write the SQE; capchan__flush_sq(): store-release sq_tail
 		 * [S1].
 		 */
-		tail < NREQ && tail - mem[SQ_HEAD] < RING ->
+		tail < END && tail - mem[SQ_HEAD] < RING ->
 		APPEND(APP, SQE(tail), tail + 1);
 		tail++;
 		APPEND(APP, SQ_TAIL, tail);
@@ -238,7 +244,7 @@ proctype submitter()
 			:: else -> skip
 			fi;
 			if
-			:: tail == NREQ -> submit_done = true
+			:: tail == END -> submit_done = true
 			:: else -> skip
 			fi;
 			v = 0
@@ -253,10 +259,10 @@ proctype submitter()
 		APPEND(APP, CQ_HEAD, cqh);
 		v = 0
 	   }
-	:: tail == NREQ && cqh == NREQ -> break
+	:: tail == END && cqh == END -> break
 	od;
 	/* every CQE reaped exactly once: nothing more may come */
-	assert(consumed == NREQ);
+	assert(consumed == END);
 	/* close(): capchan_sqpoll_destroy() stops the thread (kthread_stop) */
 	d_step {
 		should_stop = true;
@@ -267,8 +273,8 @@ proctype submitter()
 /* capchan_sqpoll_thread() */
 proctype sqpoll()
 {
-	byte head;	/* ctx->cached_sq_head */
-	byte ctail;	/* ctx->cached_cq_tail */
+	byte head = START;	/* ctx->cached_sq_head */
+	byte ctail = START;	/* ctx->cached_cq_tail */
 	byte t, h, v;
 	bool work;
 
@@ -366,7 +372,25 @@ end:	atomic {
 }
 
 init {
+	byte i;
+
 	atomic {
+		/* the rings as START earlier SQEs left them */
+		mem[SQ_TAIL] = START;
+		mem[SQ_HEAD] = START;
+		mem[CQ_TAIL] = START;
+		mem[CQ_HEAD] = START;
+		published = START;
+		consumed = START;
+		i = 0;
+		do
+		:: i < START ->
+			mem[SQE(i)] = i + 1;
+			mem[CQE(i)] = i + 1;
+			i++
+		:: else -> break
+		od;
+		i = 0;
 		run flusher(APP);
 		run flusher(KTH);
 		run monitor();

@@ -92,11 +92,11 @@ run_pan() {
 
 r=ring_sqpoll.pml
 run_pan ring2 $r pass "ring_sqpoll: ring 2, 3 SQEs: no lost/duplicated CQE, no missed wakeup, no deadlock" -DRING=2 -DNREQ=3
-run_pan ring4 $r pass "ring_sqpoll: ring 4, 3 SQEs: no lost/duplicated CQE, no missed wakeup, no deadlock" -DRING=4 -DNREQ=3
+run_pan ring4 $r pass "ring_sqpoll: ring 4, 3 SQEs across its end: no lost/duplicated CQE, no missed wakeup, no deadlock" -DRING=4 -DNREQ=3 -DSTART=2
 run_pan ring2-nobarrier $r fail "ring_sqpoll broken: capchan_submit() without W1 is caught" -DRING=2 -DNREQ=3 -DBROKEN_SUBMIT_BARRIER
-run_pan ring4-nobarrier $r fail "ring_sqpoll broken: capchan_submit() without W1 is caught (ring 4)" -DRING=4 -DNREQ=3 -DBROKEN_SUBMIT_BARRIER
+run_pan ring4-nobarrier $r fail "ring_sqpoll broken: capchan_submit() without W1 is caught (ring 4)" -DRING=4 -DNREQ=3 -DSTART=2 -DBROKEN_SUBMIT_BARRIER
 run_pan ring2-recheck $r fail "ring_sqpoll broken: thread re-checks the SQ before its smp_mb() is caught" -DRING=2 -DNREQ=3 -DBROKEN_THREAD_RECHECK
-run_pan ring4-recheck $r fail "ring_sqpoll broken: thread re-checks the SQ before its smp_mb() is caught (ring 4)" -DRING=4 -DNREQ=3 -DBROKEN_THREAD_RECHECK
+run_pan ring4-recheck $r fail "ring_sqpoll broken: thread re-checks the SQ before its smp_mb() is caught (ring 4)" -DRING=4 -DNREQ=3 -DSTART=2 -DBROKEN_THREAD_RECHECK
 run_pan ring2-cqspace $r fail "ring_sqpoll broken: thread ignoring the CQ-space rule is caught" -DRING=2 -DNREQ=3 -DBROKEN_CQ_SPACE
 c=cap_lifecycle.pml
 run_pan cap $c pass "cap_lifecycle: no op after REVOKE returned, no object dropped under an op, each capability freed once"
