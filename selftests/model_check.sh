@@ -14,8 +14,11 @@
 # broken variants (-DBROKEN_*: a barrier or a check taken out) must be
 # refuted: a broken variant that passes means the model can no longer see
 # the bug it was written to catch.  One TAP line per check; exits non-zero
-# if a model fails or a broken variant passes.  Needs spin and gcc.
-# CAPCHAN_BUILD (default build/) holds the work files and error trails.
+# if a model fails or a broken variant passes.  Needs spin and gcc; about a
+# minute of CPU in all.  CAPCHAN_BUILD (default build/) holds the work
+# files and error trails (build/model/<check>/); CAPCHAN_MODEL_MEMLIM (MB,
+# default 2048) and CAPCHAN_MODEL_DEPTH (default 10000) bound each search:
+# a correct model whose search hits either bound fails, it proved nothing.
 set -u
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
