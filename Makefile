@@ -7,13 +7,15 @@
 #   make module     capchan.ko against KDIR (default: the running kernel)
 #   make demo       build, boot Debian's stock 6.1 kernel in QEMU, load the
 #                   module, run the examples
-#   make check      host unit tests + kselftests in QEMU on 6.1 and 6.12 +
-#                   the DKMS build; ends with "N passed, N failed"
+#   make check      host unit tests + the models + kselftests in QEMU on 6.1
+#                   and 6.12 + the DKMS build; ends with "N passed, N failed"
 #   make install    module via DKMS, library, header, pkg-config, man pages,
 #                   capchan-policy (the ready eBPF policies) in sbin
 #   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
 #   make style      checkpatch --strict over module/ and uapi/
 #   make sparse     the module built with sparse (C=2) for 6.1 and 6.12
+#   make model      spin over the Promela models (module/*.pml): SQPOLL
+#                   rings and capability lifecycle, and their broken variants
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 
@@ -25,7 +27,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
-.PHONY: all module lib examples selftests deps check demo bench style sparse install \
+.PHONY: all module lib examples selftests deps check demo bench style sparse model install \
 	install-lib install-module install-tools uninstall clean
 
 all: lib examples selftests
@@ -65,6 +67,9 @@ style: deps
 
 sparse: deps
 	sh selftests/sparse.sh
+
+model: deps
+	sh selftests/model_check.sh
 
 install: install-lib install-module install-tools
 

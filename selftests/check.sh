@@ -4,7 +4,8 @@
 # make check: every test capchan has, one summary line at the end.
 #
 #   1. host unit tests of libcapchan (Check), and of the VM runner's
-#      accelerator probe and watchdog (fake QEMUs)
+#      accelerator probe and watchdog (fake QEMUs); the Promela models of
+#      the rings and the capability lifecycle (model_check.sh, spin)
 #   2. the kselftests in QEMU on Debian's stock 6.1, 6.1 PREEMPT_RT and
 #      6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)
@@ -67,6 +68,20 @@ if [ "$f" -gt 0 ]; then
 	fail "VM runner tests: $f failed"
 elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
 	fail "VM runner tests: exited $st with $p passed"
+fi
+
+echo "== Promela models (spin) =="
+sh "$here/model_check.sh" > "$build/model-check.log" 2>&1
+st=$?
+cat "$build/model-check.log"
+p=$(grep -c '^ok ' "$build/model-check.log")
+f=$(grep -c '^not ok ' "$build/model-check.log")
+passed=$((passed + p))
+if [ "$f" -gt 0 ]; then
+	failed=$((failed + f - 1))
+	fail "model checks: $f failed"
+elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
+	fail "model checks: exited $st with $p passed"
 fi
 
 # ---- 2. kselftests in the VM ----------------------------------------------
