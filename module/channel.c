@@ -54,6 +54,8 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 {
 	struct capchan_ctx *ctx = file->private_data;
 
+	/* first: once it returns no op runs, nothing below is in use */
+	capchan_sqpoll_destroy(ctx);
 	capchan_table_destroy(&ctx->table);
 	capchan_free_filters(ctx);
 	capchan_ring_free(ctx);
@@ -304,6 +306,8 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 		seq_printf(m, "cq-head:\t%u\ncq-tail:\t%u\ncq-entries:\t%u\n",
 			   READ_ONCE(ctx->rings->cq_head), ctx->cached_cq_tail,
 			   ctx->cq_entries);
+		if (ctx->sqpoll)
+			capchan_sqpoll_show_fdinfo(ctx, m);
 	}
 	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
 		   !!ctx->sealed, !!(ctx->sealed & CAPCHAN_SEAL_IMPORT));
