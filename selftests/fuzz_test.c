@@ -68,7 +68,7 @@
 			 CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE | \
 			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
 			 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_HOOK | \
-			 CAPCHAN_FEAT_FILTER)
+			 CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_SQPOLL)
 
 /* ------------------------------------------------------------------ */
 /* Failures (usable from threads and forked children)                  */
