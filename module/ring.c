@@ -293,7 +293,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			wake_up_interruptible(&ctx->cq_wait);
 	}
 	/* SQEs were waiting but the CQ had no room for even one */
-	return done ? done : -EBUSY;
+	return done ? (long)done : -EBUSY;
 }
 
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)

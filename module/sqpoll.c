@@ -182,6 +182,8 @@ static int capchan_sqpoll_thread(void *data)
 		    kthread_should_stop()) {
 			capchan_sqpoll_set_flags(ctx, sq->sq_flags & ~CAPCHAN_SQ_NEED_WAKEUP);
 			finish_wait(&sq->wait, &wait);
+			/* SQEs a full CQ holds back: poll on until it is reaped */
+			cond_resched();
 			continue;
 		}
 		atomic_long_inc(&sq->sleeps);
