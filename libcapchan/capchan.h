@@ -78,10 +78,12 @@ struct capchan {
 	size_t ring_sz;			/* its length */
 	/*
 	 * Room to grow without changing the size of a struct applications
-	 * embed (a poll thread's wakeup flag, a request pool): zeroed by
-	 * capchan_queue_init(), the library's alone.
+	 * embed (a request pool): zeroed by capchan_queue_init(), the
+	 * library's alone.
 	 */
-	uint64_t resv[8];
+	unsigned setup_flags;		/* CAPCHAN_SETUP_* the rings were made with */
+	unsigned resv32;
+	uint64_t resv[7];
 };
 
 /* Scope guard: see CAPCHAN_SCOPED below. */
@@ -244,6 +246,22 @@ static inline unsigned capchan_sq_ready(const struct capchan *ch)
 	 * copied the SQEs: once we see the new head the slots are free.
 	 */
 	return ch->sq.sqe_tail - capchan__smp_load_acquire(ch->sq.khead);
+}
+
+/*
+ * A channel with a poll thread (CAPCHAN_SETUP_SQPOLL), after publishing the
+ * SQ tail: must the thread be woken (ENTER with CAPCHAN_ENTER_SQ_WAKEUP)?
+ * The full barrier [W1] keeps the load of the flags word after the tail
+ * store: it pairs with the poll thread's smp_mb() between setting
+ * CAPCHAN_SQ_NEED_WAKEUP and its last look at the SQ tail before it
+ * sleeps, so either the thread sees the new SQEs or we see the flag.
+ * Without it the load could pass the store (x86 lets it, from the store
+ * buffer) and both sides miss each other: SQEs left with the thread asleep.
+ */
+static inline int capchan_sq_needs_wakeup(const struct capchan *ch)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !!(capchan__read_once(ch->sq.kflags) & CAPCHAN_SQ_NEED_WAKEUP);
 }
 
 /* Free SQ slots: how many capchan_get_sqe() calls can succeed now. */

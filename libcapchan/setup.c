@@ -110,6 +110,7 @@ static int capchan__map_rings(int fd, struct capchan *ch,
 	ch->ring_ptr = ptr;
 	ch->ring_sz = p->ring_size;
 	ch->features = p->features;
+	ch->setup_flags = p->flags;
 
 	ch->sq.khead = (unsigned *)(ptr + s->head);
 	ch->sq.ktail = (unsigned *)(ptr + s->tail);

@@ -68,13 +68,38 @@ static int capchan__submit(struct capchan *ch, unsigned wait_nr)
 	}
 }
 
+/*
+ * A poll thread consumes the SQ: publish, then the barrier and the flag
+ * check of capchan_sq_needs_wakeup(), and a system call only to wake the
+ * thread or to wait.  Returns the number of SQEs this call published.
+ */
+static int capchan__submit_sqpoll(struct capchan *ch, unsigned wait_nr)
+{
+	unsigned published = ch->sq.sqe_tail - ch->sq.sqe_head;
+	unsigned pending = capchan__flush_sq(ch);
+	unsigned flags = wait_nr ? CAPCHAN_ENTER_GETEVENTS : 0;
+	int ret;
+
+	/* nothing in the SQ: the thread has nothing to be woken for */
+	if (pending && capchan_sq_needs_wakeup(ch))
+		flags |= CAPCHAN_ENTER_SQ_WAKEUP;
+	if (!flags)
+		return (int)published;
+	ret = capchan__enter(ch->fd, 0, wait_nr, flags);
+	return ret < 0 ? ret : (int)published;
+}
+
 int capchan_submit(struct capchan *ch)
 {
+	if (ch->setup_flags & CAPCHAN_SETUP_SQPOLL)
+		return capchan__submit_sqpoll(ch, 0);
 	return capchan__submit(ch, 0);
 }
 
 int capchan_submit_and_wait(struct capchan *ch, unsigned wait_nr)
 {
+	if (ch->setup_flags & CAPCHAN_SETUP_SQPOLL)
+		return capchan__submit_sqpoll(ch, wait_nr);
 	return capchan__submit(ch, wait_nr);
 }
 

@@ -38,6 +38,7 @@ extern unsigned long capchan_allowed_ops;
 extern unsigned long capchan_max_user_channels;
 extern unsigned long capchan_max_user_caps;
 extern unsigned long capchan_max_user_files;
+extern unsigned long capchan_max_user_sqpoll;
 int capchan_may_open(void);
 
 /* ---- per-user accounting (user.c) ---------------------------------------- */
@@ -48,6 +49,7 @@ struct capchan_user {
 	atomic_long_t		caps;		/* live capabilities charged */
 	atomic_long_t		files;		/* objects (open files) charged */
 	atomic_long_t		channels;	/* open channels */
+	atomic_long_t		sqpoll;		/* poll threads */
 };
 
 struct capchan_user *capchan_user_get_current(void);
@@ -59,6 +61,8 @@ int capchan_user_charge_file(struct capchan_user *u);
 void capchan_user_uncharge_file(struct capchan_user *u);
 int capchan_user_charge_channel(struct capchan_user *u);
 void capchan_user_uncharge_channel(struct capchan_user *u);
+int capchan_user_charge_sqpoll(struct capchan_user *u);
+void capchan_user_uncharge_sqpoll(struct capchan_user *u);
 
 /* ---- capabilities (cap.c) ---------------------------------------------- */
 
@@ -176,6 +180,7 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
 	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
 	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP | \
+	 CAPCHAN_FEAT_SQPOLL | \
 	 (IS_ENABLED(CONFIG_BPF_EVENTS) ? CAPCHAN_FEAT_HOOK : 0))
 
 /* the BTF layer (btf.c): kfuncs when the module carries BTF */
@@ -251,6 +256,9 @@ struct capchan_ctx {
 	bool			in_link;
 	bool			link_failed;
 	u32			chain_handle;
+
+	/* the poll thread (sqpoll.c): set before ring_ready, NULL without */
+	struct capchan_sqpoll	*sqpoll;
 };
 
 int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p);
@@ -258,6 +266,17 @@ void capchan_ring_free(struct capchan_ctx *ctx);
 int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma);
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e);
 u32 capchan_cq_pending(struct capchan_ctx *ctx);
+long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut);
+bool capchan_sq_pending(struct capchan_ctx *ctx);
+
+/* ---- poll thread (sqpoll.c) ---------------------------------------------- */
+struct seq_file;
+int capchan_sqpoll_check(const struct capchan_params *p);
+int capchan_sqpoll_create(struct capchan_ctx *ctx, const struct capchan_params *p);
+void capchan_sqpoll_start(struct capchan_ctx *ctx);
+void capchan_sqpoll_destroy(struct capchan_ctx *ctx);
+int capchan_sqpoll_enter(struct capchan_ctx *ctx, u32 flags);
+void capchan_sqpoll_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);
 
 /* ---- ops (op_table.c and op_*.c) ---------------------------------------- */
 

@@ -54,6 +54,8 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 {
 	struct capchan_ctx *ctx = file->private_data;
 
+	/* first: once it returns no op runs, nothing below is in use */
+	capchan_sqpoll_destroy(ctx);
 	capchan_table_destroy(&ctx->table);
 	capchan_free_filters(ctx);
 	capchan_ring_free(ctx);
@@ -304,14 +306,17 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 		seq_printf(m, "cq-head:\t%u\ncq-tail:\t%u\ncq-entries:\t%u\n",
 			   READ_ONCE(ctx->rings->cq_head), ctx->cached_cq_tail,
 			   ctx->cq_entries);
+		if (ctx->sqpoll)
+			capchan_sqpoll_show_fdinfo(ctx, m);
 	}
 	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
 		   !!ctx->sealed, !!(ctx->sealed & CAPCHAN_SEAL_IMPORT));
-	seq_printf(m, "user:\t%u\nuser-channels:\t%ld\nuser-caps:\t%ld\nuser-files:\t%ld\n",
+	seq_printf(m, "user:\t%u\nuser-channels:\t%ld\nuser-caps:\t%ld\nuser-files:\t%ld\nuser-sqpoll:\t%ld\n",
 		   from_kuid_munged(ns, ctx->user->uid),
 		   atomic_long_read(&ctx->user->channels),
 		   atomic_long_read(&ctx->user->caps),
-		   atomic_long_read(&ctx->user->files));
+		   atomic_long_read(&ctx->user->files),
+		   atomic_long_read(&ctx->user->sqpoll));
 	seq_printf(m, "filters:\t%u\npolicy-denied:\t%ld\npolicy-bad-verdicts:\t%ld\nfilter-denied:\t%ld\n",
 		   ctx->nr_filters, atomic_long_read(&ctx->policy_denied),
 		   atomic_long_read(&ctx->policy_bad_verdicts),

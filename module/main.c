@@ -56,6 +56,11 @@ module_param_named(max_user_files, capchan_max_user_files, ulong, 0644);
 MODULE_PARM_DESC(max_user_files,
 		 "open files held through capabilities by one user, all channels together; over it: -ENFILE (default 65536; each user is also held to its RLIMIT_NOFILE: -EMFILE)");
 
+unsigned long capchan_max_user_sqpoll = 4;
+module_param_named(max_user_sqpoll, capchan_max_user_sqpoll, ulong, 0644);
+MODULE_PARM_DESC(max_user_sqpoll,
+		 "poll threads (CAPCHAN_SETUP_SQPOLL) of one user, all channels together; over it: -EAGAIN (default 4)");
+
 static struct miscdevice capchan_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "capchan",

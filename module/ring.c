@@ -37,6 +37,7 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	size_t sqes_off, cqes_off, size;
 	struct page *pages;
 	unsigned int order;
+	int err;
 
 	lockdep_assert_held(&ctx->lock);
 	if (ctx->ring_ready)
@@ -46,6 +47,9 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	/* output-only fields are ignored on input, so params can be reused */
 	if (memchr_inv(p->resv, 0, sizeof(p->resv)))
 		return -EINVAL;
+	err = capchan_sqpoll_check(p);
+	if (err)
+		return err;
 	if (!p->sq_entries || p->sq_entries > CAPCHAN_MAX_SQ_ENTRIES)
 		return -EINVAL;
 	sq = roundup_pow_of_two(p->sq_entries);
@@ -109,8 +113,19 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	p->cq_off.overflow = offsetof(struct capchan_ring_hdr, cq_overflow);
 	p->cq_off.cqes = cqes_off;
 
+	/* made (not running) before the rings are published: nothing to undo */
+	if (p->flags & CAPCHAN_SETUP_SQPOLL) {
+		err = capchan_sqpoll_create(ctx, p);
+		if (err) {
+			capchan_ring_free(ctx);
+			return err;
+		}
+	}
+
 	/* pairs with the load-acquire in capchan_ring_mmap/enter/poll */
 	smp_store_release(&ctx->ring_ready, true);
+	if (ctx->sqpoll)
+		capchan_sqpoll_start(ctx);
 	return 0;
 }
 
@@ -194,12 +209,23 @@ static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
 #define CAPCHAN_OPS_WHILE_CLOSING	32
 
 /*
- * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
- * SQE is consumed only when its CQE has a place.  Runs under ctx->lock.
- * Sets *@cut when it stopped early so the pending closes can run.
+ * Are there published SQEs not consumed yet?  Only for the poll thread,
+ * the one consumer of an SQPOLL channel, right after its full barrier
+ * (sqpoll.c): a plain read of the tail, its own cached head.
  */
-static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
-				bool *cut)
+bool capchan_sq_pending(struct capchan_ctx *ctx)
+{
+	return READ_ONCE(ctx->rings->sq_tail) != READ_ONCE(ctx->cached_sq_head);
+}
+
+/*
+ * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
+ * SQE is consumed only when its CQE has a place.  Runs under ctx->lock,
+ * from ENTER or from the poll thread.  Sets *@cut when it stopped early so
+ * the pending closes can run (never in the poll thread: a kernel thread
+ * has no task work, its fput()s go to the kernel's delayed work).
+ */
+long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
 	u32 tail, avail, space, done = 0, closing = 0;
 	bool released = false;
@@ -267,7 +293,7 @@ static long capchan_submit_sqes(struct capchan_ctx *ctx, u32 to_submit,
 			wake_up_interruptible(&ctx->cq_wait);
 	}
 	/* SQEs were waiting but the CQ had no room for even one */
-	return done ? done : -EBUSY;
+	return done ? (long)done : -EBUSY;
 }
 
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
@@ -289,11 +315,18 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 	if (e->min_complete > ctx->cq_entries)
 		return -EINVAL;
 
-	if (e->to_submit) {
+	if (ctx->sqpoll) {
+		/* the thread consumes: to_submit is not looked at */
+		err = capchan_sqpoll_enter(ctx, e->flags);
+		if (err)
+			return err;
+	} else if (e->flags & CAPCHAN_ENTER_SQ_WAKEUP) {
+		return -EINVAL;
+	} else if (e->to_submit) {
 		/* an op may block (a slow file): waiters must stay killable */
 		if (mutex_lock_killable(&ctx->lock))
 			return -EINTR;
-		submitted = capchan_submit_sqes(ctx, e->to_submit, &cut);
+		submitted = capchan_ring_submit(ctx, e->to_submit, &cut);
 		mutex_unlock(&ctx->lock);
 		if (submitted < 0)
 			return submitted;

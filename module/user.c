@@ -16,6 +16,9 @@
  *   open files    at most the caller's RLIMIT_NOFILE, like an
  *                 fd table (counted per user, as RLIMIT_NPROC is) -EMFILE
  *                 and at most max_user_files per user          -ENFILE
+ *   poll threads  at most max_user_sqpoll per user             -EAGAIN
+ *                 (SETUP with CAPCHAN_SETUP_SQPOLL; as fork(2)
+ *                 says for RLIMIT_NPROC)
  */
 #include "capchan.h"
 
@@ -49,6 +52,7 @@ struct capchan_user *capchan_user_get_current(void)
 	atomic_long_set(&new->caps, 0);
 	atomic_long_set(&new->files, 0);
 	atomic_long_set(&new->channels, 0);
+	atomic_long_set(&new->sqpoll, 0);
 	hash_add(capchan_users, &new->node, __kuid_val(uid));
 	spin_unlock(&capchan_users_lock);
 	return new;
@@ -75,7 +79,8 @@ void capchan_user_put(struct capchan_user *u)
 	hash_del(&u->node);
 	spin_unlock(&capchan_users_lock);
 	WARN_ON_ONCE(atomic_long_read(&u->caps) || atomic_long_read(&u->files) ||
-		     atomic_long_read(&u->channels));
+		     atomic_long_read(&u->channels) ||
+		     atomic_long_read(&u->sqpoll));
 	kfree(u);
 }
 
@@ -124,4 +129,18 @@ int capchan_user_charge_channel(struct capchan_user *u)
 void capchan_user_uncharge_channel(struct capchan_user *u)
 {
 	atomic_long_dec(&u->channels);
+}
+
+int capchan_user_charge_sqpoll(struct capchan_user *u)
+{
+	if (atomic_long_inc_return(&u->sqpoll) > READ_ONCE(capchan_max_user_sqpoll)) {
+		atomic_long_dec(&u->sqpoll);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void capchan_user_uncharge_sqpoll(struct capchan_user *u)
+{
+	atomic_long_dec(&u->sqpoll);
 }

@@ -68,7 +68,8 @@
 			 CAPCHAN_FEAT_CHAIN_HANDLE | CAPCHAN_FEAT_DIRECT_INVOKE | \
 			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
 			 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_HOOK | \
-			 CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP)
+			 CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP |
+			 CAPCHAN_FEAT_SQPOLL)
 
 /* ------------------------------------------------------------------ */
 /* Failures (usable from threads and forked children)                  */
@@ -2087,7 +2088,10 @@ static long fz_expect_setup(const struct fz_chan *c, const struct capchan_params
 		return -EBUSY;
 	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
 		return -EINVAL;
-	if (p->resv[0] || p->resv[1] || p->resv[2])
+	if (p->resv[0])
+		return -EINVAL;
+	/* the poll thread's fields without CAPCHAN_SETUP_SQPOLL */
+	if (p->sq_thread_cpu || p->sq_thread_idle)
 		return -EINVAL;
 	if (!p->sq_entries || p->sq_entries > CAPCHAN_MAX_SQ_ENTRIES)
 		return -EINVAL;
@@ -2128,10 +2132,24 @@ static void fz_ioc_setup(struct fz_w *w, struct fz_chan *c)
 		} else if (fz_pct(r, 5)) {
 			p->cq_entries = 1 + fz_rn(r, 100);
 		}
+		/* never SQPOLL (bits 1, 2): its thread would race this model */
 		if (fz_pct(r, 4))
-			p->flags |= 1u << (1 + fz_rn(r, 31));
-		if (fz_pct(r, 4))
-			p->resv[fz_rn(r, 3)] = 1 + fz_rn(r, 100);
+			p->flags |= 1u << (3 + fz_rn(r, 29));
+		if (fz_pct(r, 4)) {
+			uint32_t v = 1 + fz_rn(r, 100);
+
+			switch (fz_rn(r, 3)) {
+			case 0:
+				p->resv[0] = v;
+				break;
+			case 1:
+				p->sq_thread_cpu = v;
+				break;
+			default:
+				p->sq_thread_idle = v;
+				break;
+			}
+		}
 		want = fz_expect_setup(c, p);
 		/* setup succeeds but the copy-out faults: rings exist anyway */
 		if (!want && fz_pct(r, 10) && !mprotect((void *)(ptr & ~4095ULL), 4096, PROT_READ))
@@ -2288,6 +2306,8 @@ static void fz_ioc_enter(struct fz_w *w, struct fz_chan *c)
 			want = -EBADFD;
 		else if (e->min_complete > (c->cqn ? c->cqn : CAPCHAN_MAX_CQ_ENTRIES))
 			want = c->cqn ? -EINVAL : 1;	/* cqn unknown: anything */
+		else if (e->flags & CAPCHAN_ENTER_SQ_WAKEUP)
+			want = -EINVAL;	/* no fuzzed channel has a poll thread */
 		else
 			want = 1;	/* a count, -EBUSY, or -EINTR if it waits */
 		if (want == 1 && (e->flags & CAPCHAN_ENTER_GETEVENTS) && e->min_complete) {

@@ -85,8 +85,9 @@ TEST_F(rings, params_out)
 	ASSERT_EQ(0, cc_version(self->fd, &v));
 	EXPECT_EQ(v.features, p->features);
 	EXPECT_EQ(0, p->ring_size % sysconf(_SC_PAGESIZE));
-	for (int i = 0; i < 3; i++)
-		EXPECT_EQ(0, p->resv[i]);
+	EXPECT_EQ(0, p->resv[0]);
+	EXPECT_EQ(0, p->sq_thread_cpu);
+	EXPECT_EQ(0, p->sq_thread_idle);
 	EXPECT_EQ(0, p->sq_off.resv);
 	EXPECT_EQ(0, p->cq_off.resv[0]);
 	EXPECT_EQ(0, p->cq_off.resv[1]);
@@ -298,13 +299,19 @@ TEST_F(setup, reserved_and_flags)
 {
 	struct capchan_params p;
 
+	/* resv, and the poll thread's fields without CAPCHAN_SETUP_SQPOLL */
 	for (int i = 0; i < 3; i++) {
 		memset(&p, 0, sizeof(p));
 		p.sq_entries = 8;
-		p.resv[i] = 1;
+		if (i == 0)
+			p.resv[0] = 1;
+		else if (i == 1)
+			p.sq_thread_cpu = 1;
+		else
+			p.sq_thread_idle = 1;
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(self->fd, CAPCHAN_IOC_SETUP, &p));
-		EXPECT_EQ(EINVAL, errno) TH_LOG("resv[%d]", i);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("field %d", i);
 	}
 	for (int bit = 1; bit < 32; bit++) {
 		memset(&p, 0, sizeof(p));

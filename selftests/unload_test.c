@@ -49,6 +49,28 @@ TEST_F(unload, idle_refcount_zero)
 	EXPECT_EQ(0, self->base);
 }
 
+/*
+ * A poll thread runs module code, but holds no reference of its own: the
+ * channel's fd does, and release stops the thread before letting go.
+ */
+TEST_F(unload, sqpoll_channel_open)
+{
+	struct capchan_params p;
+	struct capchan ch;
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_SQPOLL;
+	p.sq_thread_idle = 1;
+	ASSERT_EQ(0, capchan_queue_init_params(8, &ch, &p));
+	for (i = 0; i < 8; i++)
+		capchan_prep_nop(capchan_get_sqe(&ch));
+	ASSERT_EQ(8, capchan_submit(&ch));
+	ASSERT_UNLOAD_REFUSED();
+	capchan_queue_exit(&ch);
+	EXPECT_EQ(self->base, cc_module_refcnt());
+}
+
 TEST_F(unload, channel_open)
 {
 	int fd = cc_open_dev();

@@ -186,6 +186,11 @@ unsigned *fake_cq_tail(struct fake_ring *r)
 	return (unsigned *)(r->mem + r->p.cq_off.tail);
 }
 
+unsigned *fake_sq_flags(struct fake_ring *r)
+{
+	return (unsigned *)(r->mem + r->p.sq_off.flags);
+}
+
 void fake_ring_attach(struct capchan *ch, struct fake_ring *r, int fd)
 {
 	struct capchan_params *p = &r->p;
@@ -267,6 +272,17 @@ static int fake_enter(struct capchan_enter *e)
 		return fake_fail(fake.enter_errno ? fake.enter_errno : EBADFD);
 	if (e->flags & ~CAPCHAN_ENTER_FLAGS_ALL || e->resv0 || e->resv[0] ||
 	    e->resv[1])
+		return fake_fail(EINVAL);
+	if (fake.sqpoll) {
+		if (e->flags & CAPCHAN_ENTER_SQ_WAKEUP)
+			fake.nwakeup++;
+		if (e->flags & CAPCHAN_ENTER_GETEVENTS &&
+		    r->cq_tail - *fake_cq_head(r) < e->min_complete)
+			return fake_fail(EINTR);
+		return 0;
+	}
+	/* as the module: only a poll thread's channel may be woken */
+	if (e->flags & CAPCHAN_ENTER_SQ_WAKEUP)
 		return fake_fail(EINVAL);
 	consumed = fake.enter_hold ? fake_module_hold(r, e->to_submit) :
 		   fake_module_consume(r, fake.enter_max && e->to_submit > fake.enter_max ?

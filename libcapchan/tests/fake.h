@@ -96,6 +96,10 @@ struct fake_state {
 	struct capchan_sqe held[FAKE_HELD_MAX];
 	unsigned nheld;
 	unsigned nenter;		/* ENTERs on FAKE_FD */
+	/* a poll thread's channel: ENTER consumes nothing (the test plays
+	 * the thread with fake_module_consume()); SQ_WAKEUP is counted */
+	int sqpoll;
+	unsigned nwakeup;
 };
 
 extern struct fake_state fake;
@@ -118,6 +122,9 @@ unsigned fake_module_consume(struct fake_ring *r, unsigned n);
 void fake_ring_mmap(struct fake_ring *r);
 /* Module side: post one CQE (the CQ must have room). */
 void fake_post(struct fake_ring *r, uint64_t user_data, int res);
+
+/* The SQ flags word (CAPCHAN_SQ_NEED_WAKEUP), as a poll thread writes it. */
+unsigned *fake_sq_flags(struct fake_ring *r);
 
 /* Raw views of the counters in the region. */
 unsigned *fake_sq_head(struct fake_ring *r);

@@ -274,6 +274,121 @@ START_TEST(submit_closed_fd)
 }
 END_TEST
 
+/* ---- a poll thread's channel (CAPCHAN_SETUP_SQPOLL) ---------------- */
+
+static unsigned tail_at_enter;
+
+static void sqpoll_setup(void)
+{
+	submit_setup();
+	fake.sqpoll = 1;
+	ch.setup_flags = CAPCHAN_SETUP_SQPOLL;
+	tail_at_enter = ~0U;
+}
+
+static void queue_nops(unsigned n, uint64_t ud0)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
+
+		ck_assert_ptr_nonnull(sqe);
+		capchan_prep_nop(sqe);
+		capchan_sqe_set_data64(sqe, ud0 + i);
+	}
+}
+
+/* The ENTER sees the SQEs already published, and the thread runs them. */
+static void thread_runs_at_enter(void)
+{
+	tail_at_enter = __atomic_load_n(fake_sq_tail(&r), __ATOMIC_ACQUIRE);
+	fake_module_consume(&r, ~0U);
+}
+
+/* The thread is awake: publishing is all, no system call at all. */
+START_TEST(sqpoll_awake_no_syscall)
+{
+	struct capchan_cqe *cqe;
+
+	queue_nops(3, 100);
+	ck_assert_int_eq(capchan_submit(&ch), 3);
+	ck_assert_uint_eq(fake.nlog, 0);
+	ck_assert_uint_eq(*fake_sq_tail(&r), 3);
+	ck_assert_uint_eq(ch.sq.sqe_head, 3);
+	/* the thread consumes them in its own time */
+	ck_assert_uint_eq(fake_module_consume(&r, ~0U), 3);
+	ck_assert_int_eq(capchan_peek_cqe(&ch, &cqe), 0);
+	ck_assert_uint_eq(cqe->user_data, 100);
+	/* again, with the ring no longer empty behind */
+	queue_nops(2, 200);
+	ck_assert_int_eq(capchan_submit(&ch), 2);
+	ck_assert_uint_eq(fake.nlog, 0);
+	ck_assert_uint_eq(*fake_sq_tail(&r), 5);
+}
+END_TEST
+
+/* The thread sleeps: exactly one ENTER(SQ_WAKEUP), after the tail store. */
+START_TEST(sqpoll_asleep_one_wakeup)
+{
+	*fake_sq_flags(&r) = CAPCHAN_SQ_NEED_WAKEUP;
+	fake.enter_hook = thread_runs_at_enter;
+	queue_nops(2, 7);
+	ck_assert_int_eq(capchan_sq_needs_wakeup(&ch), 1);
+	ck_assert_int_eq(capchan_submit(&ch), 2);
+	ck_assert_uint_eq(fake.nlog, 1);
+	assert_enter(fake_last(), 0, 0, CAPCHAN_ENTER_SQ_WAKEUP, 0);
+	ck_assert_uint_eq(fake.nwakeup, 1);
+	ck_assert_uint_eq(tail_at_enter, 2);
+	ck_assert_uint_eq(capchan_cq_ready(&ch), 2);
+}
+END_TEST
+
+/* Nothing in the SQ: nothing to wake the thread for, whatever the flag. */
+START_TEST(sqpoll_nothing_queued)
+{
+	*fake_sq_flags(&r) = CAPCHAN_SQ_NEED_WAKEUP;
+	ck_assert_int_eq(capchan_submit(&ch), 0);
+	ck_assert_uint_eq(fake.nlog, 0);
+	*fake_sq_flags(&r) = 0;
+	ck_assert_int_eq(capchan_sq_needs_wakeup(&ch), 0);
+}
+END_TEST
+
+/* Waiting is one ENTER(GETEVENTS), with SQ_WAKEUP only when asked for. */
+START_TEST(sqpoll_submit_and_wait)
+{
+	fake.enter_hook = thread_runs_at_enter;
+	queue_nops(1, 1);
+	ck_assert_int_eq(capchan_submit_and_wait(&ch, 1), 1);
+	ck_assert_uint_eq(fake.nlog, 1);
+	assert_enter(fake_last(), 0, 1, CAPCHAN_ENTER_GETEVENTS, 0);
+	ck_assert_uint_eq(fake.nwakeup, 0);
+	capchan_cq_advance(&ch, 1);
+
+	*fake_sq_flags(&r) = CAPCHAN_SQ_NEED_WAKEUP;
+	queue_nops(1, 2);
+	ck_assert_int_eq(capchan_submit_and_wait(&ch, 1), 1);
+	ck_assert_uint_eq(fake.nlog, 2);
+	assert_enter(fake_last(), 0, 1,
+		     CAPCHAN_ENTER_GETEVENTS | CAPCHAN_ENTER_SQ_WAKEUP, 0);
+	ck_assert_uint_eq(fake.nwakeup, 1);
+	ck_assert_uint_eq(tail_at_enter, 2);
+}
+END_TEST
+
+/* ENTER's error comes back (the SETUP process's address space is gone). */
+START_TEST(sqpoll_enter_error)
+{
+	*fake_sq_flags(&r) = CAPCHAN_SQ_NEED_WAKEUP;
+	fake.ring = NULL;
+	fake.enter_errno = EOWNERDEAD;
+	queue_nops(1, 1);
+	ck_assert_int_eq(capchan_submit(&ch), -EOWNERDEAD);
+	ck_assert_uint_eq(fake.nlog, 1);
+}
+END_TEST
+
 Suite *submit_suite(void)
 {
 	Suite *s = suite_create("submit");
@@ -290,6 +405,15 @@ Suite *submit_suite(void)
 	tcase_add_test(tc, wait_cqe_after_enter);
 	tcase_add_test(tc, submit_wrap);
 	tcase_add_test(tc, submit_closed_fd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sqpoll");
+	tcase_add_checked_fixture(tc, sqpoll_setup, submit_teardown);
+	tcase_add_test(tc, sqpoll_awake_no_syscall);
+	tcase_add_test(tc, sqpoll_asleep_one_wakeup);
+	tcase_add_test(tc, sqpoll_nothing_queued);
+	tcase_add_test(tc, sqpoll_submit_and_wait);
+	tcase_add_test(tc, sqpoll_enter_error);
 	suite_add_tcase(s, tc);
 	return s;
 }

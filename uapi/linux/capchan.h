@@ -250,7 +250,12 @@ struct capchan_cq_offsets {
 
 /* params->flags */
 #define CAPCHAN_SETUP_CQSIZE	(1U << 0)	/* cq_entries is given */
-#define CAPCHAN_SETUP_FLAGS_ALL	(CAPCHAN_SETUP_CQSIZE)
+/* a kernel thread of the channel consumes the SQ: see "Poll thread" below */
+#define CAPCHAN_SETUP_SQPOLL	(1U << 1)
+/* with SQPOLL: the thread runs on CPU sq_thread_cpu only */
+#define CAPCHAN_SETUP_SQ_AFF	(1U << 2)
+#define CAPCHAN_SETUP_FLAGS_ALL	(CAPCHAN_SETUP_CQSIZE | CAPCHAN_SETUP_SQPOLL | \
+				 CAPCHAN_SETUP_SQ_AFF)
 
 #define CAPCHAN_MAX_SQ_ENTRIES	4096
 #define CAPCHAN_MAX_CQ_ENTRIES	(2 * CAPCHAN_MAX_SQ_ENTRIES)
@@ -261,10 +266,40 @@ struct capchan_params {
 	__u32	flags;
 	__u32	features;	/* out: CAPCHAN_FEAT_* */
 	__u32	ring_size;	/* out: bytes to mmap at CAPCHAN_OFF_RINGS */
-	__u32	resv[3];
+	__u32	sq_thread_cpu;	/* in with SQ_AFF: the poll thread's CPU; else 0 */
+	__u32	sq_thread_idle;	/* in with SQPOLL: ms before it sleeps, 0: default */
+	__u32	resv[1];
 	struct capchan_sq_offsets sq_off;	/* out */
 	struct capchan_cq_offsets cq_off;	/* out */
 };
+
+/*
+ * Poll thread (CAPCHAN_SETUP_SQPOLL).  A kernel thread of the channel
+ * consumes the SQ as ENTER would, so submitting costs no system call while
+ * it is awake.  After sq_thread_idle ms with nothing to do it sets
+ * CAPCHAN_SQ_NEED_WAKEUP in the SQ flags word (sq_off.flags) and sleeps.
+ * A submitter publishes the SQ tail (store-release), then issues a full
+ * barrier, then reads the flags word; only if NEED_WAKEUP is set does it
+ * call ENTER with CAPCHAN_ENTER_SQ_WAKEUP.  The thread sets the flag, issues
+ * a full barrier and looks at the SQ tail once more before it sleeps, so
+ * one of the two always sees the other's store: no SQE is left behind.
+ *
+ * sq_thread_idle: 0 means CAPCHAN_SQ_THREAD_IDLE_DEFAULT; more than
+ * CAPCHAN_SQ_THREAD_IDLE_MAX is -EINVAL.  sq_thread_cpu (with SQ_AFF) must
+ * be an online CPU the caller may run on (-EINVAL).  SQ_AFF without SQPOLL,
+ * or a non-zero sq_thread_cpu or sq_thread_idle without the flag that uses
+ * it, is -EINVAL.  The thread reads and writes buffers in the address space
+ * of the process that called SETUP, with that caller's credentials, rlimits
+ * and memory cgroup; once that address space is gone (the process exited or
+ * called execve) the thread consumes nothing more and ENTER fails with
+ * -EOWNERDEAD.  Each user has at most the module parameter max_user_sqpoll
+ * poll threads (default 4); SETUP beyond that fails with -EAGAIN.
+ * On an SQPOLL channel ENTER never consumes SQEs itself: to_submit is
+ * ignored and it returns 0 (or waits, with GETEVENTS).
+ */
+#define CAPCHAN_SQ_NEED_WAKEUP		(1U << 0)	/* SQ flags word */
+#define CAPCHAN_SQ_THREAD_IDLE_DEFAULT	1000		/* ms */
+#define CAPCHAN_SQ_THREAD_IDLE_MAX	10000		/* ms */
 
 /* Feature bits (CAPCHAN_IOC_VERSION and params->features). */
 #define CAPCHAN_FEAT_RINGS		(1U << 0)
@@ -283,6 +318,8 @@ struct capchan_params {
 #define CAPCHAN_FEAT_BTF		(1U << 9)
 /* mmap(2) of a FILE capability's capability file (CAPCHAN_RIGHT_MMAP) */
 #define CAPCHAN_FEAT_MMAP		(1U << 10)
+/* CAPCHAN_SETUP_SQPOLL, CAPCHAN_SETUP_SQ_AFF, CAPCHAN_ENTER_SQ_WAKEUP */
+#define CAPCHAN_FEAT_SQPOLL		(1U << 11)
 
 /* ------------------------------------------------------------------ */
 /* Bootstrap ioctls ("emergency syscalls")                             */
@@ -314,7 +351,9 @@ struct capchan_grant {
 
 /* CAPCHAN_IOC_ENTER flags */
 #define CAPCHAN_ENTER_GETEVENTS	(1U << 0)	/* wait for min_complete CQEs */
-#define CAPCHAN_ENTER_FLAGS_ALL	(CAPCHAN_ENTER_GETEVENTS)
+/* wake the poll thread (SQPOLL channels only; elsewhere -EINVAL) */
+#define CAPCHAN_ENTER_SQ_WAKEUP	(1U << 1)
+#define CAPCHAN_ENTER_FLAGS_ALL	(CAPCHAN_ENTER_GETEVENTS | CAPCHAN_ENTER_SQ_WAKEUP)
 
 struct capchan_enter {
 	__u32	to_submit;	/* SQEs to consume from the SQ */
