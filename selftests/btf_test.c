@@ -42,7 +42,8 @@ TEST_F(btf, feature_matches_module_btf)
 TEST_F(btf, kfuncs_from_fexit)
 {
 	struct btf_kfunc *skel;
-	char want[PATH_MAX];
+	char want[PATH_MAX], buf[8];
+	struct capchan_sqe s;
 	int dir, file, err;
 
 	if (!(self->v.features & CAPCHAN_FEAT_BTF))
@@ -67,23 +68,15 @@ TEST_F(btf, kfuncs_from_fexit)
 	EXPECT_STREQ(want, skel->bss->path);
 
 	/* a READ on the FILE capability: the file's */
-	{
-		char buf[8];
-
-		EXPECT_LT(0, capchan_read(&self->ch, file, buf, sizeof(buf),
-					  CAPCHAN_OFF_CURRENT));
-	}
+	EXPECT_LT(0, capchan_read(&self->ch, file, buf, sizeof(buf),
+				  CAPCHAN_OFF_CURRENT));
 	EXPECT_EQ(R_READ | R_STAT, skel->bss->rights);
 	strncat(want, "/hello", sizeof(want) - strlen(want) - 1);
 	EXPECT_STREQ(want, skel->bss->path);
 
 	/* NOP acts on no capability */
-	{
-		struct capchan_sqe s;
-
-		cc_sqe(&s, CAPCHAN_OP_NOP, 0);
-		EXPECT_EQ(0, cc_invoke(self->ch.fd, &s));
-	}
+	cc_sqe(&s, CAPCHAN_OP_NOP, 0);
+	EXPECT_EQ(0, cc_invoke(self->ch.fd, &s));
 	EXPECT_EQ(0, skel->bss->rights);
 	EXPECT_EQ(-ENOENT, skel->bss->path_len);
 
