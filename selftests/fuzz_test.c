@@ -44,6 +44,7 @@
  * reported with its kernel stack instead of hanging the harness.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <stdarg.h>
 #include <sys/epoll.h>
