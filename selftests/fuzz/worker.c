@@ -33,11 +33,16 @@ void fz_worker_init(void)
 	atomic_store(&fz_nfail, 0);
 }
 
-/* One-shot SIGALRM after @ms (single-threaded bodies only). */
+/*
+ * SIGALRM after @ms and every @ms after that, until fz_disarm(), to end a
+ * wait that cannot be met (single-threaded bodies only).  Not once: on a
+ * loaded machine the first one may come before the wait has begun, in
+ * user space, and then nothing would ever end it.
+ */
 void fz_arm(unsigned int ms)
 {
-	struct itimerval it = { .it_value = { .tv_sec = ms / 1000,
-					      .tv_usec = (ms % 1000) * 1000 } };
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct itimerval it = { .it_value = tv, .it_interval = tv };
 
 	setitimer(ITIMER_REAL, &it, NULL);
 }
@@ -93,6 +98,29 @@ static char fz_proc_state(pid_t pid)
 	return p && p[1] && p[2] ? p[2] : 0;
 }
 
+/* Each thread's system call (number, arguments, sp, pc) and kernel stack. */
+static void fz_dump_tasks(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		char p2[320];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "/proc/%d/task/%s/syscall", pid, de->d_name);
+		fz_dump(p2);
+		snprintf(p2, sizeof(p2), "/proc/%d/task/%s/stack", pid, de->d_name);
+		fz_dump(p2);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * Wait for a worker (and its process group) until @deadline, then kill.
  * Returns its exit status, 1000+signal, or -1 if it cannot be reaped (a
@@ -112,32 +140,18 @@ int fz_wait_worker(pid_t pid, double deadline, const char *name)
 		if (r < 0 && errno != EINTR)
 			return -1;
 		if (!killed && cc_now() > deadline) {
-			ksft_print_msg("fuzz %s: worker %d still running at its deadline: SIGKILL\n",
-				       name, pid);
+			ksft_print_msg("fuzz %s: worker %d still running at its deadline (state %c): SIGKILL\n",
+				       name, pid, fz_proc_state(pid));
+			fz_dump_tasks(pid);	/* where it was: a hang or a slow loop */
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			killed = true;
 			give_up = cc_now() + 5;
 		}
 		if (killed && cc_now() > give_up) {
-			char path[64];
-			DIR *d;
-			struct dirent *de;
-
 			ksft_print_msg("fuzz %s: worker %d cannot be killed (state %c): stuck in the kernel\n",
 				       name, pid, fz_proc_state(pid));
-			snprintf(path, sizeof(path), "/proc/%d/task", pid);
-			d = opendir(path);
-			while (d && (de = readdir(d))) {
-				char p2[320];
-
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(p2, sizeof(p2), "/proc/%d/task/%s/stack", pid, de->d_name);
-				fz_dump(p2);
-			}
-			if (d)
-				closedir(d);
+			fz_dump_tasks(pid);
 			return -1;
 		}
 		fz_sleep_ms(10);
