@@ -50,12 +50,45 @@ long fz_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	long ret = ioctl(fd, cmd, arg);
 
+	fz_count_ioctl(cmd);
 	return ret < 0 ? -errno : ret;
 }
 
 long fz_invoke(int fd, const struct capchan_sqe *s)
 {
-	return fz_ioctl(fd, CAPCHAN_IOC_INVOKE, (void *)s);
+	long ret = fz_ioctl(fd, CAPCHAN_IOC_INVOKE, (void *)s);
+
+	fz_count_sqe(s, ret);
+	return ret;
+}
+
+/* GRANT with the type reported back; handle or -errno. */
+long fz_grant(int chfd, int fd, uint64_t rights, uint32_t *type)
+{
+	struct capchan_grant g;
+	long ret;
+
+	memset(&g, 0, sizeof(g));
+	g.fd = fd;
+	g.rights = rights;
+	ret = fz_ioctl(chfd, CAPCHAN_IOC_GRANT, &g);
+	if (ret < 0)
+		return ret;
+	if (type)
+		*type = g.cap_type;
+	return g.handle;
+}
+
+/* ENTER: SQEs consumed or -errno. */
+long fz_enter(int fd, uint32_t to_submit, uint32_t min_complete, uint32_t flags)
+{
+	struct capchan_enter e;
+
+	memset(&e, 0, sizeof(e));
+	e.to_submit = to_submit;
+	e.min_complete = min_complete;
+	e.flags = flags;
+	return fz_ioctl(fd, CAPCHAN_IOC_ENTER, &e);
 }
 
 bool fz_handle_ok(long h)
@@ -166,11 +199,11 @@ static void fz_chan_grants(struct fz_chan *c, struct fz_env *e)
 	c->nroots = 0;
 	for (size_t i = 0; i < CC_ARRAY_SIZE(g); i++) {
 		uint32_t type = 0;
-		int h;
+		long h;
 
 		if (g[i].fd < 0)
 			continue;
-		h = cc_grant(c->fd, g[i].fd, g[i].rights, &type);
+		h = fz_grant(c->fd, g[i].fd, g[i].rights, &type);
 		if (h > 0) {
 			c->roots[c->nroots] = h;
 			c->root_type[c->nroots] = type;

@@ -9,11 +9,6 @@
 
 atomic_int fz_nfail;
 
-/* Per-opcode outcome counts, printed by each test (coverage at a glance). */
-atomic_long fz_nok[CAPCHAN_OP_LAST + 1], fz_nerr[CAPCHAN_OP_LAST + 1];
-atomic_long fz_open_errno[160];
-atomic_long fz_dir_errno[160];	/* READDIR .. TRUNCATE together */
-
 void fz_fail_at(const char *file, int line, const char *fmt, ...)
 {
 	const char *base = strrchr(file, '/');

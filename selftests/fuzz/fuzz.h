@@ -4,8 +4,10 @@
  * what each test does and what the oracles are).  One binary built from
  * the files of this folder:
  *
- *   main.c         the four TESTs, the worker each runs its body in
+ *   main.c         the four TESTs, the worker each runs its body in,
+ *                  the run's summary
  *   fail.c         failure reports, usable from threads and children
+ *   stats.c        what a run did: ioctls, SQEs by op and result, CQEs
  *   rng.c          seeds and the random number generator
  *   env.c          the world: a tree to grant, fds and memory of each kind
  *   outside.c      what lies outside the jail, recorded and re-checked
@@ -61,10 +63,6 @@
 /* ---- fail.c ------------------------------------------------------- */
 
 extern atomic_int fz_nfail;
-/* Per-opcode outcome counts, printed by each test (coverage at a glance). */
-extern atomic_long fz_nok[CAPCHAN_OP_LAST + 1], fz_nerr[CAPCHAN_OP_LAST + 1];
-extern atomic_long fz_open_errno[160];
-extern atomic_long fz_dir_errno[160];	/* READDIR .. TRUNCATE together */
 
 void __attribute__((format(printf, 3, 4)))
 fz_fail_at(const char *file, int line, const char *fmt, ...);
@@ -74,6 +72,44 @@ fz_fail_at(const char *file, int line, const char *fmt, ...);
 	if (!(c)) \
 		FZ_FAIL("!(%s) " fmt, #c, ##__VA_ARGS__); \
 } while (0)
+
+/* ---- stats.c ------------------------------------------------------ */
+
+enum fz_ioc_kind {
+	FZ_IOC_VERSION, FZ_IOC_SETUP, FZ_IOC_GRANT, FZ_IOC_SEAL, FZ_IOC_ENTER,
+	FZ_IOC_INVOKE, FZ_IOC_FILTER, FZ_IOC_OTHER, FZ_NIOC
+};
+
+enum fz_cqe_kind {
+	FZ_CQE_POSTED,		/* matched to its SQE by the ring model */
+	FZ_CQE_REAPED,		/* unchanged when the model reaps it */
+	FZ_CQE_THREADS,		/* reaped by a worker thread (loose checks) */
+	FZ_NCQE
+};
+
+/* Result classes: [0] success, [e] -e, [FZ_NCLASS - 1] anything else. */
+#define FZ_NCLASS	160
+
+/* One test's counts, in memory shared by all its processes. */
+struct fz_counts {
+	uint64_t ioctls;			/* ioctl() calls on channel fds */
+	uint64_t ioctl[FZ_NIOC];		/* ... by command */
+	uint64_t sqes;				/* SQEs submitted: sqe[][] + blind */
+	uint64_t sqe[CAPCHAN_OP_LAST + 1][FZ_NCLASS];	/* by opcode, result */
+	uint64_t blind;				/* consumed, result not followed */
+	uint64_t cqe[FZ_NCQE];
+};
+
+extern struct fz_counts *fz_cnt;	/* the running test's block */
+
+struct fz_counts *fz_counts_map(unsigned int n);
+void fz_count_ioctl(unsigned long cmd);
+void fz_count_sqe(const struct capchan_sqe *s, long res);
+void fz_count_blind(long consumed);
+void fz_count_cqes(enum fz_cqe_kind kind, uint64_t n);
+void fz_counts_add(struct fz_counts *sum, const struct fz_counts *c);
+void fz_print_stats(const char *name, const struct fz_counts *c);
+void fz_print_summary(const struct fz_counts *c);
 
 /* ---- rng.c -------------------------------------------------------- */
 
@@ -87,6 +123,7 @@ uint32_t fz_rn(struct fz_rng *r, uint32_t n);	/* 0..n-1 (0 if n is 0) */
 bool fz_pct(struct fz_rng *r, unsigned int p);	/* true p% of the time */
 void fz_bytes(struct fz_rng *r, void *p, size_t n);
 uint64_t fz_base_seed(void);
+void fz_set_base_seed(uint64_t seed);
 uint64_t fz_test_seed(const char *name);
 
 /* ---- env.c, outside.c --------------------------------------------- */
@@ -186,8 +223,11 @@ void fz_capfd_add(int fd);
 int fz_capfd_pick(struct fz_rng *r);
 void fz_capfd_close_all(void);
 
+/* ioctl() as -errno, counted; INVOKE, GRANT and ENTER through it */
 long fz_ioctl(int fd, unsigned long cmd, void *arg);
-long fz_invoke(int fd, const struct capchan_sqe *s);
+long fz_invoke(int fd, const struct capchan_sqe *s);	/* counts the SQE too */
+long fz_grant(int chfd, int fd, uint64_t rights, uint32_t *type);
+long fz_enter(int fd, uint32_t to_submit, uint32_t min_complete, uint32_t flags);
 bool fz_handle_ok(long h);
 void fz_pool_add(struct fz_chan *c, uint32_t h, uint64_t rights,
 		 unsigned int type, bool close_evicted);
@@ -240,7 +280,6 @@ void fz_arm(unsigned int ms);
 void fz_disarm(void);
 void fz_sleep_ms(double ms);
 int fz_wait_worker(pid_t pid, double deadline, const char *name);
-void fz_print_stats(const char *name);
 void fz_w_init(struct fz_w *w, struct fz_env *e, uint64_t seed);
 pid_t fz_fork_helper(void (*fn)(struct fz_w *w, void *arg, double end),
 		     struct fz_w *parent, void *arg, double ms);

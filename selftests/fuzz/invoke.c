@@ -15,7 +15,7 @@ static void fz_depth_check(struct fz_w *w)
 
 	if (fz_chan_open(&c, w->env, &w->r, false, false))
 		return;
-	prev = cc_grant(c.fd, w->env->t.jail_fd, R_ALL, NULL);
+	prev = fz_grant(c.fd, w->env->t.jail_fd, R_ALL, NULL);
 	FZ_CHECK(fz_handle_ok(prev), "grant -> %ld", prev);
 	for (i = 1; i <= w->env->max_depth + 1 && fz_handle_ok(prev); i++) {
 		struct capchan_sqe s;
@@ -43,7 +43,7 @@ static void fz_table_check(struct fz_w *w)
 
 	if (fz_chan_open(&c, w->env, &w->r, false, false))
 		return;
-	root = cc_grant(c.fd, w->env->t.jail_fd, R_ALL, NULL);
+	root = fz_grant(c.fd, w->env->t.jail_fd, R_ALL, NULL);
 	FZ_CHECK(fz_handle_ok(root), "grant -> %ld", root);
 	while (fz_handle_ok(root) && n < w->env->max_caps + 2) {
 		struct capchan_sqe s;
@@ -74,7 +74,7 @@ static void fz_revoke_check(struct fz_w *w)
 		fz_chan_close(&a);
 		return;
 	}
-	root = cc_grant(a.fd, w->env->t.jail_fd, R_ALL, NULL);
+	root = fz_grant(a.fd, w->env->t.jail_fd, R_ALL, NULL);
 	cc_sqe(&s, CAPCHAN_OP_DERIVE, (uint32_t)root);
 	s.rights = R_ALL;
 	c1 = fz_invoke(a.fd, &s);

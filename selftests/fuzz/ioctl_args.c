@@ -325,6 +325,7 @@ static void fz_ioc_invoke(struct fz_w *w, struct fz_chan *c)
 		struct capchan_sqe copy = *s;
 
 		ret = fz_ioctl(c->fd, CAPCHAN_IOC_INVOKE, s);
+		fz_count_sqe(&copy, ret);	/* an SQE the module could read */
 		fz_check_res(w, c, &copy, ret, FZ_M_INVOKE);
 	}
 }
@@ -367,7 +368,7 @@ void fz_random_ioctl(struct fz_w *w, struct fz_chan *c)
 				    CAPCHAN_SEAL_IMPORT : fz_r64(r) | 2;
 		bool bad = arg & ~(unsigned long)CAPCHAN_SEAL_FLAGS_ALL;
 
-		ret = ioctl(c->fd, CAPCHAN_IOC_SEAL, arg) < 0 ? -errno : 0;
+		ret = fz_ioctl(c->fd, CAPCHAN_IOC_SEAL, (void *)arg);
 		FZ_CHECK(ret == (bad ? -EINVAL : 0), "SEAL(%#lx) -> %ld", arg, ret);
 		if (!bad)
 			c->sealed = true;

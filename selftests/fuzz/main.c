@@ -41,19 +41,44 @@
  * mixes in its own name and prints both.  Each test runs its body in a
  * worker process under a watchdog (worker.c).
  *
+ * At exit it prints what the run did: ioctls by command, SQEs by opcode
+ * and result, CQEs checked (stats.c).
+ *
  * The files of this folder are listed in fuzz.h.
  */
 #include "fuzz.h"
 
 #include "kselftest_harness.h"
 
-static int fz_run(struct __test_metadata *_metadata, const char *name,
-		  double secs, fz_body_fn body)
+/* The tests: about 17 s in all, each well under the harness's 30 s. */
+struct fz_test {
+	const char *name;
+	fz_body_fn body;
+	double secs;
+};
+
+static const struct fz_test fz_tests[] = {
+	{ "ioctls", fz_body_ioctls, 3.0 },
+	{ "invoke", fz_body_invoke, 3.5 },
+	{ "rings", fz_body_rings, 4.5 },
+	{ "threads", fz_body_threads, 6.0 },
+};
+#define FZ_NTESTS	CC_ARRAY_SIZE(fz_tests)
+
+static struct fz_counts *fz_blocks;	/* one per test, shared */
+static double fz_start;
+
+static int fz_run(struct __test_metadata *_metadata, const struct fz_test *t)
 {
+	const char *name = t->name;
+	double secs = t->secs;
+	fz_body_fn body = t->body;
 	struct fz_env env;
 	uint64_t seed = fz_test_seed(name);
 	int err, st;
 	pid_t pid;
+
+	fz_cnt = &fz_blocks[t - fz_tests];
 
 	ksft_print_msg("fuzz %s: base seed %#llx (CAPCHAN_FUZZ_SEED), test seed %#llx, %.1f s\n",
 		       name, (unsigned long long)fz_base_seed(),
@@ -80,7 +105,6 @@ static int fz_run(struct __test_metadata *_metadata, const char *name,
 		env.proc_fd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		body(&env, seed, cc_now() + secs);
 		fz_capfd_close_all();
-		fz_print_stats(name);
 		_exit(atomic_load(&fz_nfail) ? 1 : 0);
 	}
 	st = fz_wait_worker(pid, cc_now() + secs + 10, name);
@@ -98,32 +122,56 @@ static int fz_run(struct __test_metadata *_metadata, const char *name,
 				st = 3;
 		}
 		fz_env_destroy(&env);	/* a stuck worker may still use it */
+		/* its forked helpers are gone too: their counts are in */
+		fz_print_stats(name, fz_cnt);
 	}
 	return st;
 }
 
-/* ------------------------------------------------------------------ */
-/* The tests: about 17 s in all, each well under the harness's 30 s     */
-/* ------------------------------------------------------------------ */
-
 TEST(ioctls)
 {
-	ASSERT_EQ(0, fz_run(_metadata, "ioctls", 3.0, fz_body_ioctls));
+	ASSERT_EQ(0, fz_run(_metadata, &fz_tests[0]));
 }
 
 TEST(invoke)
 {
-	ASSERT_EQ(0, fz_run(_metadata, "invoke", 3.5, fz_body_invoke));
+	ASSERT_EQ(0, fz_run(_metadata, &fz_tests[1]));
 }
 
 TEST(rings)
 {
-	ASSERT_EQ(0, fz_run(_metadata, "rings", 4.5, fz_body_rings));
+	ASSERT_EQ(0, fz_run(_metadata, &fz_tests[2]));
 }
 
 TEST(threads)
 {
-	ASSERT_EQ(0, fz_run(_metadata, "threads", 6.0, fz_body_threads));
+	ASSERT_EQ(0, fz_run(_metadata, &fz_tests[3]));
 }
 
-TEST_HARNESS_MAIN
+/* At exit of the harness (the tests ran in its children): the run's sums. */
+static void fz_summary(void)
+{
+	struct fz_counts *sum = calloc(1, sizeof(*sum));
+
+	if (!sum)
+		return;
+	for (size_t i = 0; i < FZ_NTESTS; i++)
+		fz_counts_add(sum, &fz_blocks[i]);
+	ksft_print_msg("fuzz summary: base seed %#llx, %.0f s\n",
+		       (unsigned long long)fz_base_seed(), cc_now() - fz_start);
+	fz_print_summary(sum);
+	fflush(stdout);
+	free(sum);
+}
+
+int main(int argc, char **argv)
+{
+	fz_blocks = fz_counts_map(FZ_NTESTS);
+	if (!fz_blocks) {
+		fprintf(stderr, "fuzz_test: no shared memory for the counters\n");
+		return KSFT_FAIL;
+	}
+	fz_start = cc_now();
+	atexit(fz_summary);
+	return test_harness_run(argc, argv);
+}

@@ -134,12 +134,6 @@ void fz_check_res(struct fz_w *w, struct fz_chan *c,
 {
 	unsigned int op = s->opcode;
 
-	atomic_fetch_add(res >= 0 ? &fz_nok[op < CAPCHAN_OP_LAST ? op : CAPCHAN_OP_LAST]
-				  : &fz_nerr[op < CAPCHAN_OP_LAST ? op : CAPCHAN_OP_LAST], 1);
-	if (op == CAPCHAN_OP_OPEN && res < 0 && res > -160)
-		atomic_fetch_add(&fz_open_errno[-res], 1);
-	if (op >= CAPCHAN_OP_READDIR && op < CAPCHAN_OP_LAST && res < 0 && res > -160)
-		atomic_fetch_add(&fz_dir_errno[-res], 1);
 	if ((mode & FZ_M_THREADS) && res == -EBADF)
 		return;		/* the shared fd was closed under us */
 	if (mode & FZ_M_CANCEL) {

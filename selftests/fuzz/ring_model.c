@@ -153,6 +153,7 @@ void fz_model_enter(struct fz_w *w, struct fz_model *m)
 			 "CQE %u: user_data %#llx flags %#x, expected %#llx", pos,
 			 (unsigned long long)cqe.user_data, cqe.flags,
 			 (unsigned long long)s->user_data);
+		fz_count_sqe(s, cqe.res);
 		fz_check_res(w, c, s, cqe.res, mode);
 		if ((mode & FZ_M_CANCEL) && cqe.res != -ECANCELED)
 			FZ_FAIL("the chain failed at %s with %d", fz_s(&m->failed),
@@ -170,6 +171,7 @@ void fz_model_enter(struct fz_w *w, struct fz_model *m)
 		m->exp[pos & (c->cqn - 1)].user_data = cqe.user_data;
 		m->exp[pos & (c->cqn - 1)].res = cqe.res;
 	}
+	fz_count_cqes(FZ_CQE_POSTED, n);
 	m->k_sq_head += n;
 	m->k_cq_tail += n;
 	m->consumed += n;
@@ -225,6 +227,7 @@ void fz_model_reap(struct fz_w *w, struct fz_model *m)
 			 (unsigned long long)x->user_data, x->res);
 		m->head++;
 		m->reaped++;
+		fz_count_cqes(FZ_CQE_REAPED, 1);
 		/* pairs with the module's load-acquire of cq_head */
 		__atomic_store_n(c->cq_head, m->head, __ATOMIC_RELEASE);
 	}

@@ -19,7 +19,9 @@ static void fz_threads_child(struct fz_w *w, void *arg, double end)
 		if (k < 60) {
 			fz_invoke_one(w, c, FZ_SHARED_FD);
 		} else if (k < 85) {
-			long ret = cc_enter(FZ_SHARED_FD, fz_rn(&w->r, 8), 0, 0);
+			long ret = fz_enter(FZ_SHARED_FD, fz_rn(&w->r, 8), 0, 0);
+
+			fz_count_blind(ret);
 
 			FZ_CHECK(ret >= -4095 && ret <= 8, "ENTER in child -> %ld", ret);
 		} else {
@@ -47,7 +49,8 @@ static void fz_tw_enter(struct fz_w *w, struct fz_shared *sh, int idx, struct fz
 		min = fz_rn(r, c->cqn + 1);
 	}
 	atomic_store(&sh->in_wait[idx], flags ? 1 : 0);
-	ret = cc_enter(FZ_SHARED_FD, to, min, flags);
+	ret = fz_enter(FZ_SHARED_FD, to, min, flags);
+	fz_count_blind(ret);
 	atomic_store(&sh->in_wait[idx], 0);
 	atomic_fetch_add(&sh->stats[1], 1);
 	/* the channel behind the fd may have changed: sizes are unknown */
@@ -72,6 +75,7 @@ static void fz_tw_reap(struct fz_w *w, struct fz_chan *c)
 		FZ_CHECK(cqe.res >= -4095 || (cqe.user_data >> 48) != FZ_UD_MAGIC,
 			 "CQE res %d", cqe.res);
 	}
+	fz_count_cqes(FZ_CQE_THREADS, n);
 	__atomic_store_n(c->cq_head, head + n, __ATOMIC_RELEASE);
 }
 

@@ -161,37 +161,6 @@ int fz_wait_worker(pid_t pid, double deadline, const char *name)
 	return 1000 + WTERMSIG(status);
 }
 
-void fz_print_stats(const char *name)
-{
-	static const char *const names[] = {
-		"nop", "open", "read", "write", "fsync", "stat", "derive", "revoke",
-		"close", "export", "import", "prefetch", "readdir", "statat",
-		"mkdir", "unlink", "rmdir", "symlink", "rename", "truncate",
-		"unknown",
-	};
-	char buf[1024];
-	int n = 0;
-
-	_Static_assert(sizeof(names) / sizeof(names[0]) == CAPCHAN_OP_LAST + 1,
-		       "a name per opcode, and one for the rest");
-	for (int i = 0; i <= CAPCHAN_OP_LAST; i++)
-		n += snprintf(buf + n, sizeof(buf) - n, " %s %ld/%ld", names[i],
-			      atomic_load(&fz_nok[i]), atomic_load(&fz_nerr[i]));
-	ksft_print_msg("fuzz %s: results ok/err:%s\n", name, buf);
-	n = 0;
-	for (int i = 1; i < 160; i++)
-		if (atomic_load(&fz_open_errno[i]))
-			n += snprintf(buf + n, sizeof(buf) - n, " %s %ld", strerrorname_np(i),
-				      atomic_load(&fz_open_errno[i]));
-	ksft_print_msg("fuzz %s: OPEN errors:%s\n", name, buf);
-	n = 0;
-	for (int i = 1; i < 160; i++)
-		if (atomic_load(&fz_dir_errno[i]))
-			n += snprintf(buf + n, sizeof(buf) - n, " %s %ld", strerrorname_np(i),
-				      atomic_load(&fz_dir_errno[i]));
-	ksft_print_msg("fuzz %s: directory op errors:%s\n", name, buf);
-}
-
 void fz_w_init(struct fz_w *w, struct fz_env *e, uint64_t seed)
 {
 	memset(w, 0, sizeof(*w));
