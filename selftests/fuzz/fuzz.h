@@ -5,7 +5,7 @@
  * the files of this folder:
  *
  *   main.c         the four TESTs, the worker each runs its body in,
- *                  the run's summary
+ *                  the long mode (make fuzz), the run's summary
  *   fail.c         failure reports, usable from threads and children
  *   stats.c        what a run did: ioctls, SQEs by op and result, CQEs
  *   rng.c          seeds and the random number generator
@@ -100,15 +100,22 @@ struct fz_counts {
 	uint64_t cqe[FZ_NCQE];
 };
 
+/* Long runs: a test stops at its goal (0: none) or its time, which first. */
+struct fz_goal {
+	uint64_t ioctls, sqes;
+};
+
 extern struct fz_counts *fz_cnt;	/* the running test's block */
+extern struct fz_goal fz_goal;		/* the running test's goal */
 
 struct fz_counts *fz_counts_map(unsigned int n);
 void fz_count_ioctl(unsigned long cmd);
 void fz_count_sqe(const struct capchan_sqe *s, long res);
 void fz_count_blind(long consumed);
 void fz_count_cqes(enum fz_cqe_kind kind, uint64_t n);
+bool fz_going(double end);
 void fz_counts_add(struct fz_counts *sum, const struct fz_counts *c);
-void fz_print_stats(const char *name, const struct fz_counts *c);
+void fz_print_stats(const char *name, const struct fz_counts *c, double secs);
 void fz_print_summary(const struct fz_counts *c);
 
 /* ---- rng.c -------------------------------------------------------- */

@@ -163,7 +163,7 @@ void fz_body_invoke(struct fz_env *e, uint64_t seed, double end)
 	fz_table_check(&w);
 	fz_depth_check(&w);
 	fz_revoke_check(&w);
-	while (cc_now() < end) {
+	while (fz_going(end)) {
 		struct fz_chan *c = &ch[fz_rn(&w.r, 2)];
 		unsigned int k = fz_rn(&w.r, 1000);
 

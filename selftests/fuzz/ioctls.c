@@ -209,7 +209,7 @@ void fz_body_ioctls(struct fz_env *e, uint64_t seed, double end)
 	memset(&s, 0, sizeof(s));
 	for (int i = 0; i < 4; i++)
 		s.ch[i].fd = -1;
-	while (cc_now() < end) {
+	while (fz_going(end)) {
 		fz_ioctl_iter(&w, &s, false);
 		fz_reap_helpers(s.kids, &s.nkids, 0);
 		iters++;

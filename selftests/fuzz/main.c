@@ -36,13 +36,23 @@
  * appears outside (checked after each test), and the kernel log (run.sh
  * fails on any WARNING/BUG/KFENCE/slub report).
  *
- * Seed: $CAPCHAN_FUZZ_SEED, else the first line of /data/capchan_fuzz_seed
- * (run.sh -f FILE:/data/capchan_fuzz_seed), else a fixed default; each test
- * mixes in its own name and prints both.  Each test runs its body in a
+ * Seed: --seed N, else $CAPCHAN_FUZZ_SEED, else the first line of
+ * /data/capchan_fuzz_seed (run.sh -f FILE:/data/capchan_fuzz_seed), else a
+ * fixed default; each test mixes in its own name and prints both.  The
+ * same seed gives the same random streams; what threads and time bounds
+ * make of them varies from run to run.  Each test runs its body in a
  * worker process under a watchdog (worker.c).
  *
- * At exit it prints what the run did: ioctls by command, SQEs by opcode
- * and result, CQEs checked (stats.c).
+ * Two lengths.  The short run (no arguments; make check) takes about 17 s,
+ * each test bounded by its own time.  The long run (--long, or
+ * CAPCHAN_FUZZ_LONG=1; make fuzz) bounds each test by a share of a time
+ * bound (--seconds, default 330) AND by a goal, stopping at whichever
+ * comes first: the ioctls test at --ioctls ioctl() calls (default
+ * 100000), the others at their share of --sqes SQEs (default 1000000);
+ * all but the threads test with a worker per CPU, each in its own world.
+ * --only TEST runs one test (the others skip), to repeat a failure fast.
+ * Both print, at exit, what the run did: ioctls by command, SQEs by
+ * opcode and result, CQEs checked (stats.c).
  *
  * The files of this folder are listed in fuzz.h.
  */
@@ -50,81 +60,149 @@
 
 #include "kselftest_harness.h"
 
-/* The tests: about 17 s in all, each well under the harness's 30 s. */
+/* One test: its body, its short time, its share of a long run. */
 struct fz_test {
 	const char *name;
 	fz_body_fn body;
-	double secs;
+	double secs;			/* the short run */
+	unsigned int time_pct;		/* long run: its share of --seconds */
+	unsigned int sqe_pct;		/* long run: its goal, in % of --sqes */
+	bool ioctl_goal;		/* long run: stops at --ioctls */
+	bool parallel;			/* long run: a worker per CPU */
 };
 
+/*
+ * The long run's shares, from runs under TCG (2 CPUs, slub_debug, KFENCE):
+ * the goals add up to more than --sqes (the ioctls test's SQEs on top), so
+ * that one test ending at its time rather than its goal does not make the
+ * run miss --sqes.  The threads test is about races, not volume: it has
+ * threads of its own, and the smallest goal.
+ */
 static const struct fz_test fz_tests[] = {
-	{ "ioctls", fz_body_ioctls, 3.0 },
-	{ "invoke", fz_body_invoke, 3.5 },
-	{ "rings", fz_body_rings, 4.5 },
-	{ "threads", fz_body_threads, 6.0 },
+	{ "ioctls", fz_body_ioctls, 3.0, 12, 0, true, true },
+	{ "invoke", fz_body_invoke, 3.5, 23, 55, false, true },
+	{ "rings", fz_body_rings, 4.5, 35, 40, false, true },
+	{ "threads", fz_body_threads, 6.0, 30, 10, false, false },
 };
 #define FZ_NTESTS	CC_ARRAY_SIZE(fz_tests)
+#define FZ_MAX_WORKERS	4
+#define FZ_WORKER_SEED_STEP	0x9e3779b97f4a7c15ULL	/* worker n: seed + n * it */
+
+static struct {
+	bool long_run;
+	double seconds;
+	uint64_t sqes, ioctls;
+	const char *only;		/* run this test only (the others skip) */
+	double start;
+} fz_opt = { .seconds = 330, .sqes = 1000000, .ioctls = 100000 };
 
 static struct fz_counts *fz_blocks;	/* one per test, shared */
-static double fz_start;
 
+/* A worker process running @t's body in @env until @secs from now. */
+static pid_t fz_start_worker(const struct fz_test *t, struct fz_env *env,
+			     uint64_t seed, double secs)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		fz_worker_init();
+		env->proc_fd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		t->body(env, seed, cc_now() + secs);
+		fz_capfd_close_all();
+		_exit(atomic_load(&fz_nfail) ? 1 : 0);
+	}
+	return pid;
+}
+
+/*
+ * Run @t: one worker (a few in a long run, each in a world of its own),
+ * then check each world's outside.  0 if all went well.
+ */
 static int fz_run(struct __test_metadata *_metadata, const struct fz_test *t)
 {
 	const char *name = t->name;
-	double secs = t->secs;
-	fz_body_fn body = t->body;
-	struct fz_env env;
+	double secs = t->secs, deadline, start;
 	uint64_t seed = fz_test_seed(name);
-	int err, st;
-	pid_t pid;
+	struct fz_env *env;
+	pid_t pid[FZ_MAX_WORKERS];
+	int err, st = 0, nw = 1, n;
 
 	fz_cnt = &fz_blocks[t - fz_tests];
+	memset(&fz_goal, 0, sizeof(fz_goal));
+	if (fz_opt.long_run) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
+		if (t->parallel && cpus > 1)
+			nw = cpus < FZ_MAX_WORKERS ? cpus : FZ_MAX_WORKERS;
+		secs = fz_opt.seconds * t->time_pct / 100;
+		if (t->ioctl_goal)
+			fz_goal.ioctls = fz_opt.ioctls;
+		fz_goal.sqes = fz_opt.sqes * t->sqe_pct / 100;
+		ksft_print_msg("fuzz %s: long run: %d worker(s) until %llu ioctls or %llu SQEs or %.0f s\n",
+			       name, nw, (unsigned long long)fz_goal.ioctls,
+			       (unsigned long long)fz_goal.sqes, secs);
+	}
 	ksft_print_msg("fuzz %s: base seed %#llx (CAPCHAN_FUZZ_SEED), test seed %#llx, %.1f s\n",
 		       name, (unsigned long long)fz_base_seed(),
 		       (unsigned long long)seed, secs);
 	if (access(CAPCHAN_DEVICE, R_OK | W_OK)) {
 		SKIP(return 0, "%s: %s", CAPCHAN_DEVICE, strerror(errno));
 	}
-	err = fz_env_init(&env);
-	if (err) {
-		fz_env_destroy(&env);
+	if (fz_opt.only && strcmp(fz_opt.only, name)) {
+		SKIP(return 0, "--only %s", fz_opt.only);
+	}
+	env = calloc(nw, sizeof(*env));
+	if (!env)
+		return -1;
+	for (n = 0; n < nw; n++) {
+		err = fz_env_init(&env[n]);
+		if (err)
+			break;
+	}
+	if (n < nw) {
 		TH_LOG("environment setup failed: %s", strerror(-err));
+		while (n >= 0)
+			fz_env_destroy(&env[n--]);
+		free(env);
 		return -1;
 	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		fz_env_destroy(&env);
-		return -1;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		fz_worker_init();
-		env.proc_fd = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		body(&env, seed, cc_now() + secs);
-		fz_capfd_close_all();
-		_exit(atomic_load(&fz_nfail) ? 1 : 0);
-	}
-	st = fz_wait_worker(pid, cc_now() + secs + 10, name);
-	if (st)
-		ksft_print_msg("fuzz %s: worker status %d (seed %#llx)\n", name, st,
-			       (unsigned long long)seed);
-	if (st >= 0) {
-		/* only the threads test runs the renamer, which moves things out */
-		int bad = fz_outside_check(&env, body == fz_body_threads);
+	/* worker 0 draws the short run's numbers; the others their own */
+	start = cc_now();
+	for (n = 0; n < nw; n++)
+		pid[n] = fz_start_worker(t, &env[n], seed + n * FZ_WORKER_SEED_STEP, secs);
+	deadline = cc_now() + secs + 10;
+	for (n = 0; n < nw; n++) {
+		unsigned long long wseed = seed + n * FZ_WORKER_SEED_STEP;
+		int ws = pid[n] < 0 ? -1 : fz_wait_worker(pid[n], deadline, name);
 
-		if (bad) {
-			ksft_print_msg("fuzz %s: %d changes outside the jail (seed %#llx)\n",
-				       name, bad, (unsigned long long)seed);
-			if (!st)
-				st = 3;
+		if (ws)
+			ksft_print_msg("fuzz %s: worker %d status %d (seed %#llx)\n", name, n, ws,
+				       wseed);
+		if (pid[n] < 0)
+			fz_env_destroy(&env[n]);
+		if (ws >= 0) {
+			/* only the threads test runs the renamer, which moves things out */
+			int bad = fz_outside_check(&env[n], t->body == fz_body_threads);
+
+			if (bad) {
+				ksft_print_msg("fuzz %s: %d changes outside the jail (seed %#llx)\n",
+					       name, bad, wseed);
+				if (!ws)
+					ws = 3;
+			}
+			fz_env_destroy(&env[n]);	/* a stuck worker may still use it */
 		}
-		fz_env_destroy(&env);	/* a stuck worker may still use it */
-		/* its forked helpers are gone too: their counts are in */
-		fz_print_stats(name, fz_cnt);
+		if (!st || ws < 0)
+			st = ws;
 	}
+	free(env);
+	/* its forked helpers are gone too: their counts are in */
+	if (st >= 0)
+		fz_print_stats(name, fz_cnt, cc_now() - start);
 	return st;
 }
 
@@ -157,21 +235,72 @@ static void fz_summary(void)
 		return;
 	for (size_t i = 0; i < FZ_NTESTS; i++)
 		fz_counts_add(sum, &fz_blocks[i]);
-	ksft_print_msg("fuzz summary: base seed %#llx, %.0f s\n",
-		       (unsigned long long)fz_base_seed(), cc_now() - fz_start);
+	ksft_print_msg("fuzz summary: %s run, base seed %#llx, %.0f s\n",
+		       fz_opt.long_run ? "long" : "short",
+		       (unsigned long long)fz_base_seed(), cc_now() - fz_opt.start);
 	fz_print_summary(sum);
 	fflush(stdout);
 	free(sum);
 }
 
+static bool fz_number(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return s[0] && !*end && !errno;
+}
+
+static void fz_usage(void)
+{
+	fprintf(stderr, "usage: fuzz_test [--long] [--seed N] [--seconds N] [--sqes N] [--ioctls N] [--only TEST]\n");
+	exit(KSFT_FAIL);
+}
+
 int main(int argc, char **argv)
 {
+	const char *env = getenv("CAPCHAN_FUZZ_LONG");
+	uint64_t v;
+
+	fz_opt.long_run = env && *env && strcmp(env, "0");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--long")) {
+			fz_opt.long_run = true;
+			continue;
+		}
+		if (!strcmp(a, "--only") && i + 1 < argc) {
+			fz_opt.only = argv[++i];
+			continue;
+		}
+		if (i + 1 == argc || !fz_number(argv[i + 1], &v))
+			fz_usage();
+		i++;
+		if (!strcmp(a, "--seed"))
+			fz_set_base_seed(v);
+		else if (!strcmp(a, "--seconds") && v)
+			fz_opt.seconds = v;
+		else if (!strcmp(a, "--sqes"))
+			fz_opt.sqes = v;
+		else if (!strcmp(a, "--ioctls"))
+			fz_opt.ioctls = v;
+		else
+			fz_usage();
+	}
 	fz_blocks = fz_counts_map(FZ_NTESTS);
 	if (!fz_blocks) {
 		fprintf(stderr, "fuzz_test: no shared memory for the counters\n");
 		return KSFT_FAIL;
 	}
-	fz_start = cc_now();
+	/* the harness kills a test after 30 s: a long one needs its share */
+	if (fz_opt.long_run)
+		for (struct __test_metadata *t = _fixture_global.tests; t; t = t->next)
+			for (size_t i = 0; i < FZ_NTESTS; i++)
+				if (!strcmp(t->name, fz_tests[i].name))
+					t->timeout = fz_opt.seconds * fz_tests[i].time_pct / 100 + 60;
+	fz_opt.start = cc_now();
 	atexit(fz_summary);
 	return test_harness_run(argc, argv);
 }

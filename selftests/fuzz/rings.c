@@ -39,7 +39,7 @@ void fz_body_rings(struct fz_env *e, uint64_t seed, double end)
 	int nkids = 0, forks = 0, rounds = 0;
 
 	fz_w_init(&w, e, seed);
-	while (cc_now() < end) {
+	while (fz_going(end)) {
 		double round_end = cc_now() + 0.4 + fz_rn(&w.r, 800) / 1000.0;
 
 		if (fz_chan_open(&c, e, &w.r, true, true)) {
@@ -51,7 +51,7 @@ void fz_body_rings(struct fz_env *e, uint64_t seed, double end)
 		m.c = &c;
 		m.exp = calloc(c.cqn, sizeof(*m.exp));
 		m.snap = calloc(c.sqn, sizeof(*m.snap));
-		while (cc_now() < end && cc_now() < round_end) {
+		while (fz_going(end) && cc_now() < round_end) {
 			unsigned int k = fz_rn(&w.r, 100);
 
 			if (k < 30)

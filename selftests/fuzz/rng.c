@@ -2,9 +2,10 @@
 /*
  * fuzz_test: seeds and random numbers.
  *
- * Seed: $CAPCHAN_FUZZ_SEED, else the first line of /data/capchan_fuzz_seed
- * (run.sh -f FILE:/data/capchan_fuzz_seed), else a fixed default; each test
- * mixes in its own name.  xorshift64*, seeded through splitmix64.
+ * Seed: --seed on the command line, else $CAPCHAN_FUZZ_SEED, else the first
+ * line of /data/capchan_fuzz_seed (run.sh -f FILE:/data/capchan_fuzz_seed),
+ * else a fixed default; each test mixes in its own name.  xorshift64*,
+ * seeded through splitmix64.
  */
 #include "fuzz.h"
 
@@ -47,10 +48,18 @@ void fz_bytes(struct fz_rng *r, void *p, size_t n)
 		b[i] = (unsigned char)fz_r64(r);
 }
 
+static uint64_t seed;
+static bool have;
+
+/* The seed given on the command line: it beats every other source. */
+void fz_set_base_seed(uint64_t s)
+{
+	seed = s;
+	have = true;
+}
+
 uint64_t fz_base_seed(void)
 {
-	static uint64_t seed;
-	static bool have;
 	char buf[64];
 	const char *s;
 

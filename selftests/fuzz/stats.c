@@ -14,6 +14,7 @@
 /* Counts nothing until main() maps the real blocks (never NULL). */
 static struct fz_counts fz_cnt_early;
 struct fz_counts *fz_cnt = &fz_cnt_early;
+struct fz_goal fz_goal;
 
 static const char *const fz_op_names[] = {
 	"nop", "open", "read", "write", "fsync", "stat", "derive", "revoke",
@@ -85,6 +86,16 @@ void fz_count_cqes(enum fz_cqe_kind kind, uint64_t n)
 	FZ_ADD(fz_cnt->cqe[kind], n);
 }
 
+/* Does the test go on?  Until @end, and in long mode until its goal. */
+bool fz_going(double end)
+{
+	if (fz_goal.ioctls && FZ_GET(fz_cnt->ioctls) >= fz_goal.ioctls)
+		return false;
+	if (fz_goal.sqes && FZ_GET(fz_cnt->sqes) >= fz_goal.sqes)
+		return false;
+	return cc_now() < end;
+}
+
 void fz_counts_add(struct fz_counts *sum, const struct fz_counts *c)
 {
 	sum->ioctls += FZ_GET(c->ioctls);
@@ -111,17 +122,26 @@ static const char *fz_class_name(int e)
 	return n ? n : "E?";
 }
 
-/* A list of "name count" pairs, wrapped into lines that start with @lead. */
+/*
+ * A list of "name count" pairs, wrapped into lines that start with @lead
+ * (the lines after the first with "fuzz summary:" and blanks as wide).
+ */
 struct fz_line {
 	char buf[200];
 	int n;
 	const char *lead;
+	bool more;			/* a line went out already */
 };
 
 static void fz_line_flush(struct fz_line *l)
 {
-	if (l->n)
+	int pad = (int)strlen(l->lead) - 13;
+
+	if (l->n && !l->more)
 		ksft_print_msg("%s%s\n", l->lead, l->buf);
+	else if (l->n)
+		ksft_print_msg("fuzz summary:%*s%s\n", pad > 0 ? pad : 0, "", l->buf);
+	l->more = l->n > 0;
 	l->n = 0;
 	l->buf[0] = '\0';
 }
@@ -158,7 +178,7 @@ fz_cat(char *buf, size_t size, int *n, const char *fmt, ...)
  * The coverage lines each test prints at its end: results ok/err by
  * opcode, OPEN's errnos, the directory ops' errnos, and its counts.
  */
-void fz_print_stats(const char *name, const struct fz_counts *c)
+void fz_print_stats(const char *name, const struct fz_counts *c, double secs)
 {
 	char buf[1024] = "";
 	int n = 0;
@@ -191,12 +211,12 @@ void fz_print_stats(const char *name, const struct fz_counts *c)
 			       (unsigned long long)v);
 	}
 	ksft_print_msg("fuzz %s: directory op errors:%s\n", name, buf);
-	ksft_print_msg("fuzz %s: %llu ioctls, %llu SQEs, %llu CQEs checked\n", name,
+	ksft_print_msg("fuzz %s: %llu ioctls, %llu SQEs, %llu CQEs checked in %.0f s\n", name,
 		       (unsigned long long)FZ_GET(c->ioctls),
 		       (unsigned long long)FZ_GET(c->sqes),
 		       (unsigned long long)(FZ_GET(c->cqe[FZ_CQE_POSTED]) +
 					    FZ_GET(c->cqe[FZ_CQE_REAPED]) +
-					    FZ_GET(c->cqe[FZ_CQE_THREADS])));
+					    FZ_GET(c->cqe[FZ_CQE_THREADS])), secs);
 }
 
 /*
@@ -233,6 +253,7 @@ void fz_print_summary(const struct fz_counts *c)
 		snprintf(lead, sizeof(lead), "fuzz summary:   %-8s %9llu: ", fz_op_names[op],
 			 (unsigned long long)all);
 		l.lead = lead;
+		l.more = false;
 		for (int e = 0; e < FZ_NCLASS; e++)
 			if (c->sqe[op][e])
 				fz_line_add(&l, fz_class_name(e), c->sqe[op][e]);
@@ -240,6 +261,7 @@ void fz_print_summary(const struct fz_counts *c)
 	}
 	ksft_print_msg("fuzz summary: SQE results by errno class:\n");
 	l.lead = "fuzz summary:   ";
+	l.more = false;
 	for (int e = 0; e < FZ_NCLASS; e++)
 		if (by_class[e])
 			fz_line_add(&l, fz_class_name(e), by_class[e]);

@@ -49,7 +49,7 @@ void fz_body_threads(struct fz_env *e, uint64_t seed, double end)
 	pthread_create(&dog, NULL, fz_twatchdog, sh);
 	pthread_create(&closer, NULL, fz_tcloser, sh);
 	pthread_create(&renamer, NULL, fz_trenamer, sh);
-	while (cc_now() < end)
+	while (fz_going(end))
 		fz_sleep_ms(20);
 	atomic_store(&sh->stop, 1);
 	pthread_join(closer, NULL);
