@@ -46,10 +46,12 @@
  * Two lengths.  The short run (no arguments; make check) takes about 17 s,
  * each test bounded by its own time.  The long run (--long, or
  * CAPCHAN_FUZZ_LONG=1; make fuzz) bounds each test by a share of a time
- * bound (--seconds, default 330) AND by a goal, stopping at whichever
- * comes first: the ioctls test at --ioctls ioctl() calls (default
- * 100000), the others at their share of --sqes SQEs (default 1000000);
- * all but the threads test with a worker per CPU, each in its own world.
+ * bound (--seconds, default 400) AND by a goal, stopping at whichever
+ * comes first: the ioctls test once the run has made --ioctls ioctl()
+ * calls (default 100000), invoke and rings once it has made 60% and all
+ * of --sqes SQEs (default 1000000), threads at 5% of its own (see
+ * fz_long_plan()); all but the threads test with a worker per CPU, each
+ * in its own world.
  * --only TEST runs one test (the others skip), to repeat a failure fast.
  * Both print, at exit, what the run did: ioctls by command, SQEs by
  * opcode and result, CQEs checked (stats.c).
@@ -58,31 +60,34 @@
  */
 #include "fuzz.h"
 
+#include <sys/resource.h>
+
 #include "kselftest_harness.h"
 
-/* One test: its body, its short time, its share of a long run. */
+/* One test: its body, its short time, its part in a long run. */
 struct fz_test {
 	const char *name;
 	fz_body_fn body;
 	double secs;			/* the short run */
-	unsigned int time_pct;		/* long run: its share of --seconds */
-	unsigned int sqe_pct;		/* long run: its goal, in % of --sqes */
-	bool ioctl_goal;		/* long run: stops at --ioctls */
-	bool parallel;			/* long run: a worker per CPU */
+	/* long run */
+	unsigned int weight;		/* its share of the time left */
+	unsigned int run_pct;		/* on until the run has this % of --sqes */
+	unsigned int own_pct;		/* ... and this % of its own at least */
+	bool ioctl_goal;		/* on until the run has --ioctls ioctls */
+	bool parallel;			/* a worker per CPU */
 };
 
 /*
- * The long run's shares, from runs under TCG (2 CPUs, slub_debug, KFENCE):
- * the goals add up to more than --sqes (the ioctls test's SQEs on top), so
- * that one test ending at its time rather than its goal does not make the
- * run miss --sqes.  The threads test is about races, not volume: it has
- * threads of its own, and the smallest goal.
+ * The long run's plan, from runs under TCG (2 CPUs, slub_debug, KFENCE):
+ * INVOKE and the rings make SQEs fastest, so they carry --sqes, the rings
+ * to the end; the threads test is about races, not volume (a tenth of
+ * the others' rate): a goal of its own, on top.
  */
 static const struct fz_test fz_tests[] = {
-	{ "ioctls", fz_body_ioctls, 3.0, 12, 0, true, true },
-	{ "invoke", fz_body_invoke, 3.5, 23, 55, false, true },
-	{ "rings", fz_body_rings, 4.5, 35, 40, false, true },
-	{ "threads", fz_body_threads, 6.0, 30, 10, false, false },
+	{ "ioctls", fz_body_ioctls, 3.0, 1, 0, 0, true, true },
+	{ "invoke", fz_body_invoke, 3.5, 3, 60, 10, false, true },
+	{ "rings", fz_body_rings, 4.5, 3, 100, 10, false, true },
+	{ "threads", fz_body_threads, 6.0, 1, 0, 5, false, false },
 };
 #define FZ_NTESTS	CC_ARRAY_SIZE(fz_tests)
 #define FZ_MAX_WORKERS	4
@@ -94,9 +99,35 @@ static struct {
 	uint64_t sqes, ioctls;
 	const char *only;		/* run this test only (the others skip) */
 	double start;
-} fz_opt = { .seconds = 330, .sqes = 1000000, .ioctls = 100000 };
+} fz_opt = { .seconds = 400, .sqes = 1000000, .ioctls = 100000 };
 
 static struct fz_counts *fz_blocks;	/* one per test, shared */
+
+/*
+ * @t's part in a long run: its goals (fz_goal) and its time, which is the
+ * run's time left shared by weight among the tests still to run, so that
+ * time one test did not need goes to the next.  Its SQE goal counts the
+ * whole run so far (the tests before it are done, their blocks final).
+ */
+static double fz_long_plan(const struct fz_test *t)
+{
+	size_t k = t - fz_tests;
+	double left = fz_opt.seconds - (cc_now() - fz_opt.start);
+	uint64_t done = 0, want, own;
+	unsigned int w = 0;
+
+	for (size_t i = k; i < FZ_NTESTS; i++)
+		w += fz_tests[i].weight;
+	for (size_t i = 0; i < k; i++)
+		done += fz_blocks[i].sqes;
+	if (t->ioctl_goal)
+		fz_goal.ioctls = fz_opt.ioctls;
+	own = fz_opt.sqes * t->own_pct / 100;
+	want = fz_opt.sqes * t->run_pct / 100;
+	fz_goal.sqes = want > done + own ? want - done : own;
+	/* a run over its time still gives each test a little */
+	return left * t->weight / w > 5 ? left * t->weight / w : 5;
+}
 
 /* A worker process running @t's body in @env until @secs from now. */
 static pid_t fz_start_worker(const struct fz_test *t, struct fz_env *env,
@@ -138,10 +169,7 @@ static int fz_run(struct __test_metadata *_metadata, const struct fz_test *t)
 
 		if (t->parallel && cpus > 1)
 			nw = cpus < FZ_MAX_WORKERS ? cpus : FZ_MAX_WORKERS;
-		secs = fz_opt.seconds * t->time_pct / 100;
-		if (t->ioctl_goal)
-			fz_goal.ioctls = fz_opt.ioctls;
-		fz_goal.sqes = fz_opt.sqes * t->sqe_pct / 100;
+		secs = fz_long_plan(t);
 		ksft_print_msg("fuzz %s: long run: %d worker(s) until %llu ioctls or %llu SQEs or %.0f s\n",
 			       name, nw, (unsigned long long)fz_goal.ioctls,
 			       (unsigned long long)fz_goal.sqes, secs);
@@ -201,8 +229,16 @@ static int fz_run(struct __test_metadata *_metadata, const struct fz_test *t)
 	}
 	free(env);
 	/* its forked helpers are gone too: their counts are in */
-	if (st >= 0)
+	if (st >= 0) {
+		struct rusage ru = { 0 };
+
 		fz_print_stats(name, fz_cnt, cc_now() - start);
+		/* the harness runs each test in a child: all it reaped is this test's */
+		getrusage(RUSAGE_CHILDREN, &ru);
+		ksft_print_msg("fuzz %s: CPU time of its workers: %.1f s user, %.1f s system\n",
+			       name, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
 	return st;
 }
 
@@ -294,12 +330,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fuzz_test: no shared memory for the counters\n");
 		return KSFT_FAIL;
 	}
-	/* the harness kills a test after 30 s: a long one needs its share */
+	/* the harness kills a test after 30 s: a long one may take its time */
 	if (fz_opt.long_run)
 		for (struct __test_metadata *t = _fixture_global.tests; t; t = t->next)
-			for (size_t i = 0; i < FZ_NTESTS; i++)
-				if (!strcmp(t->name, fz_tests[i].name))
-					t->timeout = fz_opt.seconds * fz_tests[i].time_pct / 100 + 60;
+			t->timeout = fz_opt.seconds + 60;
 	fz_opt.start = cc_now();
 	atexit(fz_summary);
 	return test_harness_run(argc, argv);
