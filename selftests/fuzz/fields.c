@@ -6,6 +6,7 @@
  */
 #include "fuzz.h"
 
+/* A kernel address, or a non-canonical one, or the last user page. */
 uint64_t fz_kaddr(struct fz_rng *r)
 {
 	static const uint64_t k[] = {
@@ -17,6 +18,7 @@ uint64_t fz_kaddr(struct fz_rng *r)
 	return k[fz_rn(r, CC_ARRAY_SIZE(k))] + (fz_r64(r) & 0xfff);
 }
 
+/* A user pointer for an object of @len bytes, and what kind it is. */
 uint64_t fz_objptr(struct fz_w *w, size_t len, enum fz_ptr_kind *kind)
 {
 	struct fz_env *e = w->env;
@@ -88,6 +90,7 @@ uint64_t fz_buf(struct fz_w *w, uint32_t *len, bool write)
 	return (uintptr_t)e->scratch + FZ_SCRATCH - 65536 + fz_rn(r, 60000);
 }
 
+/* Rights: any bits, unknown ones, a pool entry's masked, or a usual set. */
 uint64_t fz_rights(struct fz_w *w)
 {
 	static const uint64_t common[] = {
@@ -110,6 +113,7 @@ uint64_t fz_rights(struct fz_w *w)
 	return common[fz_rn(r, CC_ARRAY_SIZE(common))];
 }
 
+/* A handle: a root, a pool entry, CHAIN, 0, any number, or a live one forged. */
 uint32_t fz_handle(struct fz_w *w)
 {
 	struct fz_chan *c = w->c;

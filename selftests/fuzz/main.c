@@ -49,7 +49,7 @@
  * bound (--seconds, default 400) AND by a goal, stopping at whichever
  * comes first: the ioctls test once the run has made --ioctls ioctl()
  * calls (default 100000), invoke and rings once it has made 60% and all
- * of --sqes SQEs (default 1000000), threads at 5% of its own (see
+ * of --sqes SQEs (default 1000000), threads at 10% of its own (see
  * fz_long_plan()); all but the threads test with a worker per CPU, each
  * in its own world.
  * --only TEST runs one test (the others skip), to repeat a failure fast.
@@ -87,7 +87,7 @@ static const struct fz_test fz_tests[] = {
 	{ "ioctls", fz_body_ioctls, 3.0, 1, 0, 0, true, true },
 	{ "invoke", fz_body_invoke, 3.5, 3, 60, 10, false, true },
 	{ "rings", fz_body_rings, 4.5, 3, 100, 10, false, true },
-	{ "threads", fz_body_threads, 6.0, 1, 0, 5, false, false },
+	{ "threads", fz_body_threads, 6.0, 1, 0, 10, false, false },
 };
 #define FZ_NTESTS	CC_ARRAY_SIZE(fz_tests)
 #define FZ_MAX_WORKERS	4
