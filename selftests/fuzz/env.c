@@ -18,6 +18,40 @@ static int fz_bad_add(struct fz_env *e, int dirfd, const char *path)
 	return 0;
 }
 
+/*
+ * The buffers the module writes to (READ, READDIR, STAT, ioctl arguments)
+ * in the middle of a window of FZ_WINDOW bytes of PROT_NONE address space.
+ * Ring garbage and stray bits change SQEs' pointers to these buffers by
+ * up to a few GiB: such a pointer must fault, not land on a thread's
+ * stack (a long run on 6.1-rt died of SIGSEGV at a return address the
+ * module had been told to overwrite), nor on anything else of ours.
+ */
+static int fz_env_buffers(struct fz_env *e)
+{
+	char *w = mmap(NULL, FZ_WINDOW, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *at;
+
+	if (w == MAP_FAILED)
+		return -ENOMEM;
+	e->window = w;
+	at = w + FZ_WINDOW / 2;
+	/* scratch, its guard page (left PROT_NONE), a gap; ro; none; priv */
+	e->scratch = mmap(at, FZ_SCRATCH, PROT_READ | PROT_WRITE,
+			  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->guard = at + FZ_SCRATCH;
+	at += FZ_SCRATCH + (1u << 20);
+	e->ro = mmap(at, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	e->none = at + (1u << 20);	/* FZ_NONE bytes, never mapped */
+	at += (2u << 20) + FZ_NONE;
+	e->priv = mmap(at, FZ_PRIV, PROT_READ | PROT_WRITE,
+		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->scratch == MAP_FAILED || e->ro == MAP_FAILED || e->priv == MAP_FAILED)
+		return -ENOMEM;
+	return 0;
+}
+
 int fz_env_init(struct fz_env *e)
 {
 	char abs_secret[PATH_MAX + 32];
@@ -98,18 +132,9 @@ int fz_env_init(struct fz_env *e)
 	e->sock_fd = sv[0];
 	close(sv[1]);
 
-	e->scratch = mmap(NULL, FZ_SCRATCH + 4096, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->none = mmap(NULL, FZ_NONE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->priv = mmap(NULL, FZ_PRIV, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->scratch == MAP_FAILED || e->ro == MAP_FAILED ||
-	    e->none == MAP_FAILED || e->priv == MAP_FAILED)
-		return -ENOMEM;
-	e->guard = e->scratch + FZ_SCRATCH;
-	if (mprotect(e->guard, 4096, PROT_NONE))
-		return -errno;
+	err = fz_env_buffers(e);
+	if (err)
+		return err;
 	e->longpath = malloc(PATH_MAX + 32);
 	if (!e->longpath)
 		return -ENOMEM;
@@ -136,14 +161,8 @@ void fz_env_destroy(struct fz_env *e)
 			close(fds[i]);
 	if (e->mounted)
 		umount2(e->mnt, MNT_DETACH);
-	if (e->scratch && e->scratch != MAP_FAILED)
-		munmap(e->scratch, FZ_SCRATCH + 4096);
-	if (e->ro && e->ro != MAP_FAILED)
-		munmap(e->ro, 4096);
-	if (e->none && e->none != MAP_FAILED)
-		munmap(e->none, FZ_NONE);
-	if (e->priv && e->priv != MAP_FAILED)
-		munmap(e->priv, FZ_PRIV);
+	if (e->window)
+		munmap(e->window, FZ_WINDOW);
 	free(e->longpath);
 	cc_tree_destroy(&e->t);
 }

@@ -46,6 +46,7 @@
 #define FZ_SCRATCH		(1u << 20)
 #define FZ_PRIV			(64u << 10)
 #define FZ_NONE			(64u << 10)
+#define FZ_WINDOW		(16ULL << 30)	/* PROT_NONE around the buffers */
 #define FZ_NPATHS		64
 #define FZ_POOL			32
 #define FZ_CAPFDS		16
@@ -167,6 +168,7 @@ struct fz_env {
 		bool wanders;	/* the renamer takes it into mvd */
 	} outside[FZ_NOUT];
 	int noutside;
+	char *window;			/* FZ_WINDOW bytes around the buffers */
 	char *scratch;			/* FZ_SCRATCH bytes, then the guard page */
 	char *guard;			/* PROT_NONE */
 	char *ro;			/* one PROT_READ page of zeros */
