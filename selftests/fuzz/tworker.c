@@ -175,8 +175,14 @@ void *fz_tworker(void *arg)
 			struct pollfd pfd = { .fd = FZ_SHARED_FD, .events = POLLIN };
 			int n = poll(&pfd, 1, 0);
 
-			FZ_CHECK(n >= 0 && !(pfd.revents & ~(POLLIN | POLLRDNORM | POLLNVAL)),
-				 "poll -> %d revents %#x", n, pfd.revents);
+			/*
+			 * The watchdog's SIGUSR1 for a wait that just ended may
+			 * come now: it saw in_wait set before we cleared it.
+			 */
+			FZ_CHECK((n >= 0 && !(pfd.revents & ~(POLLIN | POLLRDNORM | POLLNVAL))) ||
+				 (n < 0 && errno == EINTR),
+				 "poll -> %d (%s) revents %#x", n, n < 0 ? strerror(errno) : "",
+				 pfd.revents);
 		} else if (k < 92 && a->idx == 0 && atomic_load(&sh->nkids) < 2) {
 			pid_t pid = fz_fork_helper(fz_threads_child, &w, sh, 120);
 
