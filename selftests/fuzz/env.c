@@ -20,7 +20,9 @@ static int fz_bad_add(struct fz_env *e, int dirfd, const char *path)
 
 /*
  * The buffers the module writes to (READ, READDIR, STAT, ioctl arguments)
- * in the middle of a window of FZ_WINDOW bytes of PROT_NONE address space.
+ * or may be made to (the long path, should garbage turn its OPEN into a
+ * READ) in the middle of a window of FZ_WINDOW bytes of PROT_NONE address
+ * space.
  * Ring garbage and stray bits change SQEs' pointers to these buffers by
  * up to a few GiB: such a pointer must fault, not land on a thread's
  * stack (a long run on 6.1-rt died of SIGSEGV at a return address the
@@ -36,7 +38,7 @@ static int fz_env_buffers(struct fz_env *e)
 		return -ENOMEM;
 	e->window = w;
 	at = w + FZ_WINDOW / 2;
-	/* scratch, its guard page (left PROT_NONE), a gap; ro; none; priv */
+	/* scratch, its guard page (left PROT_NONE), gaps; ro; none; priv; longpath */
 	e->scratch = mmap(at, FZ_SCRATCH, PROT_READ | PROT_WRITE,
 			  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	e->guard = at + FZ_SCRATCH;
@@ -47,7 +49,11 @@ static int fz_env_buffers(struct fz_env *e)
 	at += (2u << 20) + FZ_NONE;
 	e->priv = mmap(at, FZ_PRIV, PROT_READ | PROT_WRITE,
 		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->scratch == MAP_FAILED || e->ro == MAP_FAILED || e->priv == MAP_FAILED)
+	at += FZ_PRIV + (1u << 20);
+	e->longpath = mmap(at, PATH_MAX + 32, PROT_READ | PROT_WRITE,
+			   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->scratch == MAP_FAILED || e->ro == MAP_FAILED || e->priv == MAP_FAILED ||
+	    e->longpath == MAP_FAILED)
 		return -ENOMEM;
 	return 0;
 }
@@ -135,9 +141,6 @@ int fz_env_init(struct fz_env *e)
 	err = fz_env_buffers(e);
 	if (err)
 		return err;
-	e->longpath = malloc(PATH_MAX + 32);
-	if (!e->longpath)
-		return -ENOMEM;
 	memset(e->longpath, 'a', PATH_MAX + 16);
 	e->longpath[PATH_MAX + 16] = '\0';
 
@@ -163,6 +166,5 @@ void fz_env_destroy(struct fz_env *e)
 		umount2(e->mnt, MNT_DETACH);
 	if (e->window)
 		munmap(e->window, FZ_WINDOW);
-	free(e->longpath);
 	cc_tree_destroy(&e->t);
 }

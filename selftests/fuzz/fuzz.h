@@ -290,6 +290,7 @@ void fz_disarm(void);
 void fz_sleep_ms(double ms);
 int fz_wait_worker(pid_t pid, double deadline, const char *name);
 void fz_w_init(struct fz_w *w, struct fz_env *e, uint64_t seed);
+void fz_w_free(struct fz_w *w);
 pid_t fz_fork_helper(void (*fn)(struct fz_w *w, void *arg, double end),
 		     struct fz_w *parent, void *arg, double ms);
 void fz_reap_helpers(pid_t *kids, int *nkids, double deadline);

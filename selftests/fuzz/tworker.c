@@ -210,6 +210,6 @@ void *fz_tworker(void *arg)
 	if (priv.fd >= 0)
 		fz_chan_close(&priv);
 	atomic_fetch_add(&sh->stats[0], iters);
-	free(w.paths);
+	fz_w_free(&w);
 	return NULL;
 }

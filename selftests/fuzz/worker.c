@@ -161,12 +161,36 @@ int fz_wait_worker(pid_t pid, double deadline, const char *name)
 	return 1000 + WTERMSIG(status);
 }
 
+/*
+ * The paths a worker hands the module, on pages of their own with a
+ * PROT_NONE page after them, never on the heap: an SQE that ring garbage
+ * or a stray bit turned into a READ writes where its path was, as many
+ * bytes as its len says (a RENAME keeps a handle there).
+ */
+static char (*fz_paths_alloc(void))[256]
+{
+	size_t len = FZ_NPATHS * 256;
+	char *p = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + len, 4096, PROT_NONE))
+		return NULL;
+	return (char (*)[256])p;
+}
+
+void fz_w_free(struct fz_w *w)
+{
+	if (w->paths)
+		munmap(w->paths, FZ_NPATHS * 256 + 4096);
+	w->paths = NULL;
+}
+
 void fz_w_init(struct fz_w *w, struct fz_env *e, uint64_t seed)
 {
 	memset(w, 0, sizeof(*w));
 	w->env = e;
 	fz_srand(&w->r, seed);
-	w->paths = calloc(FZ_NPATHS, sizeof(*w->paths));
+	w->paths = fz_paths_alloc();
 }
 
 /* A forked helper: runs @fn for @ms with its own seed, exits 0 or 1. */
@@ -186,7 +210,7 @@ pid_t fz_fork_helper(void (*fn)(struct fz_w *w, void *arg, double end),
 		/* another thread may have held it at fork() */
 		pthread_mutex_init(&fz_capfd_lock, NULL);
 		fz_srand(&w.r, seed);
-		w.paths = calloc(FZ_NPATHS, sizeof(*w.paths));
+		w.paths = fz_paths_alloc();
 		fn(&w, arg, cc_now() + ms / 1000);
 		_exit(atomic_load(&fz_nfail) ? 1 : 0);
 	}
