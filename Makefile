@@ -9,6 +9,8 @@
 #                   module, run the examples
 #   make check      host unit tests + the models + kselftests in QEMU on 6.1
 #                   and 6.12 + the DKMS build; ends with "N passed, N failed"
+#   make fuzz       long seeded fuzz run in QEMU on each kernel (about 15
+#                   min); FUZZ_SEED=<the seed it printed> repeats one
 #   make install    module via DKMS, library, header, pkg-config, man pages,
 #                   capchan-policy (the ready eBPF policies) in sbin
 #   make bench      capchan vs syscalls vs io_uring in QEMU (bench/README)
@@ -27,7 +29,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 DKMS_SRC := $(DESTDIR)/usr/src/capchan-$(VERSION)
 
-.PHONY: all module lib examples selftests deps check demo bench style sparse model install \
+.PHONY: all module lib examples selftests deps check fuzz demo bench style sparse model install \
 	install-lib install-module install-tools uninstall clean
 
 all: lib examples selftests
@@ -53,6 +55,11 @@ deps:
 check: deps
 	$(MAKE) lib examples selftests
 	sh selftests/check.sh
+
+# selftests/fuzz.sh reads FUZZ_SEED and the rest from the environment
+fuzz: deps
+	$(MAKE) lib selftests
+	FUZZ_SEED='$(FUZZ_SEED)' sh selftests/fuzz.sh
 
 demo: deps
 	$(MAKE) lib examples

@@ -8,6 +8,7 @@
  * the channel.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define NREQS		10000
 #define SQ_ENTRIES	256

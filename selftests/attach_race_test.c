@@ -31,6 +31,7 @@
  * the channels' denial counters (fdinfo) match the denials seen.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <cpuid.h>
 

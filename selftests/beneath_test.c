@@ -7,6 +7,7 @@
  * Landlock's fs tests and openat2's rename_attack_test.  Runs as root.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <grp.h>
 

@@ -7,6 +7,7 @@
  * is clear and the module loaded all the same: the test says so and skips.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <bpf/libbpf.h>
 

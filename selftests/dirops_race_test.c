@@ -30,6 +30,7 @@
  *    order itself, being the only one who touches what is outside).
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define RACE_SECS	3.0
 

@@ -21,6 +21,7 @@
  *     ... (the links of jail_links[] below)
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <linux/landlock.h>
 #include <sys/prctl.h>

@@ -7,6 +7,7 @@
  * while other threads have ops in flight.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define FD_OFF(field)	offsetof(struct capchan_filter_data, field)
 

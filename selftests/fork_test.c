@@ -6,6 +6,7 @@
  * many processes on one channel.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <grp.h>
 

@@ -3,6 +3,7 @@
  * CAPCHAN_IOC_GRANT and CAPCHAN_IOC_SEAL.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <sys/eventfd.h>
 

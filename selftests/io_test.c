@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 /*
  * The rings are data: mmap with PROT_EXEC is -EPERM, and a mapping cannot

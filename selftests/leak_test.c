@@ -25,6 +25,7 @@
  * up to 10 seconds before failing.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define SLAB_TOL_KB	2048
 #define AVAIL_TOL_KB	(16 * 1024)

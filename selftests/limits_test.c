@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 /* READ through REVOKE: every right the ops tested here need */
 #define R_CORE	(R_READ | R_WRITE | R_SEEK | R_STAT | R_SYNC | R_MMAP | \

@@ -12,6 +12,7 @@
  * so the allocation that meets the limit is capchan's.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define CGROOT		"/sys/fs/cgroup"
 #define CG		CGROOT "/capchan-memcg-test"

@@ -10,6 +10,7 @@
  * page cache handlers, page_mkwrite included).
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <setjmp.h>
 

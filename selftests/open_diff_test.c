@@ -63,6 +63,7 @@
  * fixed default; each group mixes in its name and prints both.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <grp.h>
 #include <linux/openat2.h>

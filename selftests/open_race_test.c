@@ -12,6 +12,7 @@
  * name is new) or -ELOOP (there are no links).
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define NOPEN	4000
 

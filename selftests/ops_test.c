@@ -6,6 +6,7 @@
  * handle lookup, revoked, capability type, rights.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define FH_RIGHTS	(R_READ | R_SEEK | R_STAT | R_SYNC | R_DERIVE | \
 			 R_DELEGATE | R_REVOKE)

@@ -10,6 +10,7 @@
  * its loader.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <sys/statfs.h>
 #include <linux/magic.h>

@@ -5,6 +5,7 @@
  * Scenarios after seL4's cnodeops (revoke deletes what was minted).
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define FR	(R_READ | R_SEEK | R_STAT | R_DERIVE | R_DELEGATE | R_REVOKE)
 

@@ -5,6 +5,7 @@
  * bytes, poll/epoll readiness, GETEVENTS waits and signals, fdinfo.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <sys/epoll.h>
 

@@ -16,6 +16,7 @@
  *  - unknown flags are -EINVAL and install nothing.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <sys/fanotify.h>
 #include <sys/inotify.h>

@@ -3,6 +3,7 @@
  * CAPCHAN_IOC_SETUP and the ring mapping.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 static int setup(int fd, struct capchan_params *p)
 {

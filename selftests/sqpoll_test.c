@@ -8,6 +8,7 @@
  * wake-up fails an assertion instead of hanging.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 /* how long any CQE may take; a sleeping thread nobody woke takes forever */
 #define CQ_WAIT_MS	3000

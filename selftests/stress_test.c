@@ -26,6 +26,7 @@
  * separate rings per thread); this file makes them race.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 /* The exec'd copy of this program finds its orders here. */
 #define EXEC_ENV_MODE	"CAPCHAN_STRESS_EXEC"

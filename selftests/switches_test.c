@@ -6,6 +6,7 @@
  * parameter it changes.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #include <sys/prctl.h>
 

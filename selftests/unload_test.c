@@ -11,6 +11,7 @@
  * runner does the real rmmod at the end and fails the run if it fails.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 static int try_unload(void)
 {

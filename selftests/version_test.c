@@ -3,6 +3,7 @@
  * CAPCHAN_IOC_VERSION and ioctl number validation.
  */
 #include "capchan_test_util.h"
+#include "kselftest_harness.h"
 
 #define ALL_FEATURES	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK |		\
 			 CAPCHAN_FEAT_CHAIN_HANDLE |				\
