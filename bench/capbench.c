@@ -1322,7 +1322,7 @@ static void contend_other(struct contend_shared *sh)
 		uint64_t t0 = now_ns(), dt;
 
 		h = capchan_derive(&ch, (uint32_t)root, CAPCHAN_RIGHT_READ);
-		if (h < 0 || capchan_drop(&ch, (uint32_t)h)) {
+		if (h < 0 || capchan_close(&ch, (uint32_t)h)) {
 			sh->err = h < 0 ? h : -EPROTO;
 			_exit(1);
 		}

@@ -189,7 +189,7 @@ static void list_dir(uint32_t dir, const char *prefix, unsigned depth)
 					complain(path, "OPEN", sub);
 				} else {
 					list_dir((uint32_t)sub, path, depth + 1);
-					capchan_drop(&ch, (uint32_t)sub);
+					capchan_close(&ch, (uint32_t)sub);
 				}
 			}
 		}

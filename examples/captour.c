@@ -106,9 +106,9 @@ int main(int argc, char **argv)
 	step("read through the revoked capability", capchan_read(&ch, ro, buf, 5, 0),
 	     -EKEYREVOKED);
 	step("read through notes.txt itself (not revoked)", capchan_read(&ch, file, buf, 5, 0), 5);
-	step("drop the revoked capability", capchan_drop(&ch, ro), 0);
+	step("drop the revoked capability", capchan_close(&ch, ro), 0);
 	step("use the dropped handle", capchan_read(&ch, ro, buf, 5, 0), -EBADF);
-	step("drop notes.txt", capchan_drop(&ch, file), 0);
+	step("drop notes.txt", capchan_close(&ch, file), 0);
 
 	/* open + read + close in one submission: one ENTER, three CQEs */
 	memset(buf, 0, sizeof(buf));

@@ -52,7 +52,7 @@ int capchan__async_open_read_finish(struct capchan_async *q,
 		return 0;
 	}
 	if (r->res[2] != 0)
-		capchan_drop(q->ch, (uint32_t)r->res[0]);
+		capchan_close(q->ch, (uint32_t)r->res[0]);
 	*res = r->res[1];
 	return 0;
 }

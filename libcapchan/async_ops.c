@@ -34,7 +34,7 @@ static void capchan__async_prep_one(const struct capchan__async_req *r,
 	case CAPCHAN_ASYNC_REVOKE:
 		capchan_prep_revoke(sqe, r->handle);
 		break;
-	default:			/* CAPCHAN_ASYNC_DROP */
+	default:			/* CAPCHAN_ASYNC_CLOSE */
 		capchan_prep_close(sqe, r->handle);
 		break;
 	}
@@ -66,7 +66,7 @@ const struct capchan__async_opdef capchan__async_ops[] = {
 	[CAPCHAN_ASYNC_STAT]	= { .nsteps = 1, .prep = capchan__async_prep_one },
 	[CAPCHAN_ASYNC_DERIVE]	= { .nsteps = 1, .prep = capchan__async_prep_one },
 	[CAPCHAN_ASYNC_REVOKE]	= { .nsteps = 1, .prep = capchan__async_prep_one },
-	[CAPCHAN_ASYNC_DROP]	= { .nsteps = 1, .prep = capchan__async_prep_one },
+	[CAPCHAN_ASYNC_CLOSE]	= { .nsteps = 1, .prep = capchan__async_prep_one },
 	[CAPCHAN_ASYNC_EXPORT]	= { .run = capchan__async_export_run },
 	[CAPCHAN_ASYNC_IMPORT]	= { .run = capchan__async_import_run },
 	[CAPCHAN_ASYNC_OPEN_READ] = {
@@ -189,12 +189,12 @@ int capchan_async_revoke(struct capchan_async *q, uint32_t h,
 	return 0;
 }
 
-int capchan_async_drop(struct capchan_async *q, uint32_t h,
+int capchan_async_close(struct capchan_async *q, uint32_t h,
 		       capchan_async_cb cb, void *data)
 {
 	int err;
 	struct capchan__async_req *r =
-		capchan__async_simple(q, CAPCHAN_ASYNC_DROP, h, cb, data, &err);
+		capchan__async_simple(q, CAPCHAN_ASYNC_CLOSE, h, cb, data, &err);
 
 	if (!r)
 		return err;

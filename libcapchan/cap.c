@@ -164,7 +164,7 @@ int capchan_revoke(struct capchan *ch, uint32_t h)
 	return capchan_invoke(ch, &sqe);
 }
 
-int capchan_drop(struct capchan *ch, uint32_t h)
+int capchan_close(struct capchan *ch, uint32_t h)
 {
 	struct capchan_sqe sqe;
 
@@ -188,9 +188,18 @@ int capchan_import(struct capchan *ch, int capfd)
 	return capchan_invoke(ch, &sqe);
 }
 
-void capchan_scope_drop(struct capchan_scope *s)
+void capchan_scope_close(struct capchan_scope *s)
 {
 	if (s->ch && s->handle > 0)
-		capchan_drop(s->ch, (uint32_t)s->handle);
+		capchan_close(s->ch, (uint32_t)s->handle);
 	s->handle = 0;
 }
+
+/*
+ * The names of LIBCAPCHAN_0.1, before CLOSE had one name across the
+ * library: kept for programs linked against them, not declared any more.
+ */
+int capchan_drop(struct capchan *ch, uint32_t h)
+	__attribute__((alias("capchan_close")));
+void capchan_scope_drop(struct capchan_scope *s)
+	__attribute__((alias("capchan_scope_close")));

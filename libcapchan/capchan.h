@@ -148,10 +148,10 @@ int capchan_stat(struct capchan *ch, uint32_t h, struct capchan_stat *st);
 int capchan_fsync(struct capchan *ch, uint32_t h, unsigned flags);
 int capchan_derive(struct capchan *ch, uint32_t h, uint64_t rights);
 int capchan_revoke(struct capchan *ch, uint32_t h);
-int capchan_drop(struct capchan *ch, uint32_t h);
+int capchan_close(struct capchan *ch, uint32_t h);
 int capchan_export(struct capchan *ch, uint32_t h, uint64_t rights);
 int capchan_import(struct capchan *ch, int capfd);
-void capchan_scope_drop(struct capchan_scope *s);
+void capchan_scope_close(struct capchan_scope *s);
 
 /* Directory operations beneath a DIR capability (dir.c). */
 ssize_t capchan_readdir(struct capchan *ch, uint32_t dir, void *buf,
@@ -209,12 +209,12 @@ int capchan_sandbox_enter(unsigned int flags);
 /*
  * CAPCHAN_SCOPED(name, ch, expr): declare a scope guard holding the handle
  * returned by expr (a handle, or -errno); when name goes out of scope the
- * handle is dropped with capchan_drop() if it is > 0.  Set name.handle = 0
+ * handle is dropped with capchan_close() if it is > 0.  Set name.handle = 0
  * to keep the capability past the block.
  */
 #define CAPCHAN_SCOPED(name, ch, expr)					\
 	struct capchan_scope name					\
-	__attribute__((cleanup(capchan_scope_drop))) = { (ch), (expr) }
+	__attribute__((cleanup(capchan_scope_close))) = { (ch), (expr) }
 
 /* ------------------------------------------------------------------ */
 /* Memory ordering helpers (internal to the inline functions below)   */
@@ -573,7 +573,7 @@ enum capchan_async_op {
 	CAPCHAN_ASYNC_STAT		= 5,
 	CAPCHAN_ASYNC_DERIVE		= 6,
 	CAPCHAN_ASYNC_REVOKE		= 7,
-	CAPCHAN_ASYNC_DROP		= 8,
+	CAPCHAN_ASYNC_CLOSE		= 8,
 	CAPCHAN_ASYNC_EXPORT		= 9,
 	CAPCHAN_ASYNC_IMPORT		= 10,
 	CAPCHAN_ASYNC_OPEN_READ		= 11,
@@ -641,7 +641,7 @@ int capchan_async_derive(struct capchan_async *q, uint32_t h,
 			 uint64_t rights, capchan_async_cb cb, void *data);
 int capchan_async_revoke(struct capchan_async *q, uint32_t h,
 			 capchan_async_cb cb, void *data);
-int capchan_async_drop(struct capchan_async *q, uint32_t h,
+int capchan_async_close(struct capchan_async *q, uint32_t h,
 		       capchan_async_cb cb, void *data);
 int capchan_async_export(struct capchan_async *q, uint32_t h,
 			 uint64_t rights, capchan_async_cb cb, void *data);

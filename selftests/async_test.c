@@ -131,7 +131,7 @@ TEST_F_TIMEOUT(async, ten_thousand_in_flight, 120)
 		}
 	}
 	/* the pool is exactly used up */
-	EXPECT_EQ(-EAGAIN, capchan_async_drop(self->q, h, many_cb, &reqs[0]));
+	EXPECT_EQ(-EAGAIN, capchan_async_close(self->q, h, many_cb, &reqs[0]));
 	EXPECT_EQ(NREQS, capchan_async_pending(self->q));
 	EXPECT_EQ(0, m->total);
 
@@ -146,7 +146,7 @@ TEST_F_TIMEOUT(async, ten_thousand_in_flight, 120)
 	EXPECT_EQ(0, capchan_sq_ready(&self->ch));
 	EXPECT_EQ(0, capchan_cq_ready(&self->ch));
 	EXPECT_EQ(0, capchan_async_run(self->q, UINT_MAX));
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
 	free(reqs);
 	free(m);
 }
@@ -176,7 +176,7 @@ TEST_F(async, chain_open_read_close)
 	EXPECT_EQ(0, f.d.step[2]);
 	/* CLOSE ran in the chain: the handle is gone */
 	EXPECT_EQ(caps, caps_of(self->ch.fd));
-	EXPECT_EQ(-EBADF, capchan_drop(&self->ch, (uint32_t)f.d.step[0]));
+	EXPECT_EQ(-EBADF, capchan_close(&self->ch, (uint32_t)f.d.step[0]));
 
 	/* a big file: the first len bytes */
 	ASSERT_EQ(0, capchan_async_open_read(self->q, self->dir, "file", 0,
@@ -222,7 +222,7 @@ TEST_F(async, chain_failures)
 	EXPECT_EQ(-EISDIR, f.d.step[1]);
 	EXPECT_EQ(-ECANCELED, f.d.step[2]);
 	EXPECT_EQ(caps, caps_of(self->ch.fd));
-	EXPECT_EQ(-EBADF, capchan_drop(&self->ch, (uint32_t)f.d.step[0]));
+	EXPECT_EQ(-EBADF, capchan_close(&self->ch, (uint32_t)f.d.step[0]));
 }
 
 #define NCHAINS		500
@@ -313,7 +313,7 @@ TEST_F(async, read_to_end_future)
 	ASSERT_EQ(0, capchan_async_wait(self->q, &f));
 	EXPECT_EQ(-EISDIR, f.d.res);
 	free(f.d.buf);
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
 }
 
 /* ------------------------------------------------------------------ */
@@ -370,7 +370,7 @@ static int child_main(int sock, int sync)
 	if (res != -EKEYREVOKED)
 		return 16;
 	/* a revoked handle can still be closed */
-	res = child_wait(q, &f, capchan_async_drop(q, (uint32_t)h,
+	res = child_wait(q, &f, capchan_async_close(q, (uint32_t)h,
 						   capchan_async_future_cb, &f));
 	if (res != 0)
 		return 17;

@@ -263,7 +263,7 @@ static void judge(struct ctx *x, struct worker *w, int where,
 			w->exact_ok++;
 	}
 	if (!denied && (k == K_DERIVE || k == K_OPEN_RD || k == K_OPEN_WR) &&
-	    capchan_drop(&ch->ch, (uint32_t)res))
+	    capchan_close(&ch->ch, (uint32_t)res))
 		bad(w, where + 2, k, res, sl->lo, sl->hi);
 }
 

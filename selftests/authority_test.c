@@ -113,7 +113,7 @@ TEST_F(auth, child_grant_into_root_channel_is_child_authority)
 		/* the capability itself works, with the child's authority */
 		f = capchan_open_beneath(&self->ch, h, "hello", 0, 0, R_READ);
 		EXPECT_LT(0, f);
-		EXPECT_EQ(0, capchan_drop(&self->ch, f));
+		EXPECT_EQ(0, capchan_close(&self->ch, f));
 		CHILD_EXIT();
 	}
 	ASSERT_EQ(0, cc_wait_child(pid));
@@ -170,7 +170,7 @@ TEST_F(auth, child_import_into_sealed_root_channel_is_child_authority)
 							O_CREAT, 0644, R_WRITE));
 		f = capchan_open_beneath(&self->ch, hi, "hello", 0, 0, R_READ);
 		EXPECT_LT(0, f);
-		EXPECT_EQ(0, capchan_drop(&self->ch, f));
+		EXPECT_EQ(0, capchan_close(&self->ch, f));
 		/* the capability file says whose credentials it carries */
 		EXPECT_EQ(CC_UID_NOBODY, cc_fdinfo_value(capfd, "cap-uid", &err));
 		EXPECT_EQ(0, err);
@@ -486,10 +486,10 @@ TEST_F_TIMEOUT(auth, grant_efault_installs_nothing, 120)
 	 */
 	h1 = capchan_grant(&self->ch, self->t_fd, R_CORE);
 	ASSERT_LT(0, h1);
-	ASSERT_EQ(0, capchan_drop(&self->ch, h1));
+	ASSERT_EQ(0, capchan_close(&self->ch, h1));
 	h2 = capchan_grant(&self->ch, self->t_fd, R_CORE);
 	ASSERT_LT(h1, h2);
-	ASSERT_EQ(0, capchan_drop(&self->ch, h2));
+	ASSERT_EQ(0, capchan_close(&self->ch, h2));
 
 	memset(&r, 0, sizeof(r));
 	r.chfd = self->ch.fd;

@@ -96,7 +96,7 @@ static const char *open_read(FIXTURE_DATA(beneath) *self, const char *p,
 	}
 	n = capchan_read(&self->ch, h, self->buf, sizeof(self->buf) - 1,
 			 CAPCHAN_OFF_CURRENT);
-	capchan_drop(&self->ch, h);
+	capchan_close(&self->ch, h);
 	if (n < 0) {
 		*err = (int)n;
 		return NULL;
@@ -719,7 +719,7 @@ TEST_F_TIMEOUT(beneath, rename_race, 120)
 				successes++;
 			else
 				escapes++;
-			capchan_drop(&self->ch, h);
+			capchan_close(&self->ch, h);
 		} else if (h == -EXDEV) {
 			exdev++;
 		} else if (h == -EAGAIN) {
@@ -766,7 +766,7 @@ TEST_F_TIMEOUT(beneath, rename_race_create, 120)
 		tries++;
 		if (h > 0) {
 			made++;
-			capchan_drop(&self->ch, h);
+			capchan_close(&self->ch, h);
 			unlinkat(self->t.jail_fd, "made", 0);
 		}
 		if (fstatat(self->t.base_fd, "made", &sb, 0) == 0)
@@ -856,7 +856,7 @@ TEST_F_TIMEOUT(beneath, rename_race_final_component, 120)
 				    !strcmp(self->buf, CC_SECRET))
 					secret_read++;
 			}
-			capchan_drop(&self->ch, h);
+			capchan_close(&self->ch, h);
 		} else if (h == -ENOENT) {
 			enoent++;
 		} else {

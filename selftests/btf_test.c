@@ -85,7 +85,7 @@ TEST_F(btf, kfuncs_from_fexit)
 	 * CLOSE may free the capability: the request no longer names it
 	 * (a kfunc would read freed memory, slub's 0x6b poison)
 	 */
-	EXPECT_EQ(0, capchan_drop(&self->ch, file));
+	EXPECT_EQ(0, capchan_close(&self->ch, file));
 	EXPECT_EQ(0, skel->bss->rights);
 	EXPECT_EQ(-ENOENT, skel->bss->path_len);
 	EXPECT_EQ(4, skel->bss->calls);

@@ -2041,7 +2041,7 @@ TEST_F(dirops, wrong_type_revoked_stale)
 	/* closed: stale */
 	closed = capchan_derive(&self->ch, self->dh, R_ALL);
 	ASSERT_LT(0, closed);
-	ASSERT_EQ(0, capchan_drop(&self->ch, closed));
+	ASSERT_EQ(0, capchan_close(&self->ch, closed));
 	for (int op = 0; op < D_NR; op++) {
 		dop_sqe(self, op, closed, &s, &st);
 		EXPECT_EQ(-EBADF, cc_invoke(self->fd, &s)) TH_LOG("%s", dop_name[op]);
@@ -2071,7 +2071,7 @@ TEST_F(dirops, rename_target_handle)
 	ASSERT_EQ(1, capchan_revoke(&self->ch, mid));
 	closed = capchan_derive(&self->ch, self->dh, R_ALL);
 	ASSERT_LT(0, closed);
-	ASSERT_EQ(0, capchan_drop(&self->ch, closed));
+	ASSERT_EQ(0, capchan_close(&self->ch, closed));
 
 	before = snap_jail(self);
 	EXPECT_EQ(-EBADF, do_rename(self->fd, self->dh, "victim", 0x7ffffff0, "x", 0));
@@ -2569,7 +2569,7 @@ TEST_F(dirops, rename_two_users_sticky)
 	ASSERT_LT(0, nh);
 	rh = open_dir(self, self->dh, "rootarea", R_ALL);
 	ASSERT_LT(0, rh);
-	ASSERT_EQ(0, capchan_drop(&self->ch, self->dh));
+	ASSERT_EQ(0, capchan_close(&self->ch, self->dh));
 	/* each alone: no */
 	EXPECT_EQ(-EPERM, do_unlink(self->fd, nh, "sticky/root_file"));
 	EXPECT_EQ(-EPERM, do_rename(self->fd, nh, "sticky/root_file", nh,

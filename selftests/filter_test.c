@@ -441,7 +441,7 @@ TEST_F(filter, allow_ops_helper)
 	EXPECT_EQ(-EACCES, nop(&self->ch));
 	EXPECT_EQ(-EACCES, capchan_derive(&self->ch, self->file, R_READ));
 	/* CLOSE is never filtered: a handle can always be let go */
-	EXPECT_EQ(0, capchan_drop(&self->ch, self->file));
+	EXPECT_EQ(0, capchan_close(&self->ch, self->file));
 	/* allowing nothing is a valid (dead) channel */
 	ASSERT_EQ(0, capchan_filter_allow_ops(&self->ch, 0, ENOLINK));
 	EXPECT_EQ(-ENOLINK, capchan_stat(&self->ch, self->dir,

@@ -74,7 +74,7 @@ TEST_F(fork, child_uses_parent_channel)
 	memset(buf, 0, sizeof(buf));
 	EXPECT_EQ(strlen(CC_HELLO), capchan_read(&self->ch, h, buf, 64, 0));
 	EXPECT_STREQ(CC_HELLO, buf);
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
 }
 
 /* Root's channel, used by a child that became nobody: root's credentials. */
@@ -236,10 +236,10 @@ static void *invoke_worker(void *arg)
 			n = capchan_read(ch, r, b, 64, 0);
 			if (n != 6 || memcmp(b, "inner\n", 6))
 				worker_bad(w, 5, n);
-			if (capchan_drop(ch, r))
+			if (capchan_close(ch, r))
 				worker_bad(w, 6, -1);
 		}
-		r = capchan_drop(ch, h);
+		r = capchan_close(ch, h);
 		if (r)
 			worker_bad(w, 7, r);
 		else

@@ -280,7 +280,7 @@ TEST_F(grant, twice_distinct)
 	ASSERT_LT(0, a);
 	ASSERT_LT(0, b);
 	EXPECT_NE(a, b);
-	EXPECT_EQ(0, capchan_drop(&self->ch, a));
+	EXPECT_EQ(0, capchan_close(&self->ch, a));
 	EXPECT_EQ(0, capchan_stat(&self->ch, b,
 				  &(struct capchan_stat){ 0 }));
 }

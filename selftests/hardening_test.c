@@ -54,7 +54,7 @@ TEST_F(hard, no_setid_files)
 	ASSERT_LT(0, h);
 	ASSERT_EQ(0, fstatat(self->t.jail_fd, "plain", &st, 0));
 	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
 }
 
 /*
@@ -80,16 +80,16 @@ TEST_F(hard, handles_never_wear_out)
 	first = capchan_derive(&self->ch, self->dh, CAPCHAN_RIGHT_STAT);
 	ASSERT_LT(0, first);
 	EXPECT_EQ(-EMFILE, capchan_derive(&self->ch, self->dh, CAPCHAN_RIGHT_STAT));
-	ASSERT_EQ(0, capchan_drop(&self->ch, first));
+	ASSERT_EQ(0, capchan_close(&self->ch, first));
 	for (i = 1; i <= 40000; i++) {
 		h = capchan_derive(&self->ch, self->dh, CAPCHAN_RIGHT_STAT);
 		ASSERT_LT(0, h) TH_LOG("cycle %d: %d", i, h);
 		ASSERT_NE(first, h) TH_LOG("handle 0x%x came back after %d cycles", h, i);
-		ASSERT_EQ(0, capchan_drop(&self->ch, h));
+		ASSERT_EQ(0, capchan_close(&self->ch, h));
 	}
-	EXPECT_EQ(-EBADF, capchan_drop(&self->ch, first));
+	EXPECT_EQ(-EBADF, capchan_close(&self->ch, first));
 	for (i = 0; i < n; i++)
-		EXPECT_EQ(0, capchan_drop(&self->ch, held[i]));
+		EXPECT_EQ(0, capchan_close(&self->ch, held[i]));
 	free(held);
 }
 

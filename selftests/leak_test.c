@@ -173,7 +173,7 @@ TEST_F_TIMEOUT(leak, caps_100000, 900)
 		int h = capchan_derive(&ch, f, R_READ);
 
 		ASSERT_LT(0, h);
-		ASSERT_EQ(0, capchan_drop(&ch, h));
+		ASSERT_EQ(0, capchan_close(&ch, h));
 	}
 	snap(&base);
 	t0 = cc_now();
@@ -181,7 +181,7 @@ TEST_F_TIMEOUT(leak, caps_100000, 900)
 	/* 100,000 derive + close through INVOKE. */
 	for (i = 0; i < 100000; i++) {
 		int h = capchan_derive(&ch, f, i & 1 ? R_READ : R_STAT);
-		int r = h > 0 ? capchan_drop(&ch, h) : h;
+		int r = h > 0 ? capchan_close(&ch, h) : h;
 
 		if (r) {
 			bad++;
@@ -222,7 +222,7 @@ TEST_F_TIMEOUT(leak, caps_100000, 900)
 	/* 10,000 OPEN + CLOSE (a struct file each). */
 	for (i = 0; i < 10000; i++) {
 		int h = capchan_open_beneath(&ch, d, "hello", 0, 0, R_READ);
-		int r = h > 0 ? capchan_drop(&ch, h) : h;
+		int r = h > 0 ? capchan_close(&ch, h) : h;
 
 		if (r) {
 			bad++;
@@ -327,7 +327,7 @@ TEST_F_TIMEOUT(leak, table_full_emfile, 300)
 	ASSERT_EQ(0, cc_read_fdinfo(ch.fd, fi));
 	EXPECT_EQ(v.max_caps, fi->caps);
 	/* One slot freed: exactly one more. */
-	EXPECT_EQ(0, capchan_drop(&ch, last));
+	EXPECT_EQ(0, capchan_close(&ch, last));
 	h = capchan_derive(&ch, root, R_READ);
 	EXPECT_LT(0, h);
 	EXPECT_EQ(-EMFILE, capchan_derive(&ch, root, R_READ));

@@ -186,11 +186,11 @@ static void nofile_child(struct __test_metadata *_metadata, int dirfd,
 	EXPECT_COUNTS(&ch[0], uid, 37, 32);
 
 	/* closing the revoked ones uncharges their capabilities */
-	EXPECT_EQ(0, capchan_drop(&ch[0], h[0]));
-	EXPECT_EQ(0, capchan_drop(&ch[0], h[8]));
-	EXPECT_EQ(0, capchan_drop(&ch[0], h[16]));
-	EXPECT_EQ(0, capchan_drop(&ch[0], d));
-	EXPECT_EQ(0, capchan_drop(&ch[1], x));
+	EXPECT_EQ(0, capchan_close(&ch[0], h[0]));
+	EXPECT_EQ(0, capchan_close(&ch[0], h[8]));
+	EXPECT_EQ(0, capchan_close(&ch[0], h[16]));
+	EXPECT_EQ(0, capchan_close(&ch[0], d));
+	EXPECT_EQ(0, capchan_close(&ch[1], x));
 	close(capfd);
 	EXPECT_COUNTS(&ch[0], uid, 32, 32);
 	CHILD_EXIT();
@@ -227,7 +227,7 @@ static void user_files_child(struct __test_metadata *_metadata, int dirfd,
 	EXPECT_LT(0, d);
 	EXPECT_COUNTS(&ch, uid, 11, 10);
 	/* closing an opened file's only capability lets it go */
-	EXPECT_EQ(0, capchan_drop(&ch, h[0]));
+	EXPECT_EQ(0, capchan_close(&ch, h[0]));
 	EXPECT_COUNTS(&ch, uid, 10, 9);
 	EXPECT_LT(0, capchan_open_beneath(&ch, d, "hello", 0, 0, R_READ));
 	EXPECT_EQ(-ENFILE, capchan_open_beneath(&ch, d, "hello", 0, 0, R_READ));
@@ -274,7 +274,7 @@ static void user_caps_child(struct __test_metadata *_metadata, int dirfd,
 	x = capchan_import(&ch2, capfd);
 	EXPECT_LT(0, x);
 	EXPECT_COUNTS(&ch2, uid, 10, 1);
-	EXPECT_EQ(0, capchan_drop(&ch, h[0]));
+	EXPECT_EQ(0, capchan_close(&ch, h[0]));
 	EXPECT_LT(0, capchan_derive(&ch, g, R_READ));
 	EXPECT_EQ(-EDQUOT, capchan_derive(&ch, g, R_READ));
 	CHILD_EXIT();
@@ -353,7 +353,7 @@ TEST_F(limits, open_with_full_table_changes_nothing)
 	ASSERT_EQ(-EMFILE, capchan_derive(&ch, dh, R_STAT));
 	open_changes_nothing(_metadata, &ch, dh, self->pub_fd, -EMFILE);
 	/* with one slot free the same OPEN creates */
-	ASSERT_EQ(0, capchan_drop(&ch, h));
+	ASSERT_EQ(0, capchan_close(&ch, h));
 	EXPECT_LT(0, capchan_open_beneath(&ch, dh, "new", O_CREAT | O_EXCL, 0644,
 					  R_WRITE));
 	EXPECT_TRUE(exists_at(self->pub_fd, "new"));

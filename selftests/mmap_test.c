@@ -435,7 +435,7 @@ TEST_F(mm, not_mappable)
 	EXPECT_EQ(-EKEYREVOKED, capchan_mmap(&self->ch, a, pg, PROT_READ,
 					     MAP_SHARED, 0, &p));
 	/* a closed handle */
-	ASSERT_EQ(0, capchan_drop(&self->ch, h));
+	ASSERT_EQ(0, capchan_close(&self->ch, h));
 	EXPECT_EQ(-EBADF, capchan_mmap(&self->ch, h, pg, PROT_READ,
 				       MAP_SHARED, 0, &p));
 	EXPECT_EQ(NULL, p);
@@ -785,7 +785,7 @@ TEST_F(mm, revoke_races_faults)
 			before += r[i].before;
 		}
 		EXPECT_EQ(0, munmap(p, self->len));
-		ASSERT_EQ(0, capchan_drop(&self->ch, a));
+		ASSERT_EQ(0, capchan_close(&self->ch, a));
 	}
 	/* they did race: accesses ran while REVOKE was on its way */
 	EXPECT_LT(2 * ROUNDS, before);

@@ -123,7 +123,7 @@ static void run_opens(struct __test_metadata *_metadata,
 		if (h > 0) {
 			if (capchan_stat(&self->ch, h, &st) == 0)
 				res[i].ino = st.ino;
-			capchan_drop(&self->ch, h);
+			capchan_close(&self->ch, h);
 		}
 	}
 	atomic_store(&s.stop, 1);

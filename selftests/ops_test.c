@@ -428,7 +428,7 @@ TEST_F(ops, stale_after_close)
 	h = capchan_derive(&self->ch, self->fh, FH_RIGHTS);
 	ASSERT_LT(0, h);
 	EXPECT_EQ(16, op_on(self, CAPCHAN_OP_READ, h));
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
 	for (size_t j = 0; j < CC_ARRAY_SIZE(handle_ops); j++) {
 		EXPECT_EQ(-EBADF, op_on(self, handle_ops[j], h))
 			TH_LOG("op %u", handle_ops[j]);
@@ -442,7 +442,7 @@ TEST_F(ops, stale_after_close)
 					       CAPCHAN_OFF_CURRENT));
 		EXPECT_EQ(4, capchan_read(&self->ch, h2, self->buf, 4,
 					  CAPCHAN_OFF_CURRENT));
-		ASSERT_EQ(0, capchan_drop(&self->ch, h2));
+		ASSERT_EQ(0, capchan_close(&self->ch, h2));
 	}
 }
 
@@ -454,8 +454,8 @@ TEST_F(ops, handle_of_other_channel)
 	ASSERT_EQ(0, capchan_open_channel(&ch2));
 	EXPECT_EQ(-EBADF, capchan_read(&ch2, self->fh, self->buf, 4,
 				       CAPCHAN_OFF_CURRENT));
-	EXPECT_EQ(-EBADF, capchan_drop(&ch2, self->fh));
-	EXPECT_EQ(-EBADF, capchan_drop(&ch2, self->dh));
+	EXPECT_EQ(-EBADF, capchan_close(&ch2, self->fh));
+	EXPECT_EQ(-EBADF, capchan_close(&ch2, self->dh));
 	capchan_queue_exit(&ch2);
 	EXPECT_EQ(4, capchan_read(&self->ch, self->fh, self->buf, 4,
 				  CAPCHAN_OFF_CURRENT));
@@ -815,7 +815,7 @@ TEST_F(ops, derive)
 	EXPECT_EQ(-EPERM, capchan_stat(&self->ch, z, &st));
 	EXPECT_EQ(-EPERM, capchan_read(&self->ch, z, self->buf, 1,
 				       CAPCHAN_OFF_CURRENT));
-	EXPECT_EQ(0, capchan_drop(&self->ch, z));
+	EXPECT_EQ(0, capchan_close(&self->ch, z));
 	/* DIR stays DIR and keeps working beneath. */
 	c = capchan_derive(&self->ch, self->dh, R_LOOKUP | R_READ | R_STAT);
 	ASSERT_LT(0, c);
@@ -864,16 +864,16 @@ TEST_F(ops, close)
 	int h = capchan_derive(&self->ch, self->fh, R_READ);
 
 	ASSERT_LT(0, h);
-	EXPECT_EQ(0, capchan_drop(&self->ch, h));
-	EXPECT_EQ(-EBADF, capchan_drop(&self->ch, h));
+	EXPECT_EQ(0, capchan_close(&self->ch, h));
+	EXPECT_EQ(-EBADF, capchan_close(&self->ch, h));
 	/* Closing a parent leaves the child working. */
 	h = capchan_derive(&self->ch, self->fh, R_READ);
 	ASSERT_LT(0, h);
-	EXPECT_EQ(0, capchan_drop(&self->ch, self->fh));
+	EXPECT_EQ(0, capchan_close(&self->ch, self->fh));
 	EXPECT_EQ(5, capchan_read(&self->ch, h, self->buf, 5, CAPCHAN_OFF_CURRENT));
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data, 5));
 	/* Closing the root DIR keeps caps opened beneath it. */
-	EXPECT_EQ(0, capchan_drop(&self->ch, self->dh));
+	EXPECT_EQ(0, capchan_close(&self->ch, self->dh));
 	EXPECT_EQ(3, capchan_write(&self->ch, self->wh, "HEL", 3, 0));
 	EXPECT_EQ(-EBADF, capchan_open_beneath(&self->ch, self->dh, "hello", 0,
 					       0, R_READ));
@@ -1153,10 +1153,10 @@ TEST_F(ops, after_revoke)
 	s.resv1 = 1;
 	EXPECT_EQ(-EINVAL, cc_invoke(self->fd, &s));
 	/* CLOSE works on revoked capabilities. */
-	EXPECT_EQ(0, capchan_drop(&self->ch, c));
-	EXPECT_EQ(0, capchan_drop(&self->ch, cstat));
-	EXPECT_EQ(0, capchan_drop(&self->ch, dc));
-	EXPECT_EQ(-EBADF, capchan_drop(&self->ch, c));
+	EXPECT_EQ(0, capchan_close(&self->ch, c));
+	EXPECT_EQ(0, capchan_close(&self->ch, cstat));
+	EXPECT_EQ(0, capchan_close(&self->ch, dc));
+	EXPECT_EQ(-EBADF, capchan_close(&self->ch, c));
 	/* The revoking capabilities themselves still work. */
 	EXPECT_EQ(4, capchan_read(&self->ch, mid, self->buf, 4, 0));
 	EXPECT_LT(0, capchan_open_beneath(&self->ch, dmid, "hello", 0, 0, R_READ));

@@ -117,7 +117,7 @@ static int run_op(struct capchan *ch, uint32_t dir, uint32_t file, enum opk k)
 	}
 	if (r > 0 && (k == K_OPEN_RD || k == K_OPEN_WR || k == K_OPEN_CREAT ||
 		      k == K_OPEN_TRUNC || k == K_DERIVE))
-		capchan_drop(ch, (uint32_t)r);
+		capchan_close(ch, (uint32_t)r);
 	return r < 0 ? (int)r : 0;
 }
 

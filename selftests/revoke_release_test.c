@@ -119,7 +119,7 @@ TEST_F(rel, revoked_capabilities_do_not_pin_a_mount)
 	EXPECT_EQ(1, capchan_read(&self->ch, F, b, 1, CAPCHAN_OFF_CURRENT));
 
 	EXPECT_EQ(3, capchan_revoke(&self->ch, R));
-	EXPECT_EQ(0, capchan_drop(&self->ch, R));
+	EXPECT_EQ(0, capchan_close(&self->ch, R));
 	err = umount2(self->m, 0) ? errno : 0;
 	EXPECT_EQ(0, err) TH_LOG("umount: %s", strerror(err));
 	if (!err)
@@ -128,8 +128,8 @@ TEST_F(rel, revoked_capabilities_do_not_pin_a_mount)
 	EXPECT_EQ(-EKEYREVOKED, capchan_read(&self->ch, F, b, 1,
 					     CAPCHAN_OFF_CURRENT));
 	EXPECT_EQ(-EKEYREVOKED, capchan_import(&self->ch, capfd));
-	EXPECT_EQ(0, capchan_drop(&self->ch, F));
-	EXPECT_EQ(0, capchan_drop(&self->ch, C));
+	EXPECT_EQ(0, capchan_close(&self->ch, F));
+	EXPECT_EQ(0, capchan_close(&self->ch, C));
 	close(capfd);
 }
 
@@ -165,7 +165,7 @@ TEST_F(rel, revoked_file_space_is_freed)
 	EXPECT_EQ(base_free, now) TH_LOG("%lld blocks still held",
 					 base_free - now);
 	EXPECT_EQ(-EKEYREVOKED, capchan_read(&self->ch, F, b, 8, 0));
-	EXPECT_EQ(0, capchan_drop(&self->ch, F));
+	EXPECT_EQ(0, capchan_close(&self->ch, F));
 	EXPECT_EQ(base_free, free_blocks(self->m));
 }
 
@@ -296,10 +296,10 @@ TEST_F_TIMEOUT(rel, revoke_under_concurrent_reads, 90)
 	EXPECT_EQ(base_free, now) TH_LOG("%lld blocks still held",
 					 base_free - now);
 	for (int i = 0; i < NR; i++) {
-		EXPECT_EQ(0, capchan_drop(&r[i].ch, r[i].h));
+		EXPECT_EQ(0, capchan_close(&r[i].ch, r[i].h));
 		capchan_queue_exit(&r[i].ch);
 	}
-	EXPECT_EQ(0, capchan_drop(&self->ch, F));
+	EXPECT_EQ(0, capchan_close(&self->ch, F));
 	free(data);
 	free(r);
 }
@@ -331,7 +331,7 @@ static void *churn_loop(void *arg)
 			c->bad = h ? h : -1;
 			break;
 		}
-		if (capchan_drop(c->ch, h)) {
+		if (capchan_close(c->ch, h)) {
 			c->bad = -1000;
 			break;
 		}

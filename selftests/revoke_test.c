@@ -156,8 +156,8 @@ TEST_F(revoke, closed_intermediate)
 	b = capchan_derive(&self->ch, a, FR);
 	c = capchan_derive(&self->ch, b, R_READ | R_SEEK);
 	ASSERT_LT(0, c);
-	ASSERT_EQ(0, capchan_drop(&self->ch, a));
-	ASSERT_EQ(0, capchan_drop(&self->ch, b));
+	ASSERT_EQ(0, capchan_close(&self->ch, a));
+	ASSERT_EQ(0, capchan_close(&self->ch, b));
 	EXPECT_EQ(4, rd(self, c));
 	n = capchan_revoke(&self->ch, self->root);
 	/* c for sure; a and b live on (unreachable) as c's ancestors. */
@@ -213,7 +213,7 @@ TEST_F(revoke, export_import_same_process)
 	EXPECT_EQ(2, capchan_revoke(&self->ch, self->root));
 	EXPECT_EQ(-EKEYREVOKED, capchan_read(&ch2, h2, self->buf, 4, 0));
 	EXPECT_EQ(-EKEYREVOKED, capchan_read(&ch2, h2b, self->buf, 4, 0));
-	EXPECT_EQ(0, capchan_drop(&ch2, h2));
+	EXPECT_EQ(0, capchan_close(&ch2, h2));
 	/* Importing the (revoked) capability file again gives nothing usable. */
 	h3 = capchan_import(&ch2, fd);
 	if (h3 > 0)
@@ -277,7 +277,7 @@ TEST_F(revoke, across_processes)
 			_exit(12);
 		status[3] = (int)capchan_read(&c, h, b, 4, 0);
 		status[4] = (int)capchan_read(&c, hd, b, 4, 0);
-		status[5] = capchan_drop(&c, h);
+		status[5] = capchan_close(&c, h);
 		if (write(sv[1], status, sizeof(status)) != sizeof(status))
 			_exit(13);
 		_exit(0);
@@ -412,11 +412,11 @@ static void *churn_loop(void *arg)
 				c->bad++;
 				c->last_bad = (int)n;
 			}
-			if (h2 > 0 && capchan_drop(c->ch, h2)) {
+			if (h2 > 0 && capchan_close(c->ch, h2)) {
 				c->bad++;
 				c->last_bad = -1000;
 			}
-			if (capchan_drop(c->ch, h)) {
+			if (capchan_close(c->ch, h)) {
 				c->bad++;
 				c->last_bad = -1001;
 			}

@@ -421,8 +421,8 @@ TEST_F(ring, chain_handle_sources)
 	EXPECT_NE(c[0].res, c[1].res);
 	EXPECT_EQ(6, c[2].res);
 	EXPECT_STREQ("inner\n", self->buf);
-	EXPECT_EQ(0, capchan_drop(&self->ch, c[0].res));
-	EXPECT_EQ(0, capchan_drop(&self->ch, c[1].res));
+	EXPECT_EQ(0, capchan_close(&self->ch, c[0].res));
+	EXPECT_EQ(0, capchan_close(&self->ch, c[1].res));
 
 	/* DERIVE as a source; a failing use cancels the CLOSE. */
 	capchan_prep_derive(&s, self->fh, R_READ);
@@ -437,7 +437,7 @@ TEST_F(ring, chain_handle_sources)
 	EXPECT_LT(0, c[0].res);
 	EXPECT_EQ(-EPERM, c[1].res);
 	EXPECT_EQ(-ECANCELED, c[2].res);
-	EXPECT_EQ(0, capchan_drop(&self->ch, c[0].res));	/* still open */
+	EXPECT_EQ(0, capchan_close(&self->ch, c[0].res));	/* still open */
 
 	/*
 	 * IMPORT (and EXPORT) name file descriptors of whoever calls, so they
@@ -1032,7 +1032,7 @@ TEST_F(ring, fdinfo)
 	EXPECT_EQ(3, fi->cq_tail);
 	EXPECT_EQ(1, fi->sealed);
 
-	ASSERT_EQ(0, capchan_drop(&self->ch, self->fh));
+	ASSERT_EQ(0, capchan_close(&self->ch, self->fh));
 	ASSERT_EQ(0, cc_read_fdinfo(self->ch.fd, fi));
 	EXPECT_EQ(1, fi->caps);
 	EXPECT_EQ(1, fi->ncap);

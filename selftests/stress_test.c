@@ -254,7 +254,7 @@ static void sr_invoke_round(struct sr_ctx *x, struct sr_worker *w, uint32_t *rs)
 	r = capchan_stat(&x->ch, d, &st);
 	if (r || st.rights != (R_READ | R_SEEK | R_STAT))
 		sr_bad(w, 102, r);
-	r = capchan_drop(&x->ch, d);
+	r = capchan_close(&x->ch, d);
 	if (r)
 		sr_bad(w, 103, r);
 }
@@ -627,16 +627,16 @@ static void rv_loop_once(struct rv_ctx *x, struct rv_worker *w, struct capchan *
 				r = capchan_read(ch, i, b, IO_LEN, off);
 				rv_expect(w, 10, r, r == IO_LEN &&
 					  !memcmp(b, x->pat + off, IO_LEN), after);
-				if (capchan_drop(ch, i))
+				if (capchan_close(ch, i))
 					rv_bad(w, 11, i);
 			}
 		}
-		if (cc_handle_ok(d2) && capchan_drop(ch, d2))
+		if (cc_handle_ok(d2) && capchan_close(ch, d2))
 			rv_bad(w, 12, d2);
-		if (capchan_drop(ch, d))
+		if (capchan_close(ch, d))
 			rv_bad(w, 13, d);
 	}
-	if (capchan_drop(ch, h))
+	if (capchan_close(ch, h))
 		rv_bad(w, 14, h);
 out:
 	atomic_fetch_add(&w->loops, 1);
@@ -680,11 +680,11 @@ static void *rv_worker_fn(void *arg)
 	/* REVOKE M reached the pin, wherever it is */
 	if (capchan_read(ch, pin, b, 4, 0) != -EKEYREVOKED)
 		rv_bad(w, 53, 0);
-	if (capchan_drop(ch, pin))
+	if (capchan_close(ch, pin))
 		rv_bad(w, 54, pin);
 out:
 	if (!shared) {
-		if (h0 > 0 && capchan_drop(ch, h0))
+		if (h0 > 0 && capchan_close(ch, h0))
 			rv_bad(w, 55, h0);
 		if (fdinfo_num(ch->fd, "caps") != 0)
 			rv_bad(w, 56, fdinfo_num(ch->fd, "caps"));
@@ -828,8 +828,8 @@ TEST_F_TIMEOUT(revoke_race, ops_begun_after_revoke_fail, 60)
 		EXPECT_EQ(-EKEYREVOKED, capchan_import(&x->c0, x->capfd));
 		close(x->capfd);
 		EXPECT_EQ(-EKEYREVOKED, capchan_derive(&x->c0, x->s, R_READ));
-		EXPECT_EQ(0, capchan_drop(&x->c0, x->s));
-		EXPECT_EQ(0, capchan_drop(&x->c0, x->m));
+		EXPECT_EQ(0, capchan_close(&x->c0, x->s));
+		EXPECT_EQ(0, capchan_close(&x->c0, x->m));
 		/* every capability made in the round is gone */
 		EXPECT_EQ(2, fdinfo_num(x->c0.fd, "caps"));
 		EXPECT_EQ(caps0, fdinfo_num(x->c0.fd, "user-caps"));
@@ -1229,11 +1229,11 @@ static int exec_inherit_child(const struct exec_args *a)
 	close(dfd);
 	h = capchan_derive(&ch, a->ok, R_READ | R_SEEK);
 	EXEC_CHECK(10, cc_handle_ok(h) && exec_read_ok(&ch, h));
-	EXEC_CHECK(11, capchan_drop(&ch, h) == 0);
+	EXEC_CHECK(11, capchan_close(&ch, h) == 0);
 	/* an inherited capability file imports */
 	h = capchan_import(&ch, a->capfd_keep);
 	EXEC_CHECK(12, cc_handle_ok(h) && exec_read_ok(&ch, h));
-	EXEC_CHECK(13, capchan_drop(&ch, h) == 0);
+	EXEC_CHECK(13, capchan_close(&ch, h) == 0);
 	/* the rings, mapped again: the same rings */
 	EXEC_CHECK(14, exec_map_rings(a, &ch) == 0);
 	EXEC_CHECK(15, maps_have_capchan());
@@ -1359,7 +1359,7 @@ TEST_F_TIMEOUT(chan, exec_keeps_what_is_inherited, 60)
 	ASSERT_EQ(1, capchan_revoke(&keep, mid));
 	a.closed = capchan_derive(&keep, ok, R_READ);
 	ASSERT_LT(0, (int)a.closed);
-	ASSERT_EQ(0, capchan_drop(&keep, a.closed));
+	ASSERT_EQ(0, capchan_close(&keep, a.closed));
 	a.capfd_keep = capchan_export(&keep, ok, R_READ | R_SEEK);
 	ASSERT_LE(0, a.capfd_keep);
 	ASSERT_EQ(0, fcntl(a.capfd_keep, F_SETFD, 0));
@@ -1569,7 +1569,7 @@ static void *ul_steady(void *arg)
 		r = capchan_read(x->c0, h, b, sizeof(b), 0);
 		if (r != sizeof(b) || memcmp(b, x->data, sizeof(b)))
 			ul_bad(t, 21, r);
-		r = capchan_drop(x->c0, h);
+		r = capchan_close(x->c0, h);
 		if (r)
 			ul_bad(t, 22, r);
 		t->loops++;

@@ -308,7 +308,7 @@ START_TEST(async_each_op_once)
 	ck_assert_int_eq(capchan_async_derive(q, 7, CAPCHAN_RIGHT_READ, cb_record,
 					      &slot[4]), 0);
 	ck_assert_int_eq(capchan_async_revoke(q, 7, cb_record, &slot[5]), 0);
-	ck_assert_int_eq(capchan_async_drop(q, 7, cb_record, &slot[6]), 0);
+	ck_assert_int_eq(capchan_async_close(q, 7, cb_record, &slot[6]), 0);
 	/* submission alone never enters the module */
 	ck_assert_uint_eq(fake.nlog, 0);
 	ck_assert_uint_eq(capchan_async_pending(q), 7);
@@ -368,7 +368,7 @@ START_TEST(async_each_op_once)
 	ck_assert_int_eq(slot[5].d.res, 3);
 	ck_assert_uint_eq(slot[5].d.op, CAPCHAN_ASYNC_REVOKE);
 	ck_assert_int_eq(slot[6].d.res, 0);
-	ck_assert_uint_eq(slot[6].d.op, CAPCHAN_ASYNC_DROP);
+	ck_assert_uint_eq(slot[6].d.op, CAPCHAN_ASYNC_CLOSE);
 	ck_assert_uint_eq(slot[6].d.handle, 7);
 
 	/* nothing left: a second run does nothing at all */
@@ -581,7 +581,7 @@ START_TEST(async_after_queue_exit)
 	ck_assert_int_eq(capchan_async_stat(q, 1, &st, cb_record, slot), -EBADF);
 	ck_assert_int_eq(capchan_async_derive(q, 1, 1, cb_record, slot), -EBADF);
 	ck_assert_int_eq(capchan_async_revoke(q, 1, cb_record, slot), -EBADF);
-	ck_assert_int_eq(capchan_async_drop(q, 1, cb_record, slot), -EBADF);
+	ck_assert_int_eq(capchan_async_close(q, 1, cb_record, slot), -EBADF);
 	ck_assert_int_eq(capchan_async_export(q, 1, 1, cb_record, slot), -EBADF);
 	ck_assert_int_eq(capchan_async_import(q, 0, cb_record, slot), -EBADF);
 	ck_assert_int_eq(capchan_async_read_to_end(q, 1, NULL, 0, cb_record, slot), -EBADF);

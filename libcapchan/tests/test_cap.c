@@ -165,7 +165,7 @@ START_TEST(other_ops_encoding)
 	ck_assert_int_eq(capchan_revoke(&ch, 7), 12);
 	assert_invoked(CAPCHAN_OP_REVOKE, 7, 0, 0, 0, 0, 0);
 	fake.invoke_ret = 0;
-	ck_assert_int_eq(capchan_drop(&ch, 7), 0);
+	ck_assert_int_eq(capchan_close(&ch, 7), 0);
 	assert_invoked(CAPCHAN_OP_CLOSE, 7, 0, 0, 0, 0, 0);
 	fake.invoke_ret = 9;
 	ck_assert_int_eq(capchan_export(&ch, 7, CAPCHAN_RIGHT_STAT), 9);
@@ -346,17 +346,17 @@ START_TEST(scope_guard_bad_fd)
 }
 END_TEST
 
-START_TEST(scope_drop_direct)
+START_TEST(scope_close_direct)
 {
 	struct capchan_scope s = { &ch, 0x10009 };
 
-	capchan_scope_drop(&s);
+	capchan_scope_close(&s);
 	ck_assert_int_eq(s.handle, 0);
 	assert_invoked(CAPCHAN_OP_CLOSE, 0x10009, 0, 0, 0, 0, 0);
-	capchan_scope_drop(&s);		/* a second time: nothing */
+	capchan_scope_close(&s);		/* a second time: nothing */
 	s.ch = NULL;
 	s.handle = 5;
-	capchan_scope_drop(&s);		/* no channel: nothing */
+	capchan_scope_close(&s);		/* no channel: nothing */
 	ck_assert_uint_eq(fake.nlog, 1);
 }
 END_TEST
@@ -386,7 +386,7 @@ static void check_all_ebadf(void)
 	ck_assert_int_eq(capchan_fsync(&ch, 1, 0), -EBADF);
 	ck_assert_int_eq(capchan_derive(&ch, 1, 0), -EBADF);
 	ck_assert_int_eq(capchan_revoke(&ch, 1), -EBADF);
-	ck_assert_int_eq(capchan_drop(&ch, 1), -EBADF);
+	ck_assert_int_eq(capchan_close(&ch, 1), -EBADF);
 	ck_assert_int_eq(capchan_export(&ch, 1, 0), -EBADF);
 	ck_assert_int_eq(capchan_import(&ch, 0), -EBADF);
 	ck_assert_uint_eq(fake.nlog, 15);
@@ -419,7 +419,7 @@ START_TEST(not_a_channel_enotty)
 	ch.fd = open("/dev/null", O_RDWR);
 	ck_assert_int_ge(ch.fd, 0);
 	ck_assert_int_eq(capchan_get_version(&ch, &v), -ENOTTY);
-	ck_assert_int_eq(capchan_drop(&ch, 1), -ENOTTY);
+	ck_assert_int_eq(capchan_close(&ch, 1), -ENOTTY);
 	close(ch.fd);
 }
 END_TEST
@@ -445,7 +445,7 @@ Suite *cap_suite(void)
 	tcase_add_test(tc, scope_guard_drops);
 	tcase_add_test(tc, scope_guard_skips);
 	tcase_add_test(tc, scope_guard_bad_fd);
-	tcase_add_test(tc, scope_drop_direct);
+	tcase_add_test(tc, scope_close_direct);
 	tcase_add_test(tc, closed_fd_ebadf);
 	tcase_add_test(tc, negative_fd_ebadf);
 	tcase_add_test(tc, not_a_channel_enotty);
