@@ -18,42 +18,16 @@ static int fz_bad_add(struct fz_env *e, int dirfd, const char *path)
 	return 0;
 }
 
-/*
- * The buffers the module writes to (READ, READDIR, STAT, ioctl arguments)
- * or may be made to (the long path, should garbage turn its OPEN into a
- * READ) in the middle of a window of FZ_WINDOW bytes of PROT_NONE address
- * space.
- * Ring garbage and stray bits change SQEs' pointers to these buffers by
- * up to a few GiB: such a pointer must fault, not land on a thread's
- * stack (a long run on 6.1-rt died of SIGSEGV at a return address the
- * module had been told to overwrite), nor on anything else of ours.
- */
+/* The buffers the module writes to, in the arena (arena.c says why). */
 static int fz_env_buffers(struct fz_env *e)
 {
-	char *w = mmap(NULL, FZ_WINDOW, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *at;
-
-	if (w == MAP_FAILED)
-		return -ENOMEM;
-	e->window = w;
-	at = w + FZ_WINDOW / 2;
-	/* scratch, its guard page (left PROT_NONE), gaps; ro; none; priv; longpath */
-	e->scratch = mmap(at, FZ_SCRATCH, PROT_READ | PROT_WRITE,
-			  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	e->guard = at + FZ_SCRATCH;
-	at += FZ_SCRATCH + (1u << 20);
-	e->ro = mmap(at, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
-		     -1, 0);
-	e->none = at + (1u << 20);	/* FZ_NONE bytes, never mapped */
-	at += (2u << 20) + FZ_NONE;
-	e->priv = mmap(at, FZ_PRIV, PROT_READ | PROT_WRITE,
-		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	at += FZ_PRIV + (1u << 20);
-	e->longpath = mmap(at, PATH_MAX + 32, PROT_READ | PROT_WRITE,
-			   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->scratch == MAP_FAILED || e->ro == MAP_FAILED || e->priv == MAP_FAILED ||
-	    e->longpath == MAP_FAILED)
+	e->scratch = fz_arena_alloc(FZ_SCRATCH, PROT_READ | PROT_WRITE);
+	e->guard = e->scratch + FZ_SCRATCH;	/* the arena's gap: PROT_NONE */
+	e->ro = fz_arena_alloc(4096, PROT_READ);
+	e->none = fz_arena_alloc(FZ_NONE, PROT_NONE);
+	e->priv = fz_arena_alloc(FZ_PRIV, PROT_READ | PROT_WRITE);
+	e->longpath = fz_arena_alloc(PATH_MAX + 32, PROT_READ | PROT_WRITE);
+	if (!e->scratch || !e->ro || !e->none || !e->priv || !e->longpath)
 		return -ENOMEM;
 	return 0;
 }
@@ -164,7 +138,9 @@ void fz_env_destroy(struct fz_env *e)
 			close(fds[i]);
 	if (e->mounted)
 		umount2(e->mnt, MNT_DETACH);
-	if (e->window)
-		munmap(e->window, FZ_WINDOW);
+	fz_arena_free(e->scratch, FZ_SCRATCH);
+	fz_arena_free(e->ro, 4096);
+	fz_arena_free(e->priv, FZ_PRIV);
+	fz_arena_free(e->longpath, PATH_MAX + 32);
 	cc_tree_destroy(&e->t);
 }

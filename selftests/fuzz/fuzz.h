@@ -10,6 +10,7 @@
  *   stats.c        what a run did: ioctls, SQEs by op and result, CQEs
  *   rng.c          seeds and the random number generator
  *   env.c          the world: a tree to grant, fds and memory of each kind
+ *   arena.c        far from the rest: memory the module may write to
  *   outside.c      what lies outside the jail, recorded and re-checked
  *   chan.c         channels: open, rings, grants, handle pools, ioctl()
  *   fields.c       random pointers, buffers, rights and handles
@@ -46,7 +47,6 @@
 #define FZ_SCRATCH		(1u << 20)
 #define FZ_PRIV			(64u << 10)
 #define FZ_NONE			(64u << 10)
-#define FZ_WINDOW		(16ULL << 30)	/* PROT_NONE around the buffers */
 #define FZ_NPATHS		64
 #define FZ_POOL			32
 #define FZ_CAPFDS		16
@@ -169,7 +169,6 @@ struct fz_env {
 		bool wanders;	/* the renamer takes it into mvd */
 	} outside[FZ_NOUT];
 	int noutside;
-	char *window;			/* FZ_WINDOW bytes around the buffers */
 	char *scratch;			/* FZ_SCRATCH bytes, then the guard page */
 	char *guard;			/* PROT_NONE */
 	char *ro;			/* one PROT_READ page of zeros */
@@ -181,6 +180,8 @@ struct fz_env {
 };
 
 int fz_env_init(struct fz_env *e);
+void *fz_arena_alloc(size_t len, int prot);	/* arena.c */
+void fz_arena_free(void *p, size_t len);
 void fz_env_destroy(struct fz_env *e);
 int fz_outside_record(struct fz_env *e);
 int fz_outside_check(struct fz_env *e, bool threads);

@@ -161,27 +161,15 @@ int fz_wait_worker(pid_t pid, double deadline, const char *name)
 	return 1000 + WTERMSIG(status);
 }
 
-/*
- * The paths a worker hands the module, on pages of their own with a
- * PROT_NONE page after them, never on the heap: an SQE that ring garbage
- * or a stray bit turned into a READ writes where its path was, as many
- * bytes as its len says (a RENAME keeps a handle there).
- */
+/* The paths a worker hands the module, in the arena (arena.c says why). */
 static char (*fz_paths_alloc(void))[256]
 {
-	size_t len = FZ_NPATHS * 256;
-	char *p = mmap(NULL, len + 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED || mprotect(p + len, 4096, PROT_NONE))
-		return NULL;
-	return (char (*)[256])p;
+	return fz_arena_alloc(FZ_NPATHS * 256, PROT_READ | PROT_WRITE);
 }
 
 void fz_w_free(struct fz_w *w)
 {
-	if (w->paths)
-		munmap(w->paths, FZ_NPATHS * 256 + 4096);
+	fz_arena_free(w->paths, FZ_NPATHS * 256);
 	w->paths = NULL;
 }
 
