@@ -56,33 +56,32 @@ else
 	fail "host unit tests: no TAP output (make exited $st)"
 fi
 
+# run_tap NAME LOG CMD...: a host-side test program printing "ok"/"not ok"
+# lines; counts them, and fails NAME if any failed, none passed, or the
+# program exited non-zero
+run_tap() {
+	name=$1
+	log=$2
+	shift 2
+	"$@" > "$log" 2>&1
+	st=$?
+	cat "$log"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	passed=$((passed + p))
+	if [ "$f" -gt 0 ]; then
+		failed=$((failed + f - 1))
+		fail "$name: $f failed"
+	elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
+		fail "$name: exited $st with $p passed"
+	fi
+}
+
 echo "== VM runner: accelerator probe and watchdog (fake QEMU) =="
-sh "$here/vm/accel_test.sh" > "$build/accel-test.log" 2>&1
-st=$?
-cat "$build/accel-test.log"
-p=$(grep -c '^ok ' "$build/accel-test.log")
-f=$(grep -c '^not ok ' "$build/accel-test.log")
-passed=$((passed + p))
-if [ "$f" -gt 0 ]; then
-	failed=$((failed + f - 1))
-	fail "VM runner tests: $f failed"
-elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
-	fail "VM runner tests: exited $st with $p passed"
-fi
+run_tap "VM runner tests" "$build/accel-test.log" sh "$here/vm/accel_test.sh"
 
 echo "== Promela models (spin) =="
-sh "$here/model_check.sh" > "$build/model-check.log" 2>&1
-st=$?
-cat "$build/model-check.log"
-p=$(grep -c '^ok ' "$build/model-check.log")
-f=$(grep -c '^not ok ' "$build/model-check.log")
-passed=$((passed + p))
-if [ "$f" -gt 0 ]; then
-	failed=$((failed + f - 1))
-	fail "model checks: $f failed"
-elif [ "$st" -ne 0 ] || [ "$p" -eq 0 ]; then
-	fail "model checks: exited $st with $p passed"
-fi
+run_tap "model checks" "$build/model-check.log" sh "$here/model_check.sh"
 
 # ---- 2. kselftests in the VM ----------------------------------------------
 tests=$(cd "$here" && ls -- *_test 2>/dev/null | tr '\n' ' ')
