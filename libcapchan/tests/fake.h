@@ -16,6 +16,7 @@
 #define LIBCAPCHAN_TESTS_FAKE_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,16 @@ unsigned *fake_cq_tail(struct fake_ring *r);
 
 /* Fill an SQE with junk so a prep that forgets a field shows. */
 void fake_junk(void *p, size_t len);
+
+/*
+ * Classic BPF as the kernel takes it (cbpf.c): the instructions the
+ * library emits, loads inside data_size, jumps inside the program, a
+ * return at its end; JGE only if @jge.  cbpf_run() runs it over @data.
+ */
+void cbpf_assert_shape(const struct sock_filter *f, unsigned len,
+		       size_t data_size, bool jge);
+uint32_t cbpf_run(const struct sock_filter *f, unsigned len, const void *data,
+		  unsigned max_steps);
 
 Suite *ring_suite(void);
 Suite *prep_suite(void);

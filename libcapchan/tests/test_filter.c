@@ -24,62 +24,15 @@ static void filter_setup(void)
 /* The module's acceptance rules for the subset the library emits. */
 static void assert_valid(const struct sock_filter *f, unsigned len)
 {
-	unsigned pc;
-
-	ck_assert_uint_gt(len, 0);
 	ck_assert_uint_le(len, CAPCHAN_FILTER_MAX_INSNS);
-	for (pc = 0; pc < len; pc++) {
-		const struct sock_filter *in = &f[pc];
-
-		switch (in->code) {
-		case BPF_LD | BPF_W | BPF_ABS:
-			ck_assert_uint_lt(in->k, sizeof(struct capchan_filter_data));
-			ck_assert_uint_eq(in->k & 3, 0);
-			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-		case BPF_JMP | BPF_JSET | BPF_K:
-			ck_assert_uint_lt(pc + 1 + in->jt, len);
-			ck_assert_uint_lt(pc + 1 + in->jf, len);
-			break;
-		case BPF_RET | BPF_K:
-			break;
-		default:
-			ck_abort_msg("instruction %u: code 0x%x not expected", pc,
-				     in->code);
-		}
-	}
-	ck_assert_uint_eq(f[len - 1].code, BPF_RET | BPF_K);
+	cbpf_assert_shape(f, len, sizeof(struct capchan_filter_data), false);
 }
 
 /* Run the last attached filter over d. */
 static uint32_t run(const struct capchan_filter_data *d)
 {
-	const struct sock_filter *f = fake.filter_insns;
-	const uint32_t *w = (const uint32_t *)d;
-	unsigned pc = 0, steps = 0;
-	uint32_t a = 0;
-
-	while (pc < fake.filter_len && steps++ < CAPCHAN_FILTER_MAX_INSNS) {
-		const struct sock_filter *in = &f[pc++];
-
-		switch (in->code) {
-		case BPF_LD | BPF_W | BPF_ABS:
-			a = w[in->k / 4];
-			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-			pc += a == in->k ? in->jt : in->jf;
-			break;
-		case BPF_JMP | BPF_JSET | BPF_K:
-			pc += (a & in->k) ? in->jt : in->jf;
-			break;
-		case BPF_RET | BPF_K:
-			return in->k;
-		default:
-			ck_abort_msg("code 0x%x", in->code);
-		}
-	}
-	ck_abort_msg("ran off the end");
-	return 0;
+	return cbpf_run(fake.filter_insns, fake.filter_len, d,
+			CAPCHAN_FILTER_MAX_INSNS);
 }
 
 static uint32_t run_op(uint32_t op, uint64_t wanted, uint32_t op_flags)

@@ -98,9 +98,6 @@ static void sandbox_setup(void)
 static uint32_t run(uint32_t arch, uint32_t nr, const uint64_t args[6])
 {
 	struct seccomp_data d;
-	const uint32_t *w = (const uint32_t *)&d;
-	unsigned pc = 0, steps = 0;
-	uint32_t a = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.arch = arch;
@@ -108,30 +105,7 @@ static uint32_t run(uint32_t arch, uint32_t nr, const uint64_t args[6])
 	d.instruction_pointer = 0x401000;
 	if (args)
 		memcpy(d.args, args, sizeof(d.args));
-	while (pc < prog_len && steps++ < prog_len) {
-		const struct sock_filter *in = &prog[pc++];
-
-		switch (in->code) {
-		case BPF_LD | BPF_W | BPF_ABS:
-			a = w[in->k / 4];
-			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-			pc += a == in->k ? in->jt : in->jf;
-			break;
-		case BPF_JMP | BPF_JGE | BPF_K:
-			pc += a >= in->k ? in->jt : in->jf;
-			break;
-		case BPF_JMP | BPF_JSET | BPF_K:
-			pc += (a & in->k) ? in->jt : in->jf;
-			break;
-		case BPF_RET | BPF_K:
-			return in->k;
-		default:
-			ck_abort_msg("code 0x%x", in->code);
-		}
-	}
-	ck_abort_msg("ran off the program at %u", pc);
-	return 0;
+	return cbpf_run(prog, prog_len, &d, prog_len);
 }
 
 static uint32_t run_nr(uint32_t nr, uint64_t fill)
@@ -154,35 +128,18 @@ START_TEST(filter_well_formed)
 {
 	unsigned pc;
 
-	ck_assert_uint_gt(prog_len, 0);
 	ck_assert_uint_le(prog_len, CAPCHAN__SANDBOX_MAX_INSNS);
 	ck_assert_uint_le(prog_len, BPF_MAXINSNS);
-	for (pc = 0; pc < prog_len; pc++) {
-		const struct sock_filter *in = &prog[pc];
-
-		switch (in->code) {
-		case BPF_LD | BPF_W | BPF_ABS:
-			ck_assert_uint_lt(in->k, sizeof(struct seccomp_data));
-			ck_assert_uint_eq(in->k & 3, 0);
-			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-		case BPF_JMP | BPF_JGE | BPF_K:
-		case BPF_JMP | BPF_JSET | BPF_K:
-			ck_assert_uint_lt(pc + 1 + in->jt, prog_len);
-			ck_assert_uint_lt(pc + 1 + in->jf, prog_len);
-			break;
-		case BPF_RET | BPF_K:
-			ck_assert_msg(in->k == SECCOMP_RET_ALLOW ||
-				      in->k == RET_EPERM || in->k == RET_ENOSYS ||
-				      in->k == SECCOMP_RET_KILL_PROCESS,
-				      "instruction %u returns 0x%x", pc, in->k);
-			break;
-		default:
-			ck_abort_msg("instruction %u: code 0x%x not expected", pc,
-				     in->code);
-		}
-	}
-	ck_assert_uint_eq(prog[prog_len - 1].code, BPF_RET | BPF_K);
+	cbpf_assert_shape(prog, prog_len, sizeof(struct seccomp_data), true);
+	/* and it only ever allows, refuses, says ENOSYS or kills */
+	for (pc = 0; pc < prog_len; pc++)
+		if (prog[pc].code == (BPF_RET | BPF_K))
+			ck_assert_msg(prog[pc].k == SECCOMP_RET_ALLOW ||
+				      prog[pc].k == RET_EPERM ||
+				      prog[pc].k == RET_ENOSYS ||
+				      prog[pc].k == SECCOMP_RET_KILL_PROCESS,
+				      "instruction %u returns 0x%x", pc,
+				      prog[pc].k);
 	/* the first thing it looks at is the ABI */
 	ck_assert_uint_eq(prog[0].code, BPF_LD | BPF_W | BPF_ABS);
 	ck_assert_uint_eq(prog[0].k, offsetof(struct seccomp_data, arch));
