@@ -3,7 +3,8 @@
 #
 # accel.sh VMLINUZ - choose the QEMU accelerator for the capchan VM, by proof.
 #
-# Prints the QEMU options to use ("-accel kvm" or "-accel tcg") on stdout;
+# Prints the QEMU options to use ("-accel kvm" or the TCG options below) on
+# stdout;
 # what it found out goes to stderr.  A /dev/kvm node proves nothing: on
 # nested machines it can accept a guest and then spin silently after the
 # firmware forever.  So KVM is used only after a probe boot under it (the
@@ -18,8 +19,23 @@
 #   CAPCHAN_QEMU (default qemu-system-x86_64), CAPCHAN_CACHE (default
 #   <repo>/.cache), CAPCHAN_KVM_DEV (default /dev/kvm),
 #   CAPCHAN_VM_PROBE_TIMEOUT (seconds, default 20), CAPCHAN_BUSYBOX.
+# "accel.sh -t" prints only the TCG options, for run.sh's own fallback.
 
 set -eu
+
+# TCG runs single-threaded: QEMU 7.2's multi-threaded TCG lets one vCPU keep
+# running a translated block that another vCPU has just rewritten.  The
+# kernel rewrites its own code whenever a tracepoint, static key or BPF
+# trampoline is switched (text_poke_bp), and the vCPU that keeps executing
+# the stale int3 loops in the int3 handler for good: a soft lockup that no
+# timeout inside the guest can end.  With one thread, a vCPU stops only
+# between blocks, so every block it runs next is translated afresh.  The
+# cost is the guest's second vCPU sharing a host thread with the first.
+tcg="-accel tcg,thread=single"
+if [ "${1:-}" = -t ]; then
+	echo "$tcg"
+	exit 0
+fi
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 repo=${CAPCHAN_REPO:-$(CDPATH='' cd -- "$here/../.." && pwd)}
@@ -45,13 +61,13 @@ if [ -n "${CAPCHAN_VM_ACCEL:-}" ]; then
 	exit 0
 fi
 if [ ! -r "$kvmdev" ] || [ ! -w "$kvmdev" ]; then
-	echo "-accel tcg"
+	echo "$tcg"
 	exit 0
 fi
 
 mkdir -p "$cache"
 verdict=$cache/vm-accel
-key="$(uname -n) $(uname -r) $("$qemu" --version 2>/dev/null | head -n 1) $kvmdev"
+key="tcg1 $(uname -n) $(uname -r) $("$qemu" --version 2>/dev/null | head -n 1) $kvmdev"
 if [ -f "$verdict" ] && [ "$(head -n 1 "$verdict")" = "$key" ]; then
 	sed -n 2p "$verdict"
 	exit 0
@@ -84,7 +100,7 @@ if grep -a -q -F "$marker" "$work/log"; then
 	accel="-accel kvm"
 	say "kvm works (probe boot printed its marker), using kvm"
 else
-	accel="-accel tcg"
+	accel=$tcg
 	case $rc in
 	69 | 124) why="no guest output in $probe_s s" ;;
 	*) why="qemu exited with status $rc: $(grep -a -v '^$' "$work/log" | tail -n 1 | tr -d '\r')" ;;

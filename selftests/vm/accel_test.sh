@@ -76,7 +76,7 @@ export CAPCHAN_KVM_DEV="$work/kvm"
 unset CAPCHAN_VM_ACCEL || true
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..20"
 
 # 1. A KVM that hangs after the firmware: TCG, the one-line reason, bounded.
 fake_qemu "$work/q1" hang alive
@@ -84,19 +84,19 @@ t0=$(date +%s)
 out=$(CAPCHAN_QEMU="$work/q1" CAPCHAN_CACHE="$work/c1" CAPCHAN_VM_PROBE_TIMEOUT=2 \
 	sh "$here/accel.sh" "$work/vmlinuz" 2>"$work/err1")
 t1=$(date +%s)
-check "hanging kvm: falls back to tcg" [ "$out" = "-accel tcg" ]
+check "hanging kvm: falls back to tcg" [ "$out" = "-accel tcg,thread=single" ]
 check "hanging kvm: says why in one line" \
 	grep -q -x 'capchan-vm: kvm present but unusable (no guest output in 2 s), using tcg' "$work/err1"
 check "hanging kvm: probe ends within its deadline (2 s + margin, took $((t1 - t0)) s)" \
 	[ $((t1 - t0)) -le 20 ]
 check "hanging kvm: probed once, under kvm" [ "$(calls "$work/q1")" = 1 ]
-check "verdict cached" grep -q -x -- '-accel tcg' "$work/c1/vm-accel"
+check "verdict cached" grep -q -x -- '-accel tcg,thread=single' "$work/c1/vm-accel"
 
 # 2. The cached verdict is reused: no second probe, no second message.
 out=$(CAPCHAN_QEMU="$work/q1" CAPCHAN_CACHE="$work/c1" CAPCHAN_VM_PROBE_TIMEOUT=2 \
 	sh "$here/accel.sh" "$work/vmlinuz" 2>"$work/err2")
 check "cached verdict reused without a probe" \
-	[ "$out" = "-accel tcg" ] && [ "$(calls "$work/q1")" = 1 ] && [ ! -s "$work/err2" ]
+	[ "$out" = "-accel tcg,thread=single" ] && [ "$(calls "$work/q1")" = 1 ] && [ ! -s "$work/err2" ]
 
 # 3. CAPCHAN_VM_ACCEL overrides, even with a stale or missing verdict.
 out=$(CAPCHAN_VM_ACCEL="-accel kvm -accel tcg" CAPCHAN_QEMU="$work/q1" \
@@ -115,14 +115,14 @@ fake_qemu "$work/q5" alive alive
 out=$(CAPCHAN_KVM_DEV="$work/no-such-kvm" CAPCHAN_QEMU="$work/q5" \
 	CAPCHAN_CACHE="$work/c5" sh "$here/accel.sh" "$work/vmlinuz" 2>/dev/null)
 check "no kvm device: tcg without a probe" \
-	[ "$out" = "-accel tcg" ] && [ "$(calls "$work/q5")" = 0 ]
+	[ "$out" = "-accel tcg,thread=single" ] && [ "$(calls "$work/q5")" = 0 ]
 
 # 6. QEMU refuses KVM outright: TCG, and the reason quotes QEMU.
 fake_qemu "$work/q6" fail alive
 out=$(CAPCHAN_QEMU="$work/q6" CAPCHAN_CACHE="$work/c6" CAPCHAN_VM_PROBE_TIMEOUT=2 \
 	sh "$here/accel.sh" "$work/vmlinuz" 2>"$work/err6")
 check "kvm refused by qemu: tcg, with qemu's reason" \
-	[ "$out" = "-accel tcg" ] && grep -q 'kvm present but unusable (qemu exited with status 1: Could not access KVM' "$work/err6"
+	[ "$out" = "-accel tcg,thread=single" ] && grep -q 'kvm present but unusable (qemu exited with status 1: Could not access KVM' "$work/err6"
 
 # 7. The cache key: another QEMU version probes again.
 fake_qemu "$work/q7" alive alive
@@ -172,6 +172,21 @@ out=$(sh "$here/qemu-watch.sh" -l 30 -s 5 -m "capchan-vm: " -o "$work/log11" -- 
 	"$work/q9" -accel tcg)
 check "watchdog: output copied to stdout" \
 	sh -c "printf '%s\n' \"\$1\" | grep -q 'capchan-vm: kernel fake'" _ "$out"
+
+# 12. A verdict cached before TCG went single-threaded ("-accel tcg", key
+#     without the "tcg1" stamp) is not reused: the probe runs again.
+fake_qemu "$work/q12" hang alive
+mkdir -p "$work/c12"
+printf '%s\n-accel tcg\n' "$(uname -n) $(uname -r) QEMU emulator version 0.0 (fake) $work/kvm" \
+	>"$work/c12/vm-accel"
+out=$(CAPCHAN_QEMU="$work/q12" CAPCHAN_CACHE="$work/c12" CAPCHAN_VM_PROBE_TIMEOUT=2 \
+	sh "$here/accel.sh" "$work/vmlinuz" 2>/dev/null)
+check "an old multi-threaded tcg verdict is probed again" \
+	[ "$out" = "-accel tcg,thread=single" ] && [ "$(calls "$work/q12")" = 1 ]
+
+# 13. run.sh's own fallback asks for the same TCG options.
+check "accel.sh -t: single-threaded tcg" \
+	[ "$(sh "$here/accel.sh" -t)" = "-accel tcg,thread=single" ]
 
 echo "# $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -242,11 +242,11 @@ boot() {
 }
 start=$(date +%s)
 boot
-if [ "$qrc" -eq 69 ] && [ -z "${CAPCHAN_VM_ACCEL:-}" ] && [ "$accel" != "-accel tcg" ]; then
+if [ "$qrc" -eq 69 ] && [ -z "${CAPCHAN_VM_ACCEL:-}" ] && [ "$accel" = "-accel kvm" ]; then
 	# the probe passed but this guest hung all the same: forget the verdict
 	say "kvm guest printed nothing in ${start_s}s, using tcg"
-	printf 'kvm failed a real boot\n-accel tcg\n' >"${CAPCHAN_CACHE:-$repo/.cache}/vm-accel"
-	accel="-accel tcg"
+	accel=$("$here/accel.sh" -t)
+	printf 'kvm failed a real boot\n%s\n' "$accel" >"${CAPCHAN_CACHE:-$repo/.cache}/vm-accel"
 	boot
 fi
 end=$(date +%s)
