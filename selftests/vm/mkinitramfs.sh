@@ -18,6 +18,9 @@
 #   -p PARAMS      module parameters for insmod ("name=value ...").
 #   -T SECONDS     per-program timeout (default $CAPCHAN_VM_PROG_TIMEOUT or
 #                  120).
+# CAPCHAN_VM_HANG_AFTER (seconds, default the timeout + 30): a program still
+# there this long after its start could not be killed; guest-init.sh then
+# reports it hung, with the kernel's stacks, and runs nothing more.
 # Programs must be static (or scripts for busybox sh): the image carries
 # no shared libraries.
 
@@ -40,6 +43,7 @@ argsfile=
 extras=
 params=
 prog_timeout=${CAPCHAN_VM_PROG_TIMEOUT:-120}
+hang_after=${CAPCHAN_VM_HANG_AFTER:-}
 nl='
 '
 while getopts a:f:p:T: opt; do
@@ -62,6 +66,11 @@ shift 2
 [ -z "$argsfile" ] || [ -f "$argsfile" ] || die "no args file $argsfile"
 case $prog_timeout in
 '' | *[!0-9]*) die "bad timeout '$prog_timeout'" ;;
+esac
+# timeout sends KILL 10 s after TERM; 20 s more for the exit itself
+[ -n "$hang_after" ] || hang_after=$((prog_timeout + 30))
+case $hang_after in
+'' | *[!0-9]* | 0) die "bad CAPCHAN_VM_HANG_AFTER '$hang_after'" ;;
 esac
 case $params in
 *\'*) die "module parameters must not contain a single quote" ;;
@@ -116,7 +125,7 @@ for prog; do
 	echo "$name $args" >>"$stage/etc/capchan-vm/programs"
 done
 
-printf 'PROG_TIMEOUT=%s\nMODPARAMS='\''%s'\''\n' "$prog_timeout" "$params" \
+printf 'PROG_TIMEOUT=%s\nHANG_AFTER=%s\nMODPARAMS='\''%s'\''\n' "$prog_timeout" "$hang_after" "$params" \
 	>"$stage/etc/capchan-vm/config"
 
 if [ -n "$extras" ]; then

@@ -22,6 +22,8 @@
 # Environment: CAPCHAN_CACHE, CAPCHAN_BUILD (default <repo>/build),
 #   CAPCHAN_MODULE_SRC (tree holding Kbuild, VERSION, module/, uapi/; default the
 #   repo), CAPCHAN_VM_PROG_TIMEOUT (per program, default 120),
+#   CAPCHAN_VM_HANG_AFTER (a program still there this many seconds after
+#   its start is reported hung and nothing more runs; default timeout + 30),
 #   CAPCHAN_QEMU, CAPCHAN_VM_ACCEL (QEMU accelerator options, e.g.
 #   "-accel tcg"; default: chosen by accel.sh), CAPCHAN_VM_START_TIMEOUT
 #   (seconds until the guest's first line, default 180), CAPCHAN_VM_APPEND (extra kernel command line),
@@ -363,6 +365,10 @@ while read -r _ name p f s status; do
 	crash)
 		f=$((f > 0 ? f : 1))
 		fail "$name did not finish"
+		;;
+	hung)
+		f=$((f > 0 ? f : 1))
+		fail "$name hung: still running long after its timeout's KILL (stacks in $log)"
 		;;
 	0)
 		# A plain program without KTAP output counts as one test.
