@@ -1297,6 +1297,10 @@ static void bench_lookup(void)
  *   cap-object  /proc/slabinfo capchan_cap: active objects x object size
  *               (the capability structure alone; absent if the cache was
  *               merged into another)
+ *   cap-slab-size, cap-object-size
+ *               not per capability: /sys/kernel/slab/capchan_cap/slab_size
+ *               (what one capability structure takes in its slab, padding
+ *               and alignment included) and object_size (its sizeof)
  * The handle table is per channel and doubles as it fills, so its share
  * per capability depends on N: N = 10000 sits in a 16384-slot table.
  */
@@ -1342,6 +1346,23 @@ static void memstat_read(struct memstat *m)
 	fclose(f);
 }
 
+/* /sys/kernel/slab/capchan_cap/@attr (also there when merged), or -1 */
+static long cap_slab_attr(const char *attr)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/capchan_cap/%s", attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 static void bench_capmem(void)
 {
 	unsigned limit = max_caps(), n = CAPMEM_N, k;
@@ -1375,6 +1396,12 @@ static void bench_capmem(void)
 		     (double)(m1.cap_objs - m0.cap_objs) * m1.cap_size / n, 1.0);
 	else
 		note("capmem: no capchan_cap line in /proc/slabinfo (cache merged?)");
+	if (cap_slab_attr("slab_size") > 0 && cap_slab_attr("object_size") > 0) {
+		emit("capmem", "cap-slab-size", n, 1, (double)cap_slab_attr("slab_size"), 0.0);
+		emit("capmem", "cap-object-size", n, 1, (double)cap_slab_attr("object_size"), 0.0);
+	} else {
+		note("capmem: no /sys/kernel/slab/capchan_cap");
+	}
 	note("capmem: N=%u: Slab %+ld kB, SUnreclaim %+ld kB, VmallocUsed %+ld kB, MemFree %+ld kB; after closing the channel Slab %+ld kB from the start",
 	     n, m1.slab - m0.slab, m1.sunreclaim - m0.sunreclaim,
 	     m1.vmalloc - m0.vmalloc, m1.memfree - m0.memfree, m2.slab - m0.slab);

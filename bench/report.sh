@@ -172,7 +172,8 @@ done
 		}
 		function icell(w, b, v) {
 			if (!((w, v, b) in ic)) return "-"
-			return sprintf("%d [%s]", ic[w, v, b] + 0.5, xfmt(xsub[w, v, b]))
+			# as measured (capbench prints one decimal)
+			return sprintf("%s [%s]", ic[w, v, b], xfmt(xsub[w, v, b]))
 		}
 		function ratio(arr, w, b, v, ref) {
 			if (ref == "" || !((w, v, b) in arr) || !((w, ref, b) in arr) || arr[w, ref, b] <= 0)
@@ -193,7 +194,7 @@ done
 			nv = split(variants, vs, " ")
 			split("nop 1|nop 8|nop 64|nop 256|read4k 1|read4k 32|orc 1|orc 16|lookup 1|lookup 65000", rows, "|")
 
-			print "Instructions per op [crossings per op]; ratios: instructions of the"
+			print "Instructions per op as measured [crossings per op]; ratios: instructions of the"
 			print "capchan variant / instructions of the best io_uring variant of the row."
 			print ""
 			print "| workload | batch | syscalls | io_uring (default) | best io_uring | capchan ring | capchan invoke | ring ÷ best | invoke ÷ best |"
@@ -238,8 +239,8 @@ done
 				rr = (ov[2] != "-" && ov[3] != "-" && ov[2] > 0) ? sprintf("%.3f", ov[3] / ov[2]) : "-"
 				ri = (ov[2] != "-" && ov[4] != "-" && ov[2] > 0) ? sprintf("%.3f", ov[4] / ov[2]) : "-"
 				ovr[b] = rr
-				printf("| %s | %.1f | %s | %s | %s (%s) | %s | %s | %s | %s |\n", b, c,
-				       ("read4k", "memcpy", b) in ic ? sprintf("%.1f", ic["read4k", "memcpy", b]) : "-",
+				printf("| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n", b, c,
+				       ("read4k", "memcpy", b) in ic ? ic["read4k", "memcpy", b] : "-",
 				       ov[1], ov[2], bi, ov[3], ov[4], rr, ri)
 			}
 			print ""
@@ -254,10 +255,11 @@ done
 
 			print "Kernel memory per capability (N DERIVEs in one channel; bytes per"
 			print "capability from the growth of /proc/meminfo counters, and the"
-			print "capchan_cap slab cache alone):"
+			print "capchan_cap slab cache alone, \"-\" where the kernel merged it into"
+			print "another cache; last column: bytes per capability structure, not per N):"
 			print ""
-			print "| N | Slab | SUnreclaim | VmallocUsed | MemFree fall | capchan_cap objects |"
-			print "|---:|---:|---:|---:|---:|---:|"
+			print "| N | Slab | SUnreclaim | VmallocUsed | MemFree fall | capchan_cap objects | capchan_cap slab_size (object_size) |"
+			print "|---:|---:|---:|---:|---:|---:|---:|"
 			for (k in ic) {
 				split(k, kk, SUBSEP)
 				if (kk[1] == "capmem") capn = kk[3]
@@ -266,7 +268,11 @@ done
 				line = "| " capn " |"
 				split("slab sunreclaim vmalloc memfree cap-object", cv, " ")
 				for (j = 1; j in cv; j++)
-					line = line " " ((("capmem", cv[j], capn) in ic) ? sprintf("%.1f", ic["capmem", cv[j], capn]) : "-") " |"
+					line = line " " ((("capmem", cv[j], capn) in ic) ? ic["capmem", cv[j], capn] : "-") " |"
+				if (("capmem", "cap-slab-size", capn) in ic)
+					line = line sprintf(" %d (%d) |", ic["capmem", "cap-slab-size", capn], ic["capmem", "cap-object-size", capn])
+				else
+					line = line " - |"
 				print line
 			}
 			print ""
@@ -286,8 +292,8 @@ done
 			r = 32 in ovr ? ovr[32] : "-"
 			printf("| 4 KiB read batch 32, overhead above the copy ≤ 0.7× (capchan ring vs %s) | %s | %s |\n",
 			       best(ic, "read4k", 32), r, verdict(r, 0.7))
-			r = capn != "" && ("capmem", "slab", capn) in ic ? sprintf("%.1f B", ic["capmem", "slab", capn]) : "-"
-			printf("| memory per capability ≤ 128 B (Slab growth / N) | %s | %s |\n", r, verdict(r, 128))
+			r = capn != "" && ("capmem", "slab", capn) in ic ? ic["capmem", "slab", capn] : "-"
+			printf("| memory per capability ≤ 128 B (Slab growth / N) | %s | %s |\n", r == "-" ? r : r " B", verdict(r, 128))
 			print ""
 
 			if (wlf != "/dev/null") {
