@@ -7,7 +7,8 @@
 #
 #   icount  -icount shift=0,sleep=off, one vCPU: the guest clock advances
 #           one nanosecond per executed instruction, so "ns/op" reads
-#           "instructions per op" (user + kernel), identical run to run;
+#           "instructions per op" (user + kernel), nearly identical run
+#           to run (bench/README: Determinism);
 #   wall    plain TCG, one vCPU: real time, noisy and distorted by
 #           emulation, so only ratios within the run are reported.
 #
@@ -19,7 +20,7 @@
 #   -k SPECS     kernels, blank-separated (default "6.1 6.12"; see
 #                selftests/vm/kernel.sh)
 #   -m MODES     boots per kernel, blank-separated (default "icount wall";
-#                "icount" alone for a quick deterministic run)
+#                "icount" alone for a quick run)
 #   -r ROUNDS    timed rounds per variant in the wall boot (default 7; the
 #                best counts); the icount boot always uses 1
 #   -s SCALE     multiply every op count (default 1)
