@@ -19,14 +19,16 @@
  * revoke row's op is one REVOKE of the whole tree.
  *
  * Workloads (-w picks some; default all):
- *   nop     NOP at batch 1..256: getppid(2), io_uring (default ring and
- *           SINGLE_ISSUER|DEFER_TASKRUN), capchan rings, capchan INVOKE
+ *   nop     NOP at batch 1..256: getppid(2), io_uring (four
+ *           configurations, see uring_kinds), capchan rings, capchan
+ *           INVOKE; at batch 1 also the floors: ENOSYS and ENOTTY entries
  *   read    4 KiB page-cache read at offset 0 of a file in /tmp (rows
- *           named read4k)
+ *           named read4k); floors: the same copy done in user space
  *   orc     open+read+close of a small file beneath a directory
  *   lookup  STAT of a random one of N live capabilities (fstat of a random
  *           one of N fds as the baseline)
  *   revoke  REVOKE of a tree of N derived capabilities
+ *   capmem  kernel memory per capability (N DERIVEs, slab growth / N)
  *
  * Exit status: 0 when every variant ran and returned what it should, 1
  * otherwise (a failing variant prints no row, and says why on stderr).
@@ -82,7 +84,7 @@
 
 static int rounds = 1;
 static double scale = 1.0;
-static const char *workloads = "nop,read,orc,lookup,revoke";
+static const char *workloads = "capmem,nop,read,orc,lookup,revoke";
 static int failed;
 
 /*
@@ -296,7 +298,7 @@ struct job {
 	int err;
 };
 
-#define MAX_JOBS 8
+#define MAX_JOBS 16
 static struct job jobs[MAX_JOBS];
 static int njobs;
 
@@ -383,6 +385,7 @@ static int check_res(uint64_t expect, int res)
 struct uring {
 	struct io_uring ring;
 	int ok;
+	int fixed;		/* read4k: datafd_g is fixed file 0 */
 };
 
 static int uring_init(struct uring *u, unsigned flags, const char *what)
@@ -392,6 +395,7 @@ static int uring_init(struct uring *u, unsigned flags, const char *what)
 
 	memset(&p, 0, sizeof(p));
 	p.flags = flags;
+	u->fixed = 0;
 	ret = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
 	u->ok = ret == 0;
 	if (ret) {
@@ -406,6 +410,85 @@ static void uring_exit(struct uring *u)
 	if (u->ok)
 		io_uring_queue_exit(&u->ring);
 	u->ok = 0;
+}
+
+/*
+ * The io_uring configurations every workload runs, weakest first:
+ *   io_uring         liburing's default ring
+ *   io_uring-dt      IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN
+ *   io_uring-reg     default ring, its fd registered
+ *                    (io_uring_register_ring_fd: io_uring_enter then skips
+ *                    the fd table lookup and reference)
+ *   io_uring-dt-reg  SINGLE_ISSUER|DEFER_TASKRUN and the fd registered
+ * The -reg rings also read read4k's file as fixed file 0
+ * (io_uring_register_files + IOSQE_FIXED_FILE), see uring_set_init().
+ */
+enum { UR_DEF, UR_DT, UR_REG, UR_DT_REG, UR_KINDS };
+
+static const struct uring_kind {
+	const char *name;
+	unsigned flags;
+	int reg;
+} uring_kinds[UR_KINDS] = {
+	[UR_DEF]	= { "io_uring", 0, 0 },
+	[UR_DT]		= { "io_uring-dt", IORING_SETUP_SINGLE_ISSUER |
+			    IORING_SETUP_DEFER_TASKRUN, 0 },
+	[UR_REG]	= { "io_uring-reg", 0, 1 },
+	[UR_DT_REG]	= { "io_uring-dt-reg", IORING_SETUP_SINGLE_ISSUER |
+			    IORING_SETUP_DEFER_TASKRUN, 1 },
+};
+
+/* @fixed_fd >= 0: register it as fixed file 0 of the -reg rings */
+static void uring_set_init(struct uring *set, int fixed_fd)
+{
+	unsigned k;
+	int ret;
+
+	for (k = 0; k < UR_KINDS; k++) {
+		struct uring *u = &set[k];
+
+		if (uring_init(u, uring_kinds[k].flags, uring_kinds[k].name))
+			continue;
+		if (!uring_kinds[k].reg)
+			continue;
+		/* returns how many it registered: 1 */
+		ret = io_uring_register_ring_fd(&u->ring);
+		if (ret != 1) {
+			note("%s: register ring fd: %s", uring_kinds[k].name,
+			     ret < 0 ? strerror(-ret) : "not registered");
+			uring_exit(u);
+			failed = 1;
+			continue;
+		}
+		if (fixed_fd < 0)
+			continue;
+		ret = io_uring_register_files(&u->ring, &fixed_fd, 1);
+		if (ret) {
+			note("%s: register files: %s", uring_kinds[k].name, strerror(-ret));
+			uring_exit(u);
+			failed = 1;
+			continue;
+		}
+		u->fixed = 1;
+	}
+}
+
+static void uring_set_exit(struct uring *set)
+{
+	unsigned k;
+
+	for (k = 0; k < UR_KINDS; k++)
+		uring_exit(&set[k]);
+}
+
+/* one job per configuration that set up */
+static void uring_set_add(struct uring *set, unsigned batch, run_fn fn)
+{
+	unsigned k;
+
+	for (k = 0; k < UR_KINDS; k++)
+		if (set[k].ok)
+			add(uring_kinds[k].name, batch, fn, &set[k]);
 }
 
 /*
@@ -507,6 +590,48 @@ static int nop_syscall(void *arg, unsigned batch, unsigned long ops)
 	return 0;
 }
 
+/*
+ * Floors: the cheapest kernel entries there are.  A system call number
+ * the kernel does not have (-ENOSYS straight from the dispatcher), and an
+ * ioctl with a command nobody implements (-ENOTTY), on /dev/null (no ioctl
+ * method: the VFS answers) and on a capchan channel (the module's ioctl
+ * switch answers: what an INVOKE pays before it does anything).
+ */
+#define NOSYS_NR	4095		/* above every x86-64 system call */
+#define BAD_IOCTL	0u		/* no generic VFS ioctl, no capchan one */
+
+static int nop_enosys(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+
+	(void)arg;
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		long r = syscall(NOSYS_NR);
+
+		CROSS(1);
+		if (r != -1 || errno != ENOSYS)
+			return r == -1 ? -errno : -EPROTO;
+	}
+	return 0;
+}
+
+static int nop_enotty(void *arg, unsigned batch, unsigned long ops)
+{
+	int fd = *(int *)arg;
+	unsigned long i;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		int r = ioctl(fd, BAD_IOCTL, 0);
+
+		CROSS(1);
+		if (r != -1 || errno != ENOTTY)
+			return r == -1 ? -errno : -EPROTO;
+	}
+	return 0;
+}
+
 static int nop_uring(void *arg, unsigned batch, unsigned long ops)
 {
 	struct io_uring *ring = &((struct uring *)arg)->ring;
@@ -575,29 +700,37 @@ static void bench_nop(void)
 {
 	static const unsigned batches[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
 	unsigned long ops = scaled(16384, MAX_BATCH);
-	struct uring def, dt;
+	struct uring set[UR_KINDS];
 	struct capchan ch;
+	int nullfd;
 	unsigned i;
 
-	uring_init(&def, 0, "default");
-	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		   "single-issuer+defer-taskrun");
+	uring_set_init(set, -1);
 	open_channel(&ch, 1);
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0) {
+		note("/dev/null: %s: no syscall-enotty-null floor", strerror(errno));
+		failed = 1;
+	}
 	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
 		unsigned b = batches[i];
 
 		add("syscall", b, nop_syscall, NULL);
-		if (def.ok)
-			add("io_uring", b, nop_uring, &def);
-		if (dt.ok)
-			add("io_uring-dt", b, nop_uring, &dt);
+		if (b == 1) {
+			add("syscall-enosys", b, nop_enosys, NULL);
+			if (nullfd >= 0)
+				add("syscall-enotty-null", b, nop_enotty, &nullfd);
+			add("syscall-enotty-capchan", b, nop_enotty, &ch.fd);
+		}
+		uring_set_add(set, b, nop_uring);
 		add("capchan-ring", b, nop_cc_ring, &ch);
 		if (b == 1)
 			add("capchan-invoke", b, nop_cc_invoke, &ch);
 		run_group("nop", b, ops);
 	}
-	uring_exit(&def);
-	uring_exit(&dt);
+	if (nullfd >= 0)
+		close(nullfd);
+	uring_set_exit(set);
 	capchan_queue_exit(&ch);
 }
 
@@ -605,6 +738,7 @@ static void bench_nop(void)
 
 static int dirfd_g = -1, datafd_g = -1;
 static char *bufs;		/* MAX_BATCH buffers of IO_SIZE */
+static char *copy_src;		/* IO_SIZE bytes: the memcpy floors' source */
 
 static void make_file(const char *name, size_t size)
 {
@@ -634,8 +768,11 @@ static void setup_files(void)
 		die("%s: %s", DATA_NAME, strerror(errno));
 	if (posix_memalign((void **)&bufs, 4096, (size_t)MAX_BATCH * IO_SIZE))
 		die("out of memory");
+	if (posix_memalign((void **)&copy_src, 4096, IO_SIZE))
+		die("out of memory");
 	/* fault the buffers in now, not inside a timed loop */
 	memset(bufs, 0, (size_t)MAX_BATCH * IO_SIZE);
+	memset(copy_src, 'c', IO_SIZE);
 }
 
 #define BUF(i) (bufs + (size_t)(i) * IO_SIZE)
@@ -664,9 +801,48 @@ static int read_syscall(void *arg, unsigned batch, unsigned long ops)
 	return 0;
 }
 
+/*
+ * Floors for a read: the same 4 KiB copied in user space, page to page,
+ * with glibc's memcpy and with `rep movsb` (what the Debian kernels copy
+ * to user space with; under icount one instruction per byte).
+ */
+static int read_memcpy(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long done;
+	unsigned i;
+
+	(void)arg;
+	for (done = 0; done < ops; done += batch)
+		for (i = 0; i < batch; i++) {
+			memcpy(BUF(i), copy_src, IO_SIZE);
+			/* the copy is observable: not elided or merged */
+			__asm__ volatile("" ::: "memory");
+		}
+	return 0;
+}
+
+static int read_memcpy_rep(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long done;
+	unsigned i;
+
+	(void)arg;
+	for (done = 0; done < ops; done += batch)
+		for (i = 0; i < batch; i++) {
+			void *d = BUF(i);
+			const void *s = copy_src;
+			size_t n = IO_SIZE;
+
+			__asm__ volatile("rep movsb"
+					 : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+		}
+	return 0;
+}
+
 static int read_uring(void *arg, unsigned batch, unsigned long ops)
 {
-	struct io_uring *ring = &((struct uring *)arg)->ring;
+	struct uring *u = arg;
+	struct io_uring *ring = &u->ring;
 	unsigned long done;
 	unsigned i;
 	int err;
@@ -675,7 +851,12 @@ static int read_uring(void *arg, unsigned batch, unsigned long ops)
 		for (i = 0; i < batch; i++) {
 			struct io_uring_sqe *sqe = ur_sqe(ring);
 
-			io_uring_prep_read(sqe, datafd_g, BUF(i), IO_SIZE, 0);
+			if (u->fixed) {
+				io_uring_prep_read(sqe, 0, BUF(i), IO_SIZE, 0);
+				sqe->flags |= IOSQE_FIXED_FILE;
+			} else {
+				io_uring_prep_read(sqe, datafd_g, BUF(i), IO_SIZE, 0);
+			}
 			io_uring_sqe_set_data64(sqe, IO_SIZE);
 		}
 		err = uring_submit_reap(ring, batch);
@@ -727,14 +908,12 @@ static void bench_read(void)
 {
 	static const unsigned batches[] = { 1, 32 };
 	unsigned long ops = scaled(8192, 32);
-	struct uring def, dt;
+	struct uring set[UR_KINDS];
 	struct cc_file f;
 	unsigned i;
 	int h;
 
-	uring_init(&def, 0, "default");
-	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		   "single-issuer+defer-taskrun");
+	uring_set_init(set, datafd_g);
 	open_channel(&f.ch, 1);
 	h = capchan_grant(&f.ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
 	if (h < 0)
@@ -744,17 +923,15 @@ static void bench_read(void)
 		unsigned b = batches[i];
 
 		add("syscall", b, read_syscall, NULL);
-		if (def.ok)
-			add("io_uring", b, read_uring, &def);
-		if (dt.ok)
-			add("io_uring-dt", b, read_uring, &dt);
+		add("memcpy", b, read_memcpy, NULL);
+		add("memcpy-rep", b, read_memcpy_rep, NULL);
+		uring_set_add(set, b, read_uring);
 		add("capchan-ring", b, read_cc_ring, &f);
 		if (b == 1)
 			add("capchan-invoke", b, read_cc_invoke, &f);
 		run_group("read4k", b, ops);
 	}
-	uring_exit(&def);
-	uring_exit(&dt);
+	uring_set_exit(set);
 	capchan_queue_exit(&f.ch);
 }
 
@@ -933,24 +1110,24 @@ static void bench_orc(void)
 {
 	static const unsigned batches[] = { 1, ORC_MAX_BATCH };
 	unsigned long ops = scaled(2048, ORC_MAX_BATCH);
-	struct uring def, dt;
+	static char exact_names[UR_KINDS][32];
+	struct uring set[UR_KINDS];
 	struct cc_file d;
-	unsigned i;
+	unsigned i, k;
 	int h, ret;
 
-	uring_init(&def, 0, "default");
-	uring_init(&dt, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		   "single-issuer+defer-taskrun");
+	uring_set_init(set, -1);
 	/* a sparse fixed-file table: the direct descriptors' slots */
-	if (def.ok && (ret = io_uring_register_files_sparse(&def.ring, ORC_MAX_BATCH))) {
-		note("io_uring default: sparse file table: %s", strerror(-ret));
-		uring_exit(&def);
-		failed = 1;
-	}
-	if (dt.ok && (ret = io_uring_register_files_sparse(&dt.ring, ORC_MAX_BATCH))) {
-		note("io_uring dt: sparse file table: %s", strerror(-ret));
-		uring_exit(&dt);
-		failed = 1;
+	for (k = 0; k < UR_KINDS; k++) {
+		snprintf(exact_names[k], sizeof(exact_names[k]), "%s-exact",
+			 uring_kinds[k].name);
+		if (set[k].ok &&
+		    (ret = io_uring_register_files_sparse(&set[k].ring, ORC_MAX_BATCH))) {
+			note("%s: sparse file table: %s", uring_kinds[k].name,
+			     strerror(-ret));
+			uring_exit(&set[k]);
+			failed = 1;
+		}
 	}
 	open_channel(&d.ch, 1);
 	h = capchan_grant(&d.ch, dirfd_g, CAPCHAN_RIGHT_LOOKUP | CAPCHAN_RIGHT_READ);
@@ -962,19 +1139,16 @@ static void bench_orc(void)
 
 		add("syscall", b, orc_syscall, NULL);
 		add("syscall-beneath", b, orc_openat2, NULL);
-		if (def.ok) {
-			add("io_uring", b, orc_uring, &def);
-			add("io_uring-exact", b, orc_uring_exact, &def);
-		}
-		if (dt.ok)
-			add("io_uring-dt", b, orc_uring, &dt);
+		uring_set_add(set, b, orc_uring);
+		for (k = 0; k < UR_KINDS; k++)
+			if (set[k].ok)
+				add(exact_names[k], b, orc_uring_exact, &set[k]);
 		add("capchan-ring", b, orc_cc_ring, &d);
 		if (b == 1)
 			add("capchan-invoke", b, orc_cc_invoke, &d);
 		run_group("orc", b, ops);
 	}
-	uring_exit(&def);
-	uring_exit(&dt);
+	uring_set_exit(set);
 	capchan_queue_exit(&d.ch);
 }
 
@@ -1104,6 +1278,136 @@ static void bench_lookup(void)
 	}
 	free(handles);
 	free(fds);
+}
+
+/* ---- memory per capability ---------------------------------------------- */
+
+/*
+ * What a capability costs in kernel memory: CAPMEM_N capabilities DERIVEd
+ * in one channel, and the growth of the kernel's counters divided by N.
+ * Run before the workloads that create tens of thousands of capabilities,
+ * whose freed slabs the allocator could otherwise hand back to this one.
+ * Rows (workload capmem, batch and ops = N, ns_per_op column = bytes per
+ * capability, may be negative):
+ *   slab        /proc/meminfo Slab (every slab page, and large kmallocs)
+ *   sunreclaim  /proc/meminfo SUnreclaim
+ *   vmalloc     /proc/meminfo VmallocUsed (kvmalloc'ed handle tables)
+ *   memfree     the fall of /proc/meminfo MemFree (everything, but per-CPU
+ *               page lists make it coarse)
+ *   cap-object  /proc/slabinfo capchan_cap: active objects x object size
+ *               (the capability structure alone; absent if the cache was
+ *               merged into another)
+ *   cap-slab-size, cap-object-size
+ *               not per capability: /sys/kernel/slab/capchan_cap/slab_size
+ *               (what one capability structure takes in its slab, padding
+ *               and alignment included) and object_size (its sizeof)
+ * The handle table is per channel and doubles as it fills, so its share
+ * per capability depends on N: N = 10000 sits in a 16384-slot table.
+ */
+#define CAPMEM_N	10000
+
+struct memstat {
+	long slab, sunreclaim, vmalloc, memfree;	/* kB */
+	long cap_objs, cap_size;			/* -1: not found */
+};
+
+static void memstat_read(struct memstat *m)
+{
+	char line[256], name[64];
+	long v, a, o, sz;
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	m->cap_objs = m->cap_size = -1;
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^:]: %ld", name, &v) != 2)
+			continue;
+		if (!strcmp(name, "Slab"))
+			m->slab = v;
+		else if (!strcmp(name, "SUnreclaim"))
+			m->sunreclaim = v;
+		else if (!strcmp(name, "VmallocUsed"))
+			m->vmalloc = v;
+		else if (!strcmp(name, "MemFree"))
+			m->memfree = v;
+	}
+	fclose(f);
+	f = fopen("/proc/slabinfo", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "capchan_cap %ld %ld %ld", &a, &o, &sz) == 3) {
+			m->cap_objs = a;
+			m->cap_size = sz;
+		}
+	fclose(f);
+}
+
+/* /sys/kernel/slab/capchan_cap/@attr (also there when merged), or -1 */
+static long cap_slab_attr(const char *attr)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/capchan_cap/%s", attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void bench_capmem(void)
+{
+	unsigned limit = max_caps(), n = CAPMEM_N, k;
+	struct memstat m0, m1, m2;
+	struct capchan ch;
+	int root, h;
+
+	if (limit < n + 1) {
+		note("capmem skipped: max_caps %u < %u", limit, n + 1);
+		return;
+	}
+	open_channel(&ch, 0);
+	root = capchan_grant(&ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_DERIVE);
+	if (root < 0)
+		die("capmem grant: %s", strerror(-root));
+	memstat_read(&m0);
+	for (k = 0; k < n; k++) {
+		h = capchan_derive(&ch, (uint32_t)root, CAPCHAN_RIGHT_READ);
+		if (h < 0)
+			die("capmem derive %u of %u: %s", k, n, strerror(-h));
+	}
+	memstat_read(&m1);
+	capchan_queue_exit(&ch);
+	memstat_read(&m2);
+	emit("capmem", "slab", n, n, (m1.slab - m0.slab) * 1024.0 / n, 1.0);
+	emit("capmem", "sunreclaim", n, n, (m1.sunreclaim - m0.sunreclaim) * 1024.0 / n, 1.0);
+	emit("capmem", "vmalloc", n, n, (m1.vmalloc - m0.vmalloc) * 1024.0 / n, 1.0);
+	emit("capmem", "memfree", n, n, (m0.memfree - m1.memfree) * 1024.0 / n, 1.0);
+	if (m0.cap_objs >= 0 && m1.cap_objs >= 0)
+		emit("capmem", "cap-object", n, n,
+		     (double)(m1.cap_objs - m0.cap_objs) * m1.cap_size / n, 1.0);
+	else
+		note("capmem: no capchan_cap line in /proc/slabinfo (cache merged?)");
+	if (cap_slab_attr("slab_size") > 0 && cap_slab_attr("object_size") > 0) {
+		emit("capmem", "cap-slab-size", n, 1, (double)cap_slab_attr("slab_size"), 0.0);
+		emit("capmem", "cap-object-size", n, 1, (double)cap_slab_attr("object_size"), 0.0);
+	} else {
+		note("capmem: no /sys/kernel/slab/capchan_cap");
+	}
+	note("capmem: N=%u: Slab %+ld kB, SUnreclaim %+ld kB, VmallocUsed %+ld kB, MemFree %+ld kB; after closing the channel Slab %+ld kB from the start",
+	     n, m1.slab - m0.slab, m1.sunreclaim - m0.sunreclaim,
+	     m1.vmalloc - m0.vmalloc, m1.memfree - m0.memfree, m2.slab - m0.slab);
+	if (m0.cap_objs >= 0 && m1.cap_objs >= 0)
+		note("capmem: capchan_cap objects %ld -> %ld, object size %ld",
+		     m0.cap_objs, m1.cap_objs, m1.cap_size);
 }
 
 /* ---- revocation --------------------------------------------------------- */
@@ -1544,7 +1848,7 @@ static void settle(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w nop,read,orc,lookup,revoke,contend,policy,policy-none]\n");
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none]\n");
 	exit(2);
 }
 
@@ -1580,6 +1884,9 @@ int main(int argc, char **argv)
 	note("rounds %d scale %g workloads %s", rounds, scale, workloads);
 	printf("workload,variant,batch,ops,ns_per_op,crossings_per_op\n");
 	fflush(stdout);
+	/* first: before others leave freed capability slabs behind */
+	if (want("capmem"))
+		bench_capmem();
 	if (want("nop"))
 		bench_nop();
 	if (want("read"))

@@ -1,13 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [-k "SPEC..."] [-r ROUNDS] [-s SCALE] [-w WORKLOADS] - the capchan
+# run.sh [-k "SPEC..."] [-m MODES] [-r ROUNDS] [-s SCALE] [-w WORKLOADS] - the capchan
 # benchmark run: build capbench, then for each kernel boot it twice in QEMU
 # through selftests/vm/run.sh and collect its CSV:
 #
 #   icount  -icount shift=0,sleep=off, one vCPU: the guest clock advances
 #           one nanosecond per executed instruction, so "ns/op" reads
-#           "instructions per op" (user + kernel), identical run to run;
+#           "instructions per op" (user + kernel), nearly identical run
+#           to run (bench/README: Determinism);
 #   wall    plain TCG, one vCPU: real time, noisy and distorted by
 #           emulation, so only ratios within the run are reported.
 #
@@ -18,10 +19,12 @@
 # Options:
 #   -k SPECS     kernels, blank-separated (default "6.1 6.12"; see
 #                selftests/vm/kernel.sh)
+#   -m MODES     boots per kernel, blank-separated (default "icount wall";
+#                "icount" alone for a quick run)
 #   -r ROUNDS    timed rounds per variant in the wall boot (default 7; the
 #                best counts); the icount boot always uses 1
 #   -s SCALE     multiply every op count (default 1)
-#   -w LIST      workloads (default nop,read,orc,lookup,revoke)
+#   -w LIST      workloads (default capmem,nop,read,orc,lookup,revoke)
 #
 # Output, in bench/results/ (CAPCHAN_BENCH_RESULTS overrides):
 #   <spec>-icount.csv, <spec>-wall.csv   capbench's CSV, one per boot
@@ -43,17 +46,19 @@ say() {
 }
 
 usage() {
-	echo "usage: run.sh [-k \"SPEC...\"] [-r ROUNDS] [-s SCALE] [-w WORKLOADS]" >&2
+	echo "usage: run.sh [-k \"SPEC...\"] [-m \"MODES...\"] [-r ROUNDS] [-s SCALE] [-w WORKLOADS]" >&2
 	exit 2
 }
 
 specs="6.1 6.12"
+modes="icount wall"
 rounds=7
 scale=1
-workloads=nop,read,orc,lookup,revoke
-while getopts k:r:s:w: opt; do
+workloads=capmem,nop,read,orc,lookup,revoke
+while getopts k:m:r:s:w: opt; do
 	case $opt in
 	k) specs=$OPTARG ;;
+	m) modes=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	s) scale=$OPTARG ;;
 	w) workloads=$OPTARG ;;
@@ -63,10 +68,13 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 case $rounds in '' | *[!0-9]*) usage ;; esac
+for mode in $modes; do
+	case $mode in icount | wall) ;; *) usage ;; esac
+done
 
 t_start=$(date +%s)
 say "building libcapchan and capbench"
-make -s -C "$repo/libcapchan" libcapchan.a
+make -s -C "$repo/libcapchan" lib
 make -s -C "$here" capbench
 
 mkdir -p "$results" "$build/bench"
@@ -122,7 +130,7 @@ boot() {
 		/capchan-vm: run capbench/ { on = 1; next }
 		/capchan-vm: exit capbench/ { on = 0 }
 		on && /^workload,variant,batch,ops,ns_per_op,crossings_per_op$/ { print; next }
-		on && /^[a-z0-9]+,[a-z0-9_-]+,[0-9]+,[0-9]+,[0-9.]+,[0-9.]+$/ { print }
+		on && /^[a-z0-9]+,[a-z0-9_-]+,[0-9]+,[0-9]+,-?[0-9.]+,[0-9.]+$/ { print }
 	' "$log" >"$csv"
 	rel=$(sed -n 's/.*capchan-vm: kernel //p' "$log" | head -n 1)
 	[ -z "$rel" ] || echo "$rel" >"$results/$spec-kernel.txt"
@@ -138,8 +146,9 @@ boot() {
 }
 
 for spec in $specs; do
-	boot "$spec" icount
-	boot "$spec" wall
+	for mode in $modes; do
+		boot "$spec" "$mode"
+	done
 done
 
 if [ "$(srcsum)" != "$sum0" ]; then
