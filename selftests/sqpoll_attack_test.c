@@ -3,9 +3,11 @@
  * The poll thread (CAPCHAN_SETUP_SQPOLL) under attack: SQEs that point the
  * thread's user copies at kernel addresses, at memory the SETUP process
  * unmapped or may only read, and at a capchan mapping revoked meanwhile;
- * signals sent to the thread.  Each test asserts the defended behaviour:
- * the op fails with EFAULT, nothing is written where it must not be, and
- * the thread goes on serving the channel.
+ * signals sent to the thread; what its caller can do to the thread itself
+ * (move it out of the caller's cpuset, follow its /proc links out of a
+ * chroot).  Each test asserts the defended behaviour: the op fails with
+ * EFAULT, nothing is written where it must not be, the thread goes on
+ * serving the channel, and its caller has no owner's rights over it.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -291,6 +293,14 @@ static int confined_child(void)
 	tid = cc_fdinfo_value(ch.fd, "sq-thread-pid", &err);
 	if (err || tid <= 0)
 		return 15;
+	/* an op done: the thread runs as its caller by now */
+	{
+		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
+
+		capchan_prep_nop(sqe);
+		if (complete1(&ch) != 0)
+			return 21;
+	}
 	cpus_allowed((pid_t)tid, mask, sizeof(mask));
 	if (strcmp(mask, "0"))
 		return 16;
@@ -337,6 +347,130 @@ TEST(thread_stays_in_callers_cpuset)
 		usleep(10000);
 	EXPECT_EQ(-1, access(CG, F_OK));
 	cc_write_str(CGROOT "/cgroup.subtree_control", "-cpuset");
+}
+
+/* ---- the thread's /proc links ------------------------------------------------ */
+
+/*
+ * In a chroot, as an unprivileged user: the thread's /proc/<tid>/root,
+ * cwd and ns links lead to the kernel threads' root and namespaces, the
+ * system's, outside the jail.  The caller must not pass
+ * ptrace_may_access() for the thread (which runs ops as the caller, but
+ * is not the caller's to inspect).  Exit codes: 0, or the step that
+ * failed; 30+ for a path that did escape.
+ */
+static int jailed_child(const char *jail, const char *secret,
+			const struct stat *realroot)
+{
+	char path[PATH_MAX + 64], buf[64];
+	struct capchan_params p;
+	struct capchan ch;
+	struct stat st;
+	long long tid;
+	int err, fd;
+
+	if (chroot(jail) || chdir("/"))
+		return 10;
+	if (cc_become(65534, 65534))
+		return 11;
+	/* the jail holds neither the secret nor the real root */
+	if (!access(secret, F_OK) || stat("/", &st) ||
+	    (st.st_dev == realroot->st_dev && st.st_ino == realroot->st_ino))
+		return 12;
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_SQPOLL;
+	if (capchan_queue_init_params(8, &ch, &p))
+		return 13;
+	tid = cc_fdinfo_value(ch.fd, "sq-thread-pid", &err);
+	if (err || tid <= 0)
+		return 14;
+	/* an op done: the thread runs as its caller by now */
+	{
+		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
+
+		capchan_prep_nop(sqe);
+		if (complete1(&ch) != 0)
+			return 20;
+	}
+
+	snprintf(path, sizeof(path), "/proc/%lld/root%s", tid, secret);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		close(fd);
+		return n > 0 && !strncmp(buf, CC_SECRET, n) ? 30 : 31;
+	}
+	if (errno != EACCES)
+		return 15;
+	snprintf(path, sizeof(path), "/proc/%lld/root/", tid);
+	if (!stat(path, &st))
+		return 32;
+	if (errno != EACCES)
+		return 16;
+	snprintf(path, sizeof(path), "/proc/%lld/cwd/", tid);
+	if (!stat(path, &st))
+		return 33;
+	if (errno != EACCES)
+		return 17;
+	snprintf(path, sizeof(path), "/proc/%lld/ns/mnt", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 34;
+	}
+	if (errno != EACCES)
+		return 18;
+	/* the thread still works for its caller */
+	{
+		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
+
+		capchan_prep_nop(sqe);
+		if (complete1(&ch) != 0)
+			return 19;
+	}
+	capchan_queue_exit(&ch);
+	return 0;
+}
+
+TEST_F_TIMEOUT(sqa, proc_links_of_thread_closed, 60)
+{
+	char jail[PATH_MAX + 16], sub[PATH_MAX + 32], secret[PATH_MAX + 16];
+	struct stat realroot;
+	pid_t pid;
+	int st, fd;
+
+	ASSERT_EQ(0, stat("/", &realroot));
+	snprintf(secret, sizeof(secret), "%s/secret", self->t.base);
+	snprintf(jail, sizeof(jail), "%s/chroot", self->t.base);
+	ASSERT_EQ(0, mkdir(jail, 0755));
+	snprintf(sub, sizeof(sub), "%s/proc", jail);
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	ASSERT_EQ(0, mount("proc", sub, "proc", 0, NULL));
+	snprintf(sub, sizeof(sub), "%s/dev", jail);
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	snprintf(sub, sizeof(sub), "%s/dev/capchan", jail);
+	fd = open(sub, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, mount("/dev/capchan", sub, NULL, MS_BIND, NULL));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(jailed_child(jail, secret, &realroot));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+
+	EXPECT_EQ(0, umount2(sub, MNT_DETACH));
+	unlink(sub);
+	snprintf(sub, sizeof(sub), "%s/dev", jail);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/proc", jail);
+	EXPECT_EQ(0, umount2(sub, MNT_DETACH));
+	rmdir(sub);
+	rmdir(jail);
 }
 
 TEST_HARNESS_MAIN
