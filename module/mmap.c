@@ -28,13 +28,18 @@
  * without a fault, so without asking the wrapper.
  *
  * A VM_SHARED VMA could be turned into a plain mapping of its vm_file by
- * remap_file_pages(2), which would escape the wrapper and with it REVOKE.
- * Read-only and private mappings have no VM_SHARED; a shared writable one
- * gets a file of its own, opened for reading and writing with the
- * capability's credentials, whose FMODE_READ is then cleared: the file
- * system keeps its read-write open (so faults and write-back work as for
- * any writable mapping), while do_mmap() refuses to map a file without
- * FMODE_READ, so the escape fails.  Nothing else reads through that file.
+ * remap_file_pages(2), which would escape the wrapper and with it REVOKE,
+ * and madvise(MADV_REMOVE) punches holes through its vm_file without any
+ * fault, so even after REVOKE.  Read-only and private mappings have no
+ * VM_SHARED; a shared writable one gets a file of its own, opened for
+ * reading and writing with the capability's credentials, whose FMODE_READ
+ * and FMODE_WRITE are then cleared: the file system keeps its read-write
+ * open (so faults and write-back work as for any writable mapping), while
+ * do_mmap() refuses to map a file without FMODE_READ and vfs_fallocate()
+ * one without FMODE_WRITE, so both fail.  Nothing else reads or writes
+ * through that file.  When its last VMA goes, FMODE_WRITE comes back
+ * unless the capability was revoked, so its release is a writer's
+ * (fsnotify's CLOSE_WRITE, a file system's trimming on close).
  */
 #include "capchan.h"
 
@@ -78,14 +83,24 @@ static struct capchan_mmap *capchan_mmap_of(struct vm_area_struct *vma)
 static void capchan_mmap_put(struct capchan_mmap *m)
 {
 	struct file *capfile = m->capfile;
+	bool revoked;
 
 	if (!refcount_dec_and_test(&m->ref))
 		return;
 	mutex_lock(&m->cap->tree->lock);
 	list_del(&m->node);
+	revoked = m->cap->revoked;
 	mutex_unlock(&m->cap->tree->lock);
-	if (m->writable)
+	if (m->writable) {
+		/*
+		 * No VMA is left to reach the file: give its release back the
+		 * writer it was.  Not after REVOKE, for a MADV_REMOVE that took
+		 * the file from a VMA before it went and is still on its way.
+		 */
+		if (!revoked)
+			m->file->f_mode |= FMODE_WRITE;
 		mapping_unmap_writable(m->file->f_mapping);
+	}
 	fput(m->file);
 	kfree(m);
 	/* deferred: the capability and this module go after we returned */
@@ -323,8 +338,6 @@ int capchan_capfile_mmap(struct file *capfile, struct vm_area_struct *vma)
 		err = capchan_mmap_wrappable(vma, mapfile, shared_write);
 	if (err)
 		goto out_unwritable;
-	if (shared_write)
-		mapfile->f_mode &= ~FMODE_READ;
 
 	m->real = vma->vm_ops;
 	m->ops.open = capchan_mmap_open;
@@ -354,6 +367,9 @@ int capchan_capfile_mmap(struct file *capfile, struct vm_area_struct *vma)
 	}
 	list_add_tail(&m->node, &cap->mmaps);
 	mutex_unlock(&cap->tree->lock);
+	/* no VMA reaches the file yet: from now on none can read or write it */
+	if (shared_write)
+		mapfile->f_mode &= ~(FMODE_READ | FMODE_WRITE);
 	vma->vm_ops = &m->ops;
 	capchan_cap_exit(cap);
 	return 0;

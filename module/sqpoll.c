@@ -44,8 +44,10 @@
  *
  * No privilege is needed, as for io_uring's since 5.11; each user has at
  * most max_user_sqpoll poll threads (-EAGAIN), and SQ_AFF pins only to a
- * CPU the caller may run on itself.  An unpinned thread starts with the
- * caller's CPU mask.
+ * CPU the caller may run on itself.  An unpinned thread keeps the caller's
+ * CPU mask for good: being a kernel thread it is in no cpuset of the
+ * caller's, and with the caller's credentials the caller could otherwise
+ * move it anywhere with sched_setaffinity(2), so nobody may.
  */
 #include "capchan.h"
 
@@ -150,6 +152,8 @@ static void capchan_sqpoll_become_owner(struct capchan_sqpoll *sq)
 	task_lock(leader);
 	memcpy(current->signal->rlim, sq->rlim, sizeof(sq->rlim));
 	task_unlock(leader);
+	/* before the caller's credentials let the caller move it (top) */
+	current->flags |= PF_NO_SETAFFINITY;
 	sq->cred = NULL;
 	commit_creds(cred);	/* consumes the reference */
 }
@@ -268,7 +272,7 @@ int capchan_sqpoll_create(struct capchan_ctx *ctx, const struct capchan_params *
 		if (err)
 			goto err_stop;
 	} else {
-		/* only where the caller may run; an admin may move it later */
+		/* only where the caller may run, for good (top of file) */
 		err = set_cpus_allowed_ptr(t, current->cpus_ptr);
 		if (err)
 			goto err_stop;
