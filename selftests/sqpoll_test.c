@@ -82,6 +82,21 @@ static long long fdinfo(const struct capchan *ch, const char *key)
 	return err ? err : v;
 }
 
+/*
+ * The thread adds a batch to sq-thread-ops after the batch's CQEs are
+ * posted, so a reaper can see a CQE before the count: wait (bounded) for
+ * the count to reach want, and return what it is then.
+ */
+static long long thread_ops(const struct capchan *ch, long long want)
+{
+	double end = cc_now() + CQ_WAIT_MS / 1000.0;
+	long long v;
+
+	while ((v = fdinfo(ch, "sq-thread-ops")) != want && cc_now() < end)
+		usleep(1000);
+	return v;
+}
+
 /* Wait (bounded) until a CQE is there; 0, or -ETIMEDOUT. */
 static int cq_wait(struct capchan *ch)
 {
@@ -200,7 +215,7 @@ TEST_F_TIMEOUT(sqpoll, nops_across_sleeps, 60)
 	}
 	EXPECT_EQ(0, capchan_cq_ready(ch));
 	EXPECT_EQ(NOPS / PAUSE_EVERY - 1, pauses);
-	EXPECT_EQ(NOPS, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(NOPS, thread_ops(ch, NOPS));
 	sleeps = fdinfo(ch, "sq-thread-idle-sleeps");
 	wakeups = fdinfo(ch, "sq-thread-wakeups");
 	/* one sleep per pause at least; each woken by the library's ENTER */
@@ -322,7 +337,7 @@ TEST_F_TIMEOUT(sqpoll, cq_full_holds_back, 60)
 	usleep(100000);		/* well past the idle time */
 	EXPECT_EQ(16, capchan_cq_ready(ch));
 	EXPECT_EQ(16, __atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE));
-	EXPECT_EQ(16, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(16, thread_ops(ch, 16));
 	for (i = 1; i <= 24; i++) {
 		ASSERT_EQ(0, cq_wait(ch)) TH_LOG("CQE %u", i);
 		ASSERT_EQ(0, capchan_peek_cqe(ch, &cqe));
@@ -331,7 +346,7 @@ TEST_F_TIMEOUT(sqpoll, cq_full_holds_back, 60)
 		capchan_cqe_seen(ch, cqe);
 	}
 	EXPECT_EQ(0, capchan_cq_ready(ch));
-	EXPECT_EQ(24, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(24, thread_ops(ch, 24));
 }
 
 /* fdinfo: pid, cpu, idle, and counters that move only when they should. */
@@ -369,7 +384,7 @@ TEST_F_TIMEOUT(sqpoll, fdinfo_counters, 60)
 		ASSERT_EQ(i, cqe->user_data);
 		capchan_cqe_seen(ch, cqe);
 	}
-	EXPECT_EQ(1000, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(1000, thread_ops(ch, 1000));
 	EXPECT_EQ(0, fdinfo(ch, "sq-thread-wakeups"));
 	EXPECT_EQ(0, fdinfo(ch, "sq-thread-idle-sleeps"));
 	EXPECT_EQ(0, fdinfo(ch, "sq-thread-owner-gone"));
@@ -394,7 +409,7 @@ TEST_F_TIMEOUT(sqpoll, fdinfo_counters, 60)
 	ASSERT_EQ(1, capchan_submit(ch));
 	ASSERT_EQ(0, cq_wait(ch));
 	EXPECT_EQ(1, fdinfo(ch, "sq-thread-wakeups"));
-	EXPECT_EQ(1, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(1, thread_ops(ch, 1));
 	ASSERT_TRUE(thread_asleep(ch));
 	EXPECT_EQ(2, fdinfo(ch, "sq-thread-idle-sleeps"));
 
@@ -484,7 +499,7 @@ TEST_F_TIMEOUT(sqpoll, fork_child_submits, 60)
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	EXPECT_STREQ(CC_HELLO, buf);
-	EXPECT_EQ(101, fdinfo(ch, "sq-thread-ops"));
+	EXPECT_EQ(101, thread_ops(ch, 101));
 	/* and the parent goes on, from where the child left the SQ */
 	ch->sq.sqe_tail = *ch->sq.ktail;
 	ch->sq.sqe_head = ch->sq.sqe_tail;
