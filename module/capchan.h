@@ -164,6 +164,7 @@ struct capchan_table {
 	u32			mask;		/* nr_slots - 1 */
 	u32			nr_slots;	/* 0 or a power of two */
 	u32			nr_used;	/* live and reserved */
+	u32			nr_reserved;	/* reserved, not committed yet */
 	u32			next;		/* next handle to try */
 };
 
@@ -176,6 +177,7 @@ void capchan_table_cancel(struct capchan_table *t, u32 handle);
 int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap);
 struct capchan_cap *capchan_table_get(struct capchan_table *t, u32 handle);
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle);
+u32 capchan_table_live(const struct capchan_table *t);
 struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 				     u32 *handle);
 

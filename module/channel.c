@@ -329,7 +329,8 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 		   atomic_long_read(&ctx->policy_bad_verdicts),
 		   atomic_long_read(&ctx->filter_denied));
 	spin_lock(&t->lock);
-	seq_printf(m, "caps:\t%u\n", t->nr_used);
+	/* an OPEN on another thread may hold a slot not filled yet: not counted */
+	seq_printf(m, "caps:\t%u\n", capchan_table_live(t));
 	for (i = 0; i < t->nr_slots; i++) {
 		struct capchan_cap *cap;
 		u32 handle;

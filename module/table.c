@@ -48,6 +48,7 @@ void capchan_table_init(struct capchan_table *t)
 	t->mask = 0;
 	t->nr_slots = 0;
 	t->nr_used = 0;
+	t->nr_reserved = 0;
 	t->next = 1;
 }
 
@@ -151,6 +152,7 @@ int capchan_table_reserve(struct capchan_table *t)
 	t->slots[h & t->mask].handle = h;
 	t->next = capchan_handle_next(h);
 	t->nr_used++;
+	t->nr_reserved++;
 	ret = h;
 out_unlock:
 	spin_unlock(&t->lock);
@@ -168,6 +170,7 @@ void capchan_table_commit(struct capchan_table *t, u32 handle,
 	s = &t->slots[handle & t->mask];
 	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
 	s->cap = cap;
+	t->nr_reserved--;
 	spin_unlock(&t->lock);
 }
 
@@ -180,6 +183,7 @@ void capchan_table_cancel(struct capchan_table *t, u32 handle)
 	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
 	s->cap = NULL;
 	t->nr_used--;
+	t->nr_reserved--;
 	spin_unlock(&t->lock);
 }
 
@@ -259,7 +263,14 @@ struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 	return cap;
 }
 
-/* For fdinfo, under t->lock: the capability in slot @i and its handle, or NULL. */
+/* Live entries, under t->lock: reserved slots not committed yet excluded. */
+u32 capchan_table_live(const struct capchan_table *t)
+{
+	lockdep_assert_held(&t->lock);
+	return t->nr_used - t->nr_reserved;
+}
+
+/* For fdinfo, under t->lock: slot @i's capability and handle, or NULL. */
 struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 				     u32 *handle)
 {
