@@ -64,8 +64,8 @@ __bpf_kfunc int bpf_capchan_req_path(struct capchan_req *req, void *mem,
 		return -EINVAL;
 	buf[0] = '\0';
 	/*
-	 * The request's capability is alive (the table holds it for the whole
-	 * op, under ctx->lock); its object only while it is entered.
+	 * The request's capability is alive (the request holds a reference
+	 * for the whole op); its object only while it is entered.
 	 */
 	if (!cap)
 		return -ENOENT;
@@ -92,7 +92,7 @@ BTF_SET8_START(capchan_kfunc_ids)
  * (6.12), so it would refuse every caller.  The verifier still allows only
  * a struct capchan_req pointer here, and the only ones a program can get
  * are the request arguments of capchan's own functions, alive for the
- * whole call (ctx->lock holds the table, and so the capability).
+ * whole call (the request holds a reference on its capability).
  */
 BTF_ID_FLAGS(func, bpf_capchan_req_rights)
 BTF_ID_FLAGS(func, bpf_capchan_req_path)

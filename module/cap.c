@@ -273,7 +273,10 @@ static void capchan_cap_retire(struct capchan_cap *cap)
 	capchan_cap_exit(cap);
 }
 
-/* A user reference: a table slot or a capability file. */
+/*
+ * A user reference: a table slot, a capability file, or an op in flight
+ * that looked it up by handle (capchan_table_get()).
+ */
 void capchan_cap_get(struct capchan_cap *cap)
 {
 	refcount_inc(&cap->users);

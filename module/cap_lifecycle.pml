@@ -20,12 +20,17 @@
  * channel A.  Inlines carry the names of the cap.c functions they stand
  * for.
  *
- * Ops are modelled as a future worker would run them: capchan_execute()'s
- * table lookup and capchan_cap_enter() under the channel's ctx->lock, the
- * op itself and capchan_cap_exit() outside it, concurrently with
- * everything else (see execute_op).  Today the whole op runs under
- * ctx->lock, which keeps CLOSE of the same channel out for as long as the
- * worker's pin does here.  CLOSE (on_revoked) only takes the table entry.
+ * Ops are modelled as they run: capchan_execute()'s table lookup (under
+ * the table's spinlock, ctx_locked here) and capchan_cap_enter() (the
+ * module enters just after the lock, its pin held, so no CLOSE can
+ * retire the capability in between), the op
+ * itself and capchan_cap_exit() outside any channel lock, concurrently
+ * with everything else (see execute_op), CLOSE of the same handle
+ * included.  The module pins with a user reference (capchan_table_get()),
+ * which also defers CLOSE's retirement to the op's end; the model's
+ * weaker structure pin lets CLOSE retire it while the op is inside, a
+ * superset of those interleavings.  CLOSE (on_revoked) only takes the
+ * table entry.
  * Refcounts and @active are atomic steps (fully ordered RMWs); the model
  * is sequentially consistent otherwise: @revoked is written under the
  * tree lock and read by capchan_cap_enter() after its fully ordered
@@ -421,12 +426,11 @@ inline revoke_descendants(c, node, nxt, z, restarts)
 }
 
 /*
- * An op through capchan_execute(): lookup and enter under ctx->lock,
+ * An op through capchan_execute(): lookup and enter (see the top),
  * the op and the exit outside it.  @present: the table holds the handle.
- * The worker pins the structure from the lookup until after its exit
- * with a structure reference (cap->ref, as a child holds its parent's):
- * today ctx->lock does that by keeping CLOSE out, but then nothing of
- * the same channel could run beside the op.  CLOSE may so retire the
+ * The op pins the structure from the lookup until after its exit with a
+ * structure reference (cap->ref, as a child holds its parent's), so the
+ * rest of the channel runs beside the op.  CLOSE may so retire the
  * capability (drop the live bias) while an op is inside: the object
  * must stay until that op's exit.  op_done() drops the pin.
  */

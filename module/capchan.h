@@ -17,6 +17,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/capchan.h>
@@ -86,7 +87,8 @@ struct capchan_tree {
 /*
  * A capability: an object, a rights mask and the credentials its ops run
  * with; a node of its root's tree.  Two counts: @users, the handle-table
- * slots and capability files that name it (the last one gone retires it:
+ * slots and capability files that name it and the ops in flight that
+ * looked it up by handle (the last one gone retires it:
  * its object is let go), and @ref, the structure, held by each user and
  * each child.  A child keeps its parent's structure alive so revoking an
  * ancestor still reaches it after the handles in between were closed.
@@ -155,11 +157,14 @@ struct capchan_slot {
 	u32			handle;		/* the handle it was issued under */
 };
 
+/* Self-locking: every capchan_table_*() takes @lock itself (table.c). */
 struct capchan_table {
+	spinlock_t		lock;		/* all below; never held across an op */
 	struct capchan_slot	*slots;
 	u32			mask;		/* nr_slots - 1 */
 	u32			nr_slots;	/* 0 or a power of two */
 	u32			nr_used;	/* live and reserved */
+	u32			nr_reserved;	/* reserved, not committed yet */
 	u32			next;		/* next handle to try */
 };
 
@@ -170,8 +175,9 @@ void capchan_table_commit(struct capchan_table *t, u32 handle,
 			  struct capchan_cap *cap);
 void capchan_table_cancel(struct capchan_table *t, u32 handle);
 int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap);
-struct capchan_cap *capchan_table_lookup(const struct capchan_table *t, u32 handle);
+struct capchan_cap *capchan_table_get(struct capchan_table *t, u32 handle);
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle);
+u32 capchan_table_live(const struct capchan_table *t);
 struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 				     u32 *handle);
 
@@ -221,15 +227,28 @@ struct capchan_ring_hdr {
 /* ---- channel ------------------------------------------------------------ */
 struct capchan_ctx {
 	/*
-	 * Serialises everything that executes ops or touches the table or the
-	 * module's private ring indices: ENTER, INVOKE, GRANT, fdinfo.  Never
-	 * taken under mmap_lock (mmap only reads ring_ready).
+	 * Many threads may use one channel at once; no lock is held across an
+	 * op run by INVOKE, so an op that blocks stalls nobody else.
+	 *
+	 * @lock serialises the control ioctls: SETUP, GRANT, SEAL, FILTER and
+	 * IMPORT's seal check with its insert.  Each holds it briefly; it is
+	 * never held while an op runs.  Never taken under mmap_lock (mmap
+	 * only reads ring_ready).
+	 *
+	 * @ring_lock: the one consumer of the SQ and producer of the CQ at a
+	 * time (ENTER or the poll thread): the private ring indices and the
+	 * link chain state.  Held across the ops run from the rings, so an op
+	 * blocked there holds up the rings only, never INVOKE or fdinfo.
+	 *
+	 * @table has its own spinlock (table.c).  Order: ring_lock, then
+	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock.
 	 */
-	struct mutex		lock;
+	struct mutex		lock;		/* control ioctls, see above */
+	struct mutex		ring_lock;	/* SQ consumer, CQ producer */
 	struct capchan_table	table;
 	struct capchan_user	*user;		/* the creator's: charged for what it makes */
 	u64			id;
-	u32			sealed;		/* 0, or CAPCHAN_SEAL_* | SEALED */
+	u32			sealed;		/* 0, or CAPCHAN_SEAL_* | SEALED; lock */
 
 	/* rings: valid once ring_ready is set (store-release in setup) */
 	bool			ring_ready;
@@ -241,18 +260,22 @@ struct capchan_ctx {
 	struct capchan_cqe	*cqes;
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
-	u32			cached_sq_head;	/* private: what we consumed */
-	u32			cached_cq_tail;	/* private: what we produced */
+	u32			cached_sq_head;	/* private: consumed; ring_lock */
+	u32			cached_cq_tail;	/* private: produced; ring_lock */
 	wait_queue_head_t	cq_wait;
 
-	/* policy: filters newest first (ctx->lock); denials and bad verdicts */
+	/*
+	 * policy: filters newest first, pushed under @lock and published with
+	 * a store-release, read without a lock by ops (freed only at
+	 * release); denials and bad verdicts
+	 */
 	struct capchan_filter_node *filters;
 	unsigned int		nr_filters;
 	atomic_long_t		policy_denied;
 	atomic_long_t		policy_bad_verdicts;
 	atomic_long_t		filter_denied;
 
-	/* link chain state: a chain may span ENTER calls */
+	/* link chain state: a chain may span ENTER calls; ring_lock */
 	bool			in_link;
 	bool			link_failed;
 	u32			chain_handle;
@@ -283,10 +306,11 @@ void capchan_sqpoll_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);
 /* One request: the kernel copy of an SQE plus what validation resolved. */
 struct capchan_req {
 	struct capchan_sqe	sqe;
-	struct capchan_cap	*cap;		/* borrowed: the table holds a ref */
+	/* a user reference of the request's own (capchan_table_get()) */
+	struct capchan_cap	*cap;
 	/* ops with a path at addr: copied once, seen by policy and the op */
 	char			*path;
-	/* RENAME's target DIR (entered) and new path, the same way */
+	/* RENAME's target DIR (referenced, entered) and new path, likewise */
 	struct capchan_cap	*cap2;
 	char			*path2;
 	u64			t0;		/* start, while op_done is traced */
@@ -351,7 +375,7 @@ struct capchan_op_def {
 	 */
 	int		(*authorize)(struct capchan_ctx *ctx,
 				     struct capchan_req *req);
-	/* execute; ctx->lock held */
+	/* execute; no channel lock held (ring_lock when from the rings) */
 	long		(*issue)(struct capchan_ctx *ctx, struct capchan_req *req);
 };
 

@@ -37,6 +37,7 @@ static int capchan_chan_open(struct inode *inode, struct file *file)
 	if (err)
 		goto err_user;
 	mutex_init(&ctx->lock);
+	mutex_init(&ctx->ring_lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	capchan_table_init(&ctx->table);
 	ctx->id = atomic64_inc_return(&capchan_next_id);
@@ -54,13 +55,17 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 {
 	struct capchan_ctx *ctx = file->private_data;
 
-	/* first: once it returns no op runs, nothing below is in use */
+	/*
+	 * No ioctl is running: each holds the file.  First the poll thread:
+	 * once it is stopped no op runs, nothing below is in use.
+	 */
 	capchan_sqpoll_destroy(ctx);
 	capchan_table_destroy(&ctx->table);
 	capchan_free_filters(ctx);
 	capchan_ring_free(ctx);
 	capchan_user_uncharge_channel(ctx->user);
 	capchan_user_put(ctx->user);
+	mutex_destroy(&ctx->ring_lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -172,8 +177,8 @@ static long capchan_seal(struct capchan_ctx *ctx, unsigned long flags)
 		return -EINVAL;
 	if (mutex_lock_killable(&ctx->lock))
 		return -EINTR;
-	/* only ever tighter */
-	ctx->sealed |= CAPCHAN_SEALED | flags;
+	/* only ever tighter; fdinfo reads it without the lock */
+	WRITE_ONCE(ctx->sealed, ctx->sealed | CAPCHAN_SEALED | flags);
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -219,7 +224,6 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 {
 	struct capchan_req req;
 	u32 no_chain = 0;
-	long ret;
 
 	capchan_req_init(&req);
 	/* one copy, then only the kernel copy is looked at */
@@ -227,11 +231,8 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 		return -EFAULT;
 	if (req.sqe.flags & CAPCHAN_SQE_LINK)
 		return -EINVAL;
-	if (mutex_lock_killable(&ctx->lock))
-		return -EINTR;
-	ret = capchan_execute(ctx, &req, &no_chain, false);
-	mutex_unlock(&ctx->lock);
-	return ret;
+	/* no channel lock: INVOKEs of many threads run side by side */
+	return capchan_execute(ctx, &req, &no_chain, false);
 }
 
 static long capchan_chan_ioctl(struct file *file, unsigned int cmd,
@@ -289,28 +290,33 @@ static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/*
+ * Takes no mutex: an op blocked on another thread (holding ring_lock, or
+ * no lock at all) never stalls it.  The ring indices and counters are
+ * snapshots; the table is walked under its spinlock, which no op holds
+ * for longer than one table operation.
+ */
 static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct capchan_ctx *ctx = file->private_data;
 	struct capchan_table *t = &ctx->table;
 	struct user_namespace *ns = current_user_ns();
-	u32 i;
+	u32 i, sealed = READ_ONCE(ctx->sealed);
 
-	if (mutex_lock_killable(&ctx->lock))
-		return;
 	seq_printf(m, "channel-id:\t%llu\n", ctx->id);
-	if (ctx->ring_ready) {
+	/* pairs with setup's smp_store_release(ring_ready): rings fully built */
+	if (smp_load_acquire(&ctx->ring_ready)) {
 		seq_printf(m, "sq-head:\t%u\nsq-tail:\t%u\nsq-entries:\t%u\n",
-			   ctx->cached_sq_head, READ_ONCE(ctx->rings->sq_tail),
-			   ctx->sq_entries);
+			   READ_ONCE(ctx->cached_sq_head),
+			   READ_ONCE(ctx->rings->sq_tail), ctx->sq_entries);
 		seq_printf(m, "cq-head:\t%u\ncq-tail:\t%u\ncq-entries:\t%u\n",
-			   READ_ONCE(ctx->rings->cq_head), ctx->cached_cq_tail,
-			   ctx->cq_entries);
+			   READ_ONCE(ctx->rings->cq_head),
+			   READ_ONCE(ctx->cached_cq_tail), ctx->cq_entries);
 		if (ctx->sqpoll)
 			capchan_sqpoll_show_fdinfo(ctx, m);
 	}
 	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
-		   !!ctx->sealed, !!(ctx->sealed & CAPCHAN_SEAL_IMPORT));
+		   !!sealed, !!(sealed & CAPCHAN_SEAL_IMPORT));
 	seq_printf(m, "user:\t%u\nuser-channels:\t%ld\nuser-caps:\t%ld\nuser-files:\t%ld\nuser-sqpoll:\t%ld\n",
 		   from_kuid_munged(ns, ctx->user->uid),
 		   atomic_long_read(&ctx->user->channels),
@@ -318,10 +324,13 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 		   atomic_long_read(&ctx->user->files),
 		   atomic_long_read(&ctx->user->sqpoll));
 	seq_printf(m, "filters:\t%u\npolicy-denied:\t%ld\npolicy-bad-verdicts:\t%ld\nfilter-denied:\t%ld\n",
-		   ctx->nr_filters, atomic_long_read(&ctx->policy_denied),
+		   READ_ONCE(ctx->nr_filters),
+		   atomic_long_read(&ctx->policy_denied),
 		   atomic_long_read(&ctx->policy_bad_verdicts),
 		   atomic_long_read(&ctx->filter_denied));
-	seq_printf(m, "caps:\t%u\n", t->nr_used);
+	spin_lock(&t->lock);
+	/* an OPEN on another thread may hold a slot not filled yet: not counted */
+	seq_printf(m, "caps:\t%u\n", capchan_table_live(t));
 	for (i = 0; i < t->nr_slots; i++) {
 		struct capchan_cap *cap;
 		u32 handle;
@@ -333,8 +342,11 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 			   handle, cap->type == CAPCHAN_CAP_DIR ? "dir" : "file",
 			   cap->rights, capchan_cap_is_revoked(cap), cap->depth,
 			   from_kuid_munged(ns, cap->cred->fsuid));
+		/* the buffer is full: seq_file retries with a bigger one */
+		if (seq_has_overflowed(m))
+			break;
 	}
-	mutex_unlock(&ctx->lock);
+	spin_unlock(&t->lock);
 }
 
 const struct file_operations capchan_chan_fops = {

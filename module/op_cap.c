@@ -63,8 +63,9 @@ long capchan_issue_derive(struct capchan_ctx *ctx, struct capchan_req *req)
 		capchan_table_cancel(&ctx->table, handle);
 		return PTR_ERR(cap);
 	}
-	capchan_table_commit(&ctx->table, handle, cap);
+	/* before the commit: once in the table, another thread may close it */
 	capchan_audit_cap(ctx, CAPCHAN_CAP_DERIVED, handle, cap, 1);
+	capchan_table_commit(&ctx->table, handle, cap);
 	return handle;
 }
 
@@ -89,8 +90,11 @@ long capchan_issue_close(struct capchan_ctx *ctx, struct capchan_req *req)
 	struct capchan_cap *cap = capchan_table_remove(&ctx->table,
 						       req->sqe.handle);
 
+	/* another thread closed it since capchan_execute() looked it up */
+	if (!cap)
+		return -EBADF;
 	capchan_audit_cap(ctx, CAPCHAN_CAP_CLOSED, req->sqe.handle, cap, 1);
-	/* it may be freed now: nothing may find it through the request */
+	/* the op's own reference keeps it until capchan_execute() drops it */
 	req->cap = NULL;
 	capchan_cap_put(cap);
 	return 0;
@@ -122,24 +126,37 @@ int capchan_prep_import(const struct capchan_sqe *sqe)
 /*
  * IMPORT installs the very capability of the capability file, with the
  * credentials it was granted with: importing never lends it the
- * importer's.  A channel sealed with CAPCHAN_SEAL_IMPORT refuses it.
+ * importer's.  A channel sealed with CAPCHAN_SEAL_IMPORT refuses it: the
+ * check and the insert are under ctx->lock, which SEAL takes, so nothing
+ * is imported once SEAL returned.
  */
 long capchan_issue_import(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	struct capchan_cap *cap;
+	long ret;
 
-	if (ctx->sealed & CAPCHAN_SEAL_IMPORT)
-		return -EPERM;
 	if (req->sqe.off > INT_MAX)
 		return -EBADF;
+	if (mutex_lock_killable(&ctx->lock))
+		return -EINTR;
+	if (ctx->sealed & CAPCHAN_SEAL_IMPORT) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
 	cap = capchan_capfile_get((int)req->sqe.off);
-	if (IS_ERR(cap))
-		return PTR_ERR(cap);
+	if (IS_ERR(cap)) {
+		ret = PTR_ERR(cap);
+		goto out_unlock;
+	}
 	if (capchan_cap_is_revoked(cap)) {
+		mutex_unlock(&ctx->lock);
 		capchan_cap_put(cap);
 		return -EKEYREVOKED;
 	}
 	/* the capability is still ours to read until it is in the table */
 	capchan_audit_cap(ctx, CAPCHAN_CAP_IMPORTED, 0, cap, 1);
-	return capchan_table_insert(&ctx->table, cap);
+	ret = capchan_table_insert(&ctx->table, cap);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
 }

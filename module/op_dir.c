@@ -566,11 +566,14 @@ int capchan_authorize_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 	}
 	if ((req->cap->rights & need_src) != need_src)
 		return -EPERM;
-	dst = capchan_table_lookup(&ctx->table, sqe->len);
+	dst = capchan_table_get(&ctx->table, sqe->len);
 	if (!dst)
 		return -EBADF;
-	if (!capchan_cap_enter(dst))
+	if (!capchan_cap_enter(dst)) {
+		capchan_cap_put(dst);
 		return -EKEYREVOKED;
+	}
+	/* capchan_execute() exits and puts it */
 	req->cap2 = dst;
 	if (dst->type != CAPCHAN_CAP_DIR)
 		return -ENOTDIR;

@@ -398,11 +398,12 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	err = capchan_cap_link(dir, cap);
 	if (err)
 		goto out_cancel;
-	capchan_table_commit(&ctx->table, handle, cap);
+	/* before the commit: once in the table, another thread may close it */
 	trace_capchan_cap(CAPCHAN_CAP_CREATED, ctx->id, handle, cap->type,
 			  cap->rights, from_kuid_munged(current_user_ns(),
 							cap->cred->fsuid),
 			  cap->depth, 1);
+	capchan_table_commit(&ctx->table, handle, cap);
 	return handle;
 
 out_cap:

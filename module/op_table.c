@@ -286,8 +286,13 @@ static __always_inline bool capchan_hooked(void)
 /*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
- * this op makes a handle.  ctx->lock held.
+ * this op makes a handle.  No channel lock is held by INVOKE: ops of one
+ * channel run in parallel.  From the rings ctx->ring_lock is held, which
+ * guards @chain_handle.
  *
+ * The capability is looked up with a user reference of the op's own
+ * (capchan_table_get()), dropped when the op is done: a CLOSE of its
+ * handle on another thread meanwhile frees the slot, not the capability.
  * An op on a capability runs inside capchan_cap_enter/exit (so revocation
  * waits for it before dropping the object) and with the capability's own
  * credentials, never the caller's or the channel creator's: whoever drives
@@ -302,11 +307,13 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 	const struct capchan_op_def *def;
 	const struct cred *old = NULL;
 	struct capchan_cap *cap = NULL;
+	bool entered = false;
 	u32 handle;
 	long res;
 	int err;
 
-	lockdep_assert_held(&ctx->lock);
+	if (from_ring)
+		lockdep_assert_held(&ctx->ring_lock);
 	/* the callers made it with capchan_req_init() */
 	/* in the request, not a local: no register held across the op */
 	if (hooked && trace_capchan_op_done_enabled())
@@ -334,7 +341,7 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 		handle = sqe->handle;
 		if (handle == CAPCHAN_HANDLE_CHAIN)
 			handle = *chain_handle;
-		cap = capchan_table_lookup(&ctx->table, handle);
+		cap = capchan_table_get(&ctx->table, handle);
 		res = -EBADF;
 		if (!cap)
 			goto done;
@@ -343,15 +350,15 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 		/* CLOSE: touches only the table, revoked or not */
 		if (def->on_revoked) {
 			res = def->issue(ctx, req);
-			goto done;
+			goto out_put;
 		}
 		if (!capchan_cap_enter(cap)) {
 			res = -EKEYREVOKED;
 			trace_capchan_denied(ctx->id, sqe->opcode, handle,
 					     CAPCHAN_DENY_REVOKED, res);
-			cap = NULL;	/* not entered: no exit */
-			goto done;
+			goto out_put;
 		}
+		entered = true;
 		if (def->type && cap->type != def->type) {
 			res = def->type == CAPCHAN_CAP_DIR ? -ENOTDIR : -EISDIR;
 			trace_capchan_denied(ctx->id, sqe->opcode, handle,
@@ -408,13 +415,18 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 out_exit:
 	if (req->cap2) {
 		capchan_cap_exit(req->cap2);
+		capchan_cap_put(req->cap2);
 		req->cap2 = NULL;
 	}
-	if (cap && !def->on_revoked)
+	if (entered)
 		capchan_cap_exit(cap);
 	/* paths are copied only once the op got this far */
 	if (unlikely(req->path || req->path2))
 		capchan_req_free_paths(req);
+out_put:
+	/* may be the last reference: a CLOSE ran meanwhile */
+	if (cap)
+		capchan_cap_put(cap);
 done:
 	/* enabled while the op ran: t0 is 0 and the latency says nothing */
 	if (hooked && trace_capchan_op_done_enabled())

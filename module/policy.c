@@ -143,7 +143,8 @@ static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req,
 		d.wanted_lo = lower_32_bits(sqe->rights);
 		d.wanted_hi = upper_32_bits(sqe->rights);
 	}
-	for (f = ctx->filters; f; f = f->older) {
+	/* pairs with the store-release in capchan_attach_filter() */
+	for (f = smp_load_acquire(&ctx->filters); f; f = f->older) {
 		u32 ret = bpf_prog_run_pin_on_cpu(f->prog, &d);
 		int err;
 
@@ -162,20 +163,22 @@ static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req,
 	return 0;
 }
 
-/* System policy, then the channel's filters.  ctx->lock held. */
+/*
+ * System policy, then the channel's filters.  No channel lock: the filter
+ * list only grows, each node published complete, freed only at release.
+ */
 int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	u32 role, last = req->cap2 ? CAPCHAN_ROLE_TARGET : CAPCHAN_ROLE_SUBJECT;
 	struct capchan_view v;
 	int err = 0;
 
-	lockdep_assert_held(&ctx->lock);
 	/* an op on two capabilities: each is asked about, either may refuse */
 	for (role = CAPCHAN_ROLE_SUBJECT; !err && role <= last; role++) {
 		capchan_view_of(req, role, &v);
 		if (trace_capchan_authorize_enabled())
 			err = capchan_run_hook(ctx, req, &v);
-		if (!err && ctx->filters)
+		if (!err && READ_ONCE(ctx->filters))
 			err = capchan_run_filters(ctx, req, &v);
 	}
 	return err;
@@ -292,8 +295,9 @@ long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg)
 	if (!ctx->filters)
 		static_branch_inc(&capchan_filters_key);
 	node->older = ctx->filters;
-	ctx->filters = node;
-	ctx->nr_filters++;
+	/* pairs with the load-acquire in capchan_run_filters(): ops run unlocked */
+	smp_store_release(&ctx->filters, node);
+	WRITE_ONCE(ctx->nr_filters, ctx->nr_filters + 1);
 	mutex_unlock(&ctx->lock);
 	return 0;
 

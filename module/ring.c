@@ -139,8 +139,8 @@ void capchan_ring_free(struct capchan_ctx *ctx)
 /*
  * The mapping's vma holds a reference on the channel file, so the pages
  * (freed only when the file is released) outlive every mapping: munmap and
- * close may come in either order.  No ctx->lock here: we run under
- * mmap_lock, which ENTER may need while holding ctx->lock (user copies).
+ * close may come in either order.  No channel lock here: we run under
+ * mmap_lock, which ENTER may need while holding ring_lock (user copies).
  */
 int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
 {
@@ -195,7 +195,8 @@ static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
 	WRITE_ONCE(cqe->user_data, user_data);
 	WRITE_ONCE(cqe->res, (s32)res);
 	WRITE_ONCE(cqe->flags, 0);
-	ctx->cached_cq_tail++;
+	/* fdinfo and poll read it without ring_lock */
+	WRITE_ONCE(ctx->cached_cq_tail, ctx->cached_cq_tail + 1);
 }
 
 /*
@@ -220,17 +221,18 @@ bool capchan_sq_pending(struct capchan_ctx *ctx)
 
 /*
  * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
- * SQE is consumed only when its CQE has a place.  Runs under ctx->lock,
- * from ENTER or from the poll thread.  Sets *@cut when it stopped early so
- * the pending closes can run (never in the poll thread: a kernel thread
- * has no task work, its fput()s go to the kernel's delayed work).
+ * SQE is consumed only when its CQE has a place.  Runs under ctx->ring_lock,
+ * from ENTER or from the poll thread; INVOKE and fdinfo never wait for it.
+ * Sets *@cut when it stopped early so the pending closes can run (never
+ * in the poll thread: a kernel thread has no task work, its fput()s go to
+ * the kernel's delayed work).
  */
 long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
 	u32 tail, avail, space, done = 0, closing = 0;
 	bool released = false;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(&ctx->ring_lock);
 	/* [S1] pairs with the application's store-release of sq_tail */
 	tail = smp_load_acquire(&ctx->rings->sq_tail);
 	avail = min(tail - ctx->cached_sq_head, ctx->sq_entries);
@@ -247,7 +249,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		capchan_req_init(&req);
 		capchan_sqe_copy(&req.sqe,
 				 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
-		ctx->cached_sq_head++;
+		WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + 1);
 
 		if (!linked) {
 			ctx->link_failed = false;
@@ -324,10 +326,10 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 		return -EINVAL;
 	} else if (e->to_submit) {
 		/* an op may block (a slow file): waiters must stay killable */
-		if (mutex_lock_killable(&ctx->lock))
+		if (mutex_lock_killable(&ctx->ring_lock))
 			return -EINTR;
 		submitted = capchan_ring_submit(ctx, e->to_submit, &cut);
-		mutex_unlock(&ctx->lock);
+		mutex_unlock(&ctx->ring_lock);
 		if (submitted < 0)
 			return submitted;
 	}

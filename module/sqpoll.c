@@ -3,7 +3,7 @@
  * capchan - the poll thread (CAPCHAN_SETUP_SQPOLL).
  *
  * One kernel thread per channel consumes the SQ through the path ENTER
- * uses (capchan_ring_submit() under ctx->lock: the same ops, the same
+ * uses (capchan_ring_submit() under ctx->ring_lock: the same ops, the same
  * linked chains, the same CQ-space rule), so a submitter that finds it
  * awake makes no system call at all.  Idle for sq_thread_idle ms, it sets
  * CAPCHAN_SQ_NEED_WAKEUP and sleeps; ENTER(CAPCHAN_ENTER_SQ_WAKEUP) wakes
@@ -125,9 +125,9 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 	}
 	kthread_use_mm(sq->mm);
 	old_memcg = set_active_memcg(sq->memcg);
-	mutex_lock(&ctx->lock);
+	mutex_lock(&ctx->ring_lock);
 	done = capchan_ring_submit(ctx, ctx->sq_entries, &cut);
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(&ctx->ring_lock);
 	set_active_memcg(old_memcg);
 	kthread_unuse_mm(sq->mm);
 	/*

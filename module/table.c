@@ -20,7 +20,15 @@
  * live entry moves to handle & new_mask, which cannot collide because
  * distinct low bits stay distinct under a wider mask.  A slot can be
  * reserved before the capability that goes in exists, so an op checks the
- * table limit before it has side effects.  All access is under ctx->lock.
+ * table limit before it has side effects.
+ *
+ * Locking: every access to the slots and counters is under t->lock, a
+ * spinlock held only for the few instructions of one table operation,
+ * never across an op, an allocation or a capchan_cap_put() (which may take
+ * a tree mutex): ops on one channel run in parallel, each holding a user
+ * reference on the capability it looked up (capchan_table_get()), so a
+ * CLOSE on another thread frees the slot at once while the capability and
+ * its object live until the op ends.
  */
 #include "capchan.h"
 
@@ -35,13 +43,16 @@
 
 void capchan_table_init(struct capchan_table *t)
 {
+	spin_lock_init(&t->lock);
 	t->slots = NULL;
 	t->mask = 0;
 	t->nr_slots = 0;
 	t->nr_used = 0;
+	t->nr_reserved = 0;
 	t->next = 1;
 }
 
+/* The channel is being released: no op runs, no lock needed. */
 void capchan_table_destroy(struct capchan_table *t)
 {
 	u32 i;
@@ -62,28 +73,25 @@ static u32 capchan_table_max_slots(u32 limit)
 	return max_t(u32, roundup_pow_of_two(limit) * 2, CAPCHAN_TABLE_MIN);
 }
 
-static int capchan_table_grow(struct capchan_table *t, u32 limit)
+/* Move every entry into @slots (@nr entries); returns the old array. */
+static struct capchan_slot *capchan_table_install(struct capchan_table *t,
+						  struct capchan_slot *slots,
+						  u32 nr)
 {
-	u32 nr = t->nr_slots ? t->nr_slots * 2 : CAPCHAN_TABLE_MIN;
-	struct capchan_slot *slots;
+	struct capchan_slot *old = t->slots;
 	u32 i;
 
-	if (nr > capchan_table_max_slots(limit))
-		return -EMFILE;
-	slots = kvcalloc(nr, sizeof(*slots), CAPCHAN_GFP);
-	if (!slots)
-		return -ENOMEM;
+	lockdep_assert_held(&t->lock);
 	for (i = 0; i < t->nr_slots; i++) {
 		struct capchan_slot *s = &t->slots[i];
 
 		if (s->cap)
 			slots[s->handle & (nr - 1)] = *s;
 	}
-	kvfree(t->slots);
 	t->slots = slots;
 	t->nr_slots = nr;
 	t->mask = nr - 1;
-	return 0;
+	return old;
 }
 
 static u32 capchan_handle_next(u32 h)
@@ -94,21 +102,48 @@ static u32 capchan_handle_next(u32 h)
 /*
  * Take a slot for a capability to come and return the handle it will have
  * (> 0), or -EMFILE (max_caps live entries) / -ENOMEM.  Commit or cancel it.
+ * The limit is checked and the slot taken under one hold of t->lock, so
+ * threads racing for the last slot never exceed it.  A bigger array is
+ * allocated with the lock dropped and installed only if no other thread
+ * grew the table meanwhile.
  */
 int capchan_table_reserve(struct capchan_table *t)
 {
 	u32 limit = READ_ONCE(capchan_max_caps);
-	u32 h;
-	int err;
+	struct capchan_slot *old = NULL, *slots;
+	u32 h, nr;
+	int ret;
 
-	if (t->nr_used >= limit)
-		return -EMFILE;
-	/* keep at least a quarter free: the scan below stays short */
-	if ((t->nr_used + 1) * 4 > t->nr_slots * 3) {
-		err = capchan_table_grow(t, limit);
-		/* a table at its largest size still has room for limit */
-		if (err && (err != -EMFILE || t->nr_used >= t->nr_slots))
-			return err;
+	spin_lock(&t->lock);
+	for (;;) {
+		if (t->nr_used >= limit) {
+			ret = -EMFILE;
+			goto out_unlock;
+		}
+		/* keep at least a quarter free: the scan below stays short */
+		if ((t->nr_used + 1) * 4 <= t->nr_slots * 3)
+			break;
+		nr = t->nr_slots ? t->nr_slots * 2 : CAPCHAN_TABLE_MIN;
+		if (nr > capchan_table_max_slots(limit)) {
+			/* a table at its largest size still has room for limit */
+			if (t->nr_used >= t->nr_slots) {
+				ret = -EMFILE;
+				goto out_unlock;
+			}
+			break;
+		}
+		spin_unlock(&t->lock);
+		kvfree(old);
+		old = NULL;
+		slots = kvcalloc(nr, sizeof(*slots), CAPCHAN_GFP);
+		if (!slots)
+			return -ENOMEM;
+		spin_lock(&t->lock);
+		/* another thread may have grown it while the lock was dropped */
+		if (nr == (t->nr_slots ? t->nr_slots * 2 : CAPCHAN_TABLE_MIN))
+			old = capchan_table_install(t, slots, nr);
+		else
+			old = slots;
 	}
 	h = t->next;
 	while (t->slots[h & t->mask].cap)
@@ -117,26 +152,39 @@ int capchan_table_reserve(struct capchan_table *t)
 	t->slots[h & t->mask].handle = h;
 	t->next = capchan_handle_next(h);
 	t->nr_used++;
-	return h;
+	t->nr_reserved++;
+	ret = h;
+out_unlock:
+	spin_unlock(&t->lock);
+	kvfree(old);
+	return ret;
 }
 
 /* Fill a reserved slot; takes over the caller's reference on @cap. */
 void capchan_table_commit(struct capchan_table *t, u32 handle,
 			  struct capchan_cap *cap)
 {
-	struct capchan_slot *s = &t->slots[handle & t->mask];
+	struct capchan_slot *s;
 
+	spin_lock(&t->lock);
+	s = &t->slots[handle & t->mask];
 	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
 	s->cap = cap;
+	t->nr_reserved--;
+	spin_unlock(&t->lock);
 }
 
 void capchan_table_cancel(struct capchan_table *t, u32 handle)
 {
-	struct capchan_slot *s = &t->slots[handle & t->mask];
+	struct capchan_slot *s;
 
+	spin_lock(&t->lock);
+	s = &t->slots[handle & t->mask];
 	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
 	s->cap = NULL;
 	t->nr_used--;
+	t->nr_reserved--;
+	spin_unlock(&t->lock);
 }
 
 /*
@@ -161,6 +209,7 @@ static struct capchan_slot *capchan_table_slot(const struct capchan_table *t,
 	struct capchan_slot *s;
 	u32 idx;
 
+	lockdep_assert_held(&t->lock);
 	if (!t->nr_slots)
 		return NULL;
 	idx = array_index_nospec(handle & t->mask, t->nr_slots);
@@ -171,34 +220,64 @@ static struct capchan_slot *capchan_table_slot(const struct capchan_table *t,
 	return s;
 }
 
-struct capchan_cap *capchan_table_lookup(const struct capchan_table *t,
-					 u32 handle)
+/*
+ * The capability @handle names, with a user reference (capchan_cap_get())
+ * the caller drops with capchan_cap_put() once its op is done, or NULL.
+ * While that reference is held the capability is not retired: a CLOSE of
+ * the handle meanwhile frees the slot, not the capability or its object.
+ */
+struct capchan_cap *capchan_table_get(struct capchan_table *t, u32 handle)
 {
-	struct capchan_slot *s = capchan_table_slot(t, handle);
+	struct capchan_slot *s;
+	struct capchan_cap *cap = NULL;
 
-	return s ? s->cap : NULL;
-}
-
-/* Removes the entry; returns the capability whose reference the caller now owns. */
-struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
-{
-	struct capchan_slot *s = capchan_table_slot(t, handle);
-	struct capchan_cap *cap;
-
-	if (!s)
-		return NULL;
-	cap = s->cap;
-	s->cap = NULL;
-	t->nr_used--;
+	spin_lock(&t->lock);
+	s = capchan_table_slot(t, handle);
+	if (s) {
+		cap = s->cap;
+		/* the slot's own reference keeps both counts above zero */
+		capchan_cap_get(cap);
+	}
+	spin_unlock(&t->lock);
 	return cap;
 }
 
-/* For fdinfo: the capability in slot @i and its handle, or NULL. */
+/*
+ * Removes the entry; returns the capability whose reference the caller now
+ * owns (to drop with capchan_cap_put(), outside any spinlock), or NULL if
+ * the handle names nothing (any more: another thread closed it first).
+ */
+struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
+{
+	struct capchan_slot *s;
+	struct capchan_cap *cap = NULL;
+
+	spin_lock(&t->lock);
+	s = capchan_table_slot(t, handle);
+	if (s) {
+		cap = s->cap;
+		s->cap = NULL;
+		t->nr_used--;
+	}
+	spin_unlock(&t->lock);
+	return cap;
+}
+
+/* Live entries, under t->lock: reserved slots not committed yet excluded. */
+u32 capchan_table_live(const struct capchan_table *t)
+{
+	lockdep_assert_held(&t->lock);
+	return t->nr_used - t->nr_reserved;
+}
+
+/* For fdinfo, under t->lock: slot @i's capability and handle, or NULL. */
 struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 				     u32 *handle)
 {
-	struct capchan_cap *cap = t->slots[i].cap;
+	struct capchan_cap *cap;
 
+	lockdep_assert_held(&t->lock);
+	cap = t->slots[i].cap;
 	if (!cap || cap == CAPCHAN_SLOT_RESERVED)
 		return NULL;
 	*handle = t->slots[i].handle;

@@ -462,9 +462,19 @@ struct capchan_filter {
  * may add flags, never remove them.
  */
 #define CAPCHAN_IOC_SEAL	_IO(CAPCHAN_IOC_MAGIC, 0x03)
-/* Submit and/or wait.  Returns the number of SQEs consumed. */
+/*
+ * Submit and/or wait.  Returns the number of SQEs consumed.  ENTERs that
+ * submit run one at a time per channel (and not beside its poll thread):
+ * an op blocked in one holds up the rings, never INVOKE.
+ */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
-/* Direct invocation: run one SQE synchronously, return its result. */
+/*
+ * Direct invocation: run one SQE synchronously, return its result.  Any
+ * number of threads may INVOKE on one channel at once; none waits for
+ * another's op.  An op that found its handle runs to its end even if
+ * another thread CLOSEs the handle meanwhile; one that comes after the
+ * CLOSE gets -EBADF.
+ */
 #define CAPCHAN_IOC_INVOKE	_IOW(CAPCHAN_IOC_MAGIC, 0x05, struct capchan_sqe)
 /* Attach a classic BPF filter to the channel, for good. */
 #define CAPCHAN_IOC_FILTER	_IOW(CAPCHAN_IOC_MAGIC, 0x06, struct capchan_filter)
