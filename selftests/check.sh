@@ -33,28 +33,48 @@ fail() {
   $*"
 }
 
+# check_tap NAME TAP STATUS: count a Check run's TAP file (one line per
+# test, CK_TAP_LOG_FILE_NAME), not its human summary; fail NAME if a test
+# failed, the plan disagrees, or the run exited STATUS != 0 all the same
+check_tap() {
+	if [ ! -s "$2" ]; then
+		fail "$1: no TAP output (exit status $3)"
+		return
+	fi
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$2" | tail -n 1)
+	p=$(grep -c '^ok ' "$2")
+	f=$(grep -c '^not ok ' "$2")
+	passed=$((passed + p))
+	[ "$f" -gt 0 ] && fail "$1: $f failed (see $2)"
+	[ -n "$plan" ] && [ "$plan" -ne $((p + f)) ] &&
+		fail "$1: TAP plan says $plan tests, $((p + f)) reported"
+	[ "$3" -ne 0 ] && [ "$f" -eq 0 ] && fail "$1: exited $3"
+}
+
 # ---- 1. host unit tests ---------------------------------------------------
 mkdir -p "$build"
 echo "== host unit tests (Check) =="
-# Check writes one TAP line per test to this file (CK_TAP_LOG_FILE_NAME):
-# counted from there, not from its human summary
 tap=$build/check-host.tap
 rm -f "$tap"
 CK_TAP_LOG_FILE_NAME=$tap make -s -C "$repo/libcapchan" check > "$build/check-host.log" 2>&1
 st=$?
 cat "$build/check-host.log"
-if [ -s "$tap" ]; then
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
-	p=$(grep -c '^ok ' "$tap")
-	f=$(grep -c '^not ok ' "$tap")
-	passed=$((passed + p))
-	[ "$f" -gt 0 ] && fail "host unit tests: $f failed (see $tap)"
-	[ -n "$plan" ] && [ "$plan" -ne $((p + f)) ] &&
-		fail "host unit tests: TAP plan says $plan tests, $((p + f)) reported"
-	[ "$st" -ne 0 ] && [ "$f" -eq 0 ] && fail "host unit tests: make check exited $st"
-else
-	fail "host unit tests: no TAP output (make exited $st)"
-fi
+check_tap "host unit tests" "$tap" "$st"
+
+# The same tests under valgrind: any invalid access, uninitialised use or
+# definite/indirect leak fails them (exit 9).  Check forks each test and
+# valgrind follows.  valgrind has no seccomp(2), so the sandbox's live
+# tests (tag seccomp) run only above.
+echo "== host unit tests under valgrind (memcheck) =="
+tap=$build/check-host-valgrind.tap
+rm -f "$tap"
+CK_EXCLUDE_TAGS=seccomp CK_TAP_LOG_FILE_NAME=$tap valgrind -q --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	--error-exitcode=9 "$repo/libcapchan/tests/libcapchan_check" \
+	> "$build/check-host-valgrind.log" 2>&1
+st=$?
+grep -v 'unhandled ioctl 0xca\|could cause spurious\|README_MISSING' "$build/check-host-valgrind.log"
+check_tap "host unit tests under valgrind" "$tap" "$st"
 
 # run_tap NAME LOG CMD...: a host-side test program printing "ok"/"not ok"
 # lines; counts them, and fails NAME if any failed, none passed, or the

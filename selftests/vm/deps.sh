@@ -13,10 +13,11 @@ set -eu
 
 # libc6-dev: libc.a for the static test binaries; openssl: DKMS makes its
 # module signing key with it on first use; sparse: make sparse; spin: make
-# model (the Promela models in module/*.pml).
+# model (the Promela models in module/*.pml); valgrind: the host unit tests
+# run under memcheck in make check.
 pkgs="qemu-system-x86 busybox-static cpio kmod liburing-dev libbpf-dev bpftool
 dwarves check dkms libzstd-dev libelf-dev zlib1g-dev pkg-config xz-utils clang
-llvm gcc libc6-dev make openssl linux-headers-amd64 sparse spin"
+llvm gcc libc6-dev make openssl linux-headers-amd64 sparse spin valgrind"
 
 # One dpkg-query for all; unknown packages just produce no line.
 # shellcheck disable=SC2086 # pkgs is a word list
