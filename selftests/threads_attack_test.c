@@ -34,6 +34,9 @@
  *    on another thread CLOSEs their handle and OPENs or DERIVEs a new
  *    one: exact or -EBADF.  sqpoll_vs_invoke_close: the same with the
  *    poll thread consuming the ring.
+ *  - close_channel_vs_invoke: the channel fd is closed while threads
+ *    INVOKE on it: exact or -EBADF, and all it held is uncharged once
+ *    the last op returned.
  *  - fork_shared: parent and child (threads of each) DERIVE and CLOSE on
  *    the channel they share: every result exact, nothing left.
  *
@@ -1106,6 +1109,95 @@ TEST_F_TIMEOUT(attack, sqpoll_vs_invoke_close, 600)
 	ri_run(_metadata, &ch2, h, self->t.jail_fd, self->t.data, true);
 	capchan_queue_exit(&ch2);
 	EXPECT_LEFT(1, 0, 0);
+}
+
+/* ---- close_channel_vs_invoke --------------------------------------------- */
+
+#define CC_MIN_OPS	200	/* each thread's, before the channel goes */
+
+struct cv {
+	int fd;
+	uint32_t fh;
+	const unsigned char *data;
+	_Atomic int bad, ops, gone;
+};
+
+/* READ, DERIVE + CLOSE until the channel fd is gone (-EBADF from READ). */
+static void *cv_main(void *arg)
+{
+	struct cv *c = arg;
+	unsigned char buf[IO_LEN];
+	int k, res, g;
+
+	for (k = 0;; k++) {
+		uint64_t off = (k * 41u) % (CC_FILE_LEN - IO_LEN);
+
+		res = inv_read(c->fd, c->fh, buf, off);
+		if (res == -EBADF)
+			break;
+		if (res != IO_LEN || memcmp(buf, c->data + off, IO_LEN)) {
+			c->bad++;
+			note_bad(CAPCHAN_OP_READ, res);
+			break;
+		}
+		g = inv_derive(c->fd, c->fh, R_READ);
+		if (g == -EBADF)
+			break;
+		if (!cc_handle_ok(g)) {
+			c->bad++;
+			note_bad(CAPCHAN_OP_DERIVE, g);
+			break;
+		}
+		res = inv_close(c->fd, g);
+		if (res == -EBADF)
+			break;
+		if (res) {
+			c->bad++;
+			note_bad(CAPCHAN_OP_CLOSE, res);
+			break;
+		}
+		c->ops++;
+	}
+	c->gone++;
+	return NULL;
+}
+
+/*
+ * The channel's fd is closed while threads INVOKE on it: each op either
+ * completes exactly or the fd is gone (-EBADF); the channel is released
+ * once the last one returns, and everything it held is uncharged.
+ */
+TEST_F_TIMEOUT(attack, close_channel_vs_invoke, 300)
+{
+	struct cv *c = calloc(1, sizeof(*c));
+	pthread_t th[NR_THREADS];
+	int i, fd, h;
+
+	ASSERT_NE(NULL, c);
+	c->fd = cc_open_dev();
+	ASSERT_LE(0, c->fd);
+	fd = openat(self->t.jail_fd, "file", O_RDONLY);
+	ASSERT_LE(0, fd);
+	h = cc_grant(c->fd, fd, FILE_RIGHTS, NULL);
+	close(fd);
+	ASSERT_TRUE(cc_handle_ok(h));
+	c->fh = h;
+	c->data = self->t.data;
+	for (i = 0; i < NR_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, cv_main, c));
+	while (atomic_load(&c->ops) < NR_THREADS * CC_MIN_OPS &&
+	       !atomic_load(&c->bad) && !atomic_load(&c->gone))
+		sched_yield();
+	/* nothing else opens a file meanwhile: the number is not reused */
+	ASSERT_EQ(0, close(c->fd));
+	for (i = 0; i < NR_THREADS; i++)
+		ASSERT_EQ(0, pthread_join(th[i], NULL));
+	EXPECT_EQ(0, c->bad) BAD_LOG;
+	EXPECT_EQ(NR_THREADS, c->gone);
+	EXPECT_LE(NR_THREADS * CC_MIN_OPS, c->ops);
+	/* the released channel's capabilities and file are uncharged */
+	EXPECT_LEFT(1, 0, 0);
+	free(c);
 }
 
 /* ---- fork_shared ---------------------------------------------------------- */
