@@ -23,7 +23,9 @@
  * table limit before it has side effects.
  *
  * Locking: every access to the slots and counters is under t->lock, a
- * spinlock held only for the few instructions of one table operation,
+ * spinlock held for one table operation (fdinfo alone holds it for a
+ * whole walk, so its count and lines agree: with max_caps at 1M that is
+ * seconds, which is why max_caps is an administrator's choice), and
  * never across an op, an allocation or a capchan_cap_put() (which may take
  * a tree mutex): ops on one channel run in parallel, each holding a user
  * reference on the capability it looked up (capchan_table_get()), so a
