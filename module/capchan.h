@@ -262,6 +262,7 @@ struct capchan_ctx {
 	u32			cq_entries, cq_mask;
 	u32			cached_sq_head;	/* private: consumed; ring_lock */
 	u32			cached_cq_tail;	/* private: produced; ring_lock */
+	u32			cq_published;	/* cq_tail as the app sees it [C3] */
 	wait_queue_head_t	cq_wait;
 
 	/*

@@ -17,6 +17,11 @@
  *       -> app: load-acquire cq_tail, then read CQEs.
  *  [C2] app: read CQEs, store-release cq_head
  *       -> module: load-acquire cq_head before overwriting those CQE slots.
+ *  [C3] module: store-release cq_tail [C1], then store-release cq_published
+ *       -> waiter (ENTER, poll): load-acquire cq_published, count from it,
+ *       so a CQE it counts is one the app sees.  cached_cq_tail runs ahead
+ *       of both for the whole batch: counting from it let ENTER(GETEVENTS)
+ *       return while a batch was half done, with its CQEs not yet visible.
  */
 #include "capchan.h"
 
@@ -88,6 +93,7 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	ctx->cq_mask = cq - 1;
 	ctx->cached_sq_head = 0;
 	ctx->cached_cq_tail = 0;
+	ctx->cq_published = 0;
 	ctx->rings->sq_ring_mask = sq - 1;
 	ctx->rings->cq_ring_mask = cq - 1;
 	ctx->rings->sq_ring_entries = sq;
@@ -167,10 +173,11 @@ int capchan_ring_mmap(struct capchan_ctx *ctx, struct vm_area_struct *vma)
 			       len, vma->vm_page_prot);
 }
 
-/* Completions the application has not consumed yet (clamped). */
+/* Completions the application can see and has not consumed (clamped). */
 u32 capchan_cq_pending(struct capchan_ctx *ctx)
 {
-	u32 pending = READ_ONCE(ctx->cached_cq_tail) -
+	/* [C3] pairs with the store-release after the batch's cq_tail */
+	u32 pending = smp_load_acquire(&ctx->cq_published) -
 		      READ_ONCE(ctx->rings->cq_head);
 
 	return min(pending, ctx->cq_entries);
@@ -284,6 +291,8 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	if (done) {
 		/* [C1] pairs with the application's load-acquire of cq_tail */
 		smp_store_release(&ctx->rings->cq_tail, ctx->cached_cq_tail);
+		/* [C3] pairs with capchan_cq_pending()'s load-acquire */
+		smp_store_release(&ctx->cq_published, ctx->cached_cq_tail);
 		/*
 		 * Skip the waitqueue lock when nobody sleeps: wq_has_sleeper()'s
 		 * full barrier orders the tail store above against the check,
