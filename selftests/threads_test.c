@@ -12,6 +12,9 @@
  *    its full byte count and the file's bytes.  (A FIFO cannot be a
  *    capability: OPEN and GRANT take only directories and regular files,
  *    so the page fault is the op that blocks for as long as the test likes.)
+ *  - getevents_sees_its_cqes: a thread waiting in ENTER(GETEVENTS) while
+ *    another thread's batch is half done returns only once the CQEs it
+ *    counted are visible in the ring.
  *  - close_reopen_vs_invoke: one thread per slot CLOSEs its handle and
  *    OPENs a new one, again and again, while 6 others INVOKE READ and STAT
  *    on whatever the slots hold: every such INVOKE gives its exact success
@@ -335,6 +338,84 @@ TEST_F_TIMEOUT(blocked, others_proceed, 300)
 	EXPECT_EQ(b.via == VIA_ENTER ? 1 : 0, fi->cq_tail);
 	EXPECT_EQ(b.via == VIA_ENTER ? 1 : 0, fi->cq_head);
 	free(fi);
+}
+
+/*
+ * A waiter in ENTER(GETEVENTS) returns only when the CQEs it counted are
+ * in the application's view of the ring.  One thread ENTERs a NOP and a
+ * READ whose page is missing: the NOP's CQE is written, but the batch
+ * publishes its tail only when the READ is done.  Another thread's
+ * ENTER(GETEVENTS, 1) must wait until then, and see its CQE on return.
+ */
+struct cq_waiter {
+	pthread_t thread;
+	struct capchan *ch;
+	int res;			/* ENTER's */
+	unsigned int ready;		/* CQEs visible when it returned */
+	int returned;
+};
+
+static void *cq_waiter_main(void *arg)
+{
+	struct cq_waiter *w = arg;
+
+	w->res = cc_enter(w->ch->fd, 0, 1, CAPCHAN_ENTER_GETEVENTS);
+	w->ready = capchan_cq_ready(w->ch);
+	__atomic_store_n(&w->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct submitter {
+	pthread_t thread;
+	int fd;
+	int res;
+};
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *t = arg;
+
+	t->res = cc_enter(t->fd, 2, 0, 0);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(blocked, getevents_sees_its_cqes, 120)
+{
+	struct cq_waiter w = { .ch = &self->ch, .res = -ENODATA };
+	struct submitter sub = { .fd = self->ch.fd, .res = -ENODATA };
+	struct capchan_cqe cqe;
+	struct capchan_sqe s;
+	int early;
+
+	if (variant->via != VIA_ENTER)
+		SKIP(return, "rings only");
+	capchan_prep_nop(&s);
+	s.user_data = 1;
+	cc_sq_push(&self->ch, &s);
+	capchan_prep_read(&s, self->bh, self->u.mem, 1000, 0);
+	s.user_data = 2;
+	cc_sq_push(&self->ch, &s);
+	ASSERT_EQ(0, pthread_create(&sub.thread, NULL, submitter_main, &sub));
+	/* the NOP is done, the READ waits in the page fault */
+	ASSERT_EQ(0, uffd_wait_fault(&self->u));
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, cq_waiter_main, &w));
+	usleep(200000);		/* room for a wrong early return */
+	early = __atomic_load_n(&w.returned, __ATOMIC_ACQUIRE);
+	EXPECT_EQ(0, early) TH_LOG("ENTER(GETEVENTS) returned %d with %u CQEs visible",
+				   w.res, w.ready);
+
+	ASSERT_EQ(0, uffd_supply(&self->u, 0));
+	ASSERT_EQ(0, pthread_join(sub.thread, NULL));
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	EXPECT_EQ(2, sub.res);
+	EXPECT_EQ(0, w.res);
+	EXPECT_LE(1, w.ready);
+	ASSERT_EQ(0, cc_cq_pop(&self->ch, &cqe));
+	EXPECT_EQ(1, cqe.user_data);
+	EXPECT_EQ(0, cqe.res);
+	ASSERT_EQ(0, cc_cq_pop(&self->ch, &cqe));
+	EXPECT_EQ(2, cqe.user_data);
+	EXPECT_EQ(1000, cqe.res);
 }
 
 /* ---- CLOSE and OPEN racing INVOKE ---------------------------------------- */
