@@ -18,7 +18,7 @@
  * batch column holds N, the number of capabilities (or tree nodes); a
  * revoke row's op is one REVOKE of the whole tree.
  *
- * Workloads (-w picks some; default all):
+ * Workloads (-w picks some; default the first six):
  *   nop     NOP at batch 1..256: getppid(2), io_uring (four
  *           configurations, see uring_kinds), capchan rings, capchan
  *           INVOKE; at batch 1 also the floors: ENOSYS and ENOTTY entries
@@ -29,6 +29,11 @@
  *           one of N fds as the baseline)
  *   revoke  REVOKE of a tree of N derived capabilities
  *   capmem  kernel memory per capability (N DERIVEs, slab growth / N)
+ * and, only when named: contend, policy, policy-none (bench/README),
+ *   phases  batch-1 variants stopping at successive phases of INVOKE,
+ *           ENTER and OPEN (bench/phases.sh)
+ *   sqpoll  poll threads, capchan's and io_uring's; needs two CPUs
+ *           (bench/sqpoll.sh)
  *
  * Exit status: 0 when every variant ran and returned what it should, 1
  * otherwise (a failing variant prints no row, and says why on stderr).
