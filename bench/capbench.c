@@ -18,7 +18,7 @@
  * batch column holds N, the number of capabilities (or tree nodes); a
  * revoke row's op is one REVOKE of the whole tree.
  *
- * Workloads (-w picks some; default all):
+ * Workloads (-w picks some; default the first six):
  *   nop     NOP at batch 1..256: getppid(2), io_uring (four
  *           configurations, see uring_kinds), capchan rings, capchan
  *           INVOKE; at batch 1 also the floors: ENOSYS and ENOTTY entries
@@ -29,6 +29,11 @@
  *           one of N fds as the baseline)
  *   revoke  REVOKE of a tree of N derived capabilities
  *   capmem  kernel memory per capability (N DERIVEs, slab growth / N)
+ * and, only when named: contend, policy, policy-none (bench/README),
+ *   phases  batch-1 variants stopping at successive phases of INVOKE,
+ *           ENTER and OPEN (bench/phases.sh)
+ *   sqpoll  poll threads, capchan's and io_uring's; needs two CPUs
+ *           (bench/sqpoll.sh)
  *
  * Exit status: 0 when every variant ran and returned what it should, 1
  * otherwise (a failing variant prints no row, and says why on stderr).
@@ -1795,6 +1800,641 @@ static void bench_policy(int all)
 	capchan_queue_exit(&ch);
 }
 
+static int procs_running(void);
+
+/* ---- poll threads: io_uring SQPOLL and capchan's SETUP_SQPOLL ------------ */
+
+/*
+ * NOP and the 4 KiB read with a kernel thread consuming the SQ, needing
+ * two CPUs: this process is pinned to CPU 0 and every poll thread to CPU
+ * 1 (IORING_SETUP_SQ_AFF, CAPCHAN_SETUP_SQ_AFF).  Variants:
+ *   io_uring-sqpoll        IORING_SETUP_SQPOLL; io_uring_submit() (enters
+ *                          only when the thread sleeps), then spin on the
+ *                          CQ tail with `pause` until the batch is back
+ *   io_uring-sqpoll-wait   the same ring, io_uring_submit_and_wait(): one
+ *                          io_uring_enter(GETEVENTS) per batch
+ *   capchan-sqpoll         CAPCHAN_SETUP_SQPOLL; capchan_submit() (ENTER
+ *                          only to wake a sleeping thread), then spin
+ *   capchan-sqpoll-wait    the same channel, capchan_submit_and_wait():
+ *                          one ENTER(GETEVENTS) per batch
+ *   io_uring-reg,          no poll thread, as in nop/read4k (submit and
+ *   capchan-ring           wait in one call), same pinning, for reference
+ * Each poll-thread variant gets a ring of its own, made just before its
+ * group and closed after it (then the CPU is let settle): an idle thread
+ * of another variant would otherwise spin on CPU 1 beside it for its
+ * sq_thread_idle (1000 ms here, both).  Rows: workloads sqpoll-nop and
+ * sqpoll-read4k.  A thread that sleeps is woken by the library's ENTER,
+ * counted as a crossing (the kernel's count during warm-up is reported).
+ */
+#define SQPOLL_IDLE_MS	1000
+#define SQPOLL_CPU	1
+
+struct sqp {
+	int capchan;			/* else io_uring */
+	int spin;			/* else wait in the kernel */
+	int read;			/* else NOP */
+	struct io_uring ring;
+	struct capchan ch;
+	uint32_t h;			/* read: the data file's FILE cap */
+	unsigned long short_waits;	/* waits back before the whole batch */
+};
+
+static void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+/* the SQ flags word says the thread sleeps: the submit will enter */
+static int uring_needs_wakeup(struct io_uring *ring)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !!(__atomic_load_n(ring->sq.kflags, __ATOMIC_RELAXED) &
+		  IORING_SQ_NEED_WAKEUP);
+}
+
+static unsigned sqp_cq_ready(struct sqp *s)
+{
+	return s->capchan ? capchan_cq_ready(&s->ch) : io_uring_cq_ready(&s->ring);
+}
+
+/*
+ * Until the batch's CQEs are all there: spinning, or after a wait in the
+ * kernel that should have waited for them all (a wait that returned
+ * short is counted and noted, not failed: the rows say what it cost).
+ */
+static void sqp_wait_cq(struct sqp *s, unsigned batch)
+{
+	if (!s->spin && sqp_cq_ready(s) < batch)
+		s->short_waits++;
+	while (sqp_cq_ready(s) < batch)
+		cpu_relax();
+}
+
+static int sqp_uring(struct sqp *s, unsigned batch, unsigned long ops)
+{
+	struct io_uring *ring = &s->ring;
+	unsigned long done;
+	unsigned i;
+	int ret;
+
+	for (done = 0; done < ops; done += batch) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int err = 0;
+
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = ur_sqe(ring);
+
+			if (s->read) {
+				io_uring_prep_read(sqe, datafd_g, BUF(i), IO_SIZE, 0);
+				io_uring_sqe_set_data64(sqe, IO_SIZE);
+			} else {
+				io_uring_prep_nop(sqe);
+				io_uring_sqe_set_data64(sqe, 0);
+			}
+		}
+		/*
+		 * What these return is not the batch: liburing counts what
+		 * the thread has not taken yet, and a thread on another CPU
+		 * may have taken some already.
+		 */
+		if (!s->spin) {
+			ret = io_uring_submit_and_wait(ring, batch);
+			CROSS(1);
+		} else {
+			/* estimate: liburing looks at the same flag after its flush */
+			if (uring_needs_wakeup(ring))
+				CROSS(1);
+			ret = io_uring_submit(ring);
+		}
+		if (ret < 0)
+			return ret;
+		sqp_wait_cq(s, batch);
+		io_uring_for_each_cqe(ring, head, cqe) {
+			if (!err)
+				err = check_res(cqe->user_data, cqe->res);
+			if (++seen == batch)
+				break;
+		}
+		io_uring_cq_advance(ring, seen);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int sqp_capchan(struct sqp *s, unsigned batch, unsigned long ops)
+{
+	struct capchan *ch = &s->ch;
+	struct capchan_cq *cq = &ch->cq;
+	unsigned long done;
+	unsigned i;
+	int ret;
+
+	for (done = 0; done < ops; done += batch) {
+		unsigned head;
+		int err = 0;
+
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(ch);
+
+			if (s->read) {
+				capchan_prep_read(sqe, s->h, BUF(i), IO_SIZE, 0);
+				capchan_sqe_set_data64(sqe, IO_SIZE);
+			} else {
+				capchan_prep_nop(sqe);	/* user_data 0 = expected */
+			}
+		}
+		if (!s->spin) {
+			ret = capchan_submit_and_wait(ch, batch);
+			CROSS(1);
+		} else {
+			/* estimate: the library looks at the same flag after its flush */
+			if (capchan_sq_needs_wakeup(ch))
+				CROSS(1);
+			ret = capchan_submit(ch);
+		}
+		if (ret != (int)batch)
+			return ret < 0 ? ret : -EIO;
+		sqp_wait_cq(s, batch);
+		head = __atomic_load_n(cq->khead, __ATOMIC_RELAXED);
+		for (i = 0; i < batch && !err; i++) {
+			struct capchan_cqe *cqe = &cq->cqes[(head + i) & cq->ring_mask];
+
+			err = check_res(cqe->user_data, cqe->res);
+		}
+		capchan_cq_advance(ch, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int sqp_run(void *arg, unsigned batch, unsigned long ops)
+{
+	struct sqp *s = arg;
+
+	return s->capchan ? sqp_capchan(s, batch, ops) : sqp_uring(s, batch, ops);
+}
+
+static int sqp_init(struct sqp *s)
+{
+	int ret;
+
+	if (s->capchan) {
+		struct capchan_params p;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = CAPCHAN_SETUP_SQPOLL | CAPCHAN_SETUP_SQ_AFF;
+		p.sq_thread_cpu = SQPOLL_CPU;
+		p.sq_thread_idle = SQPOLL_IDLE_MS;
+		ret = capchan_queue_init_params(RING_ENTRIES, &s->ch, &p);
+		if (ret)
+			return ret;
+		if (s->read) {
+			ret = capchan_grant(&s->ch, datafd_g,
+					    CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+			if (ret < 0) {
+				capchan_queue_exit(&s->ch);
+				return ret;
+			}
+			s->h = (uint32_t)ret;
+		}
+	} else {
+		struct io_uring_params p;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_SQPOLL | IORING_SETUP_SQ_AFF;
+		p.sq_thread_cpu = SQPOLL_CPU;
+		p.sq_thread_idle = SQPOLL_IDLE_MS;
+		ret = io_uring_queue_init_params(RING_ENTRIES, &s->ring, &p);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void sqp_exit(struct sqp *s)
+{
+	if (s->capchan)
+		capchan_queue_exit(&s->ch);
+	else
+		io_uring_queue_exit(&s->ring);
+}
+
+/* pin this process to @cpu, or to every CPU (@cpu < 0) */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	else
+		for (i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * Up to 1 s until nothing else is runnable (settle() would wait much
+ * longer on a busy two-CPU guest; this only lets a closed ring's thread go).
+ */
+static void settle_briefly(void)
+{
+	int i;
+
+	for (i = 0; i < 100 && procs_running() > 1; i++)
+		usleep(10000);
+	usleep(10000);
+}
+
+static void sqpoll_groups(const char *workload, int read, unsigned b,
+			  unsigned long ops, void *reg_ring, struct cc_file *ccf)
+{
+	static const struct { const char *name; int capchan, spin; } v[] = {
+		{ "io_uring-sqpoll", 0, 1 },
+		{ "io_uring-sqpoll-wait", 0, 0 },
+		{ "capchan-sqpoll", 1, 1 },
+		{ "capchan-sqpoll-wait", 1, 0 },
+	};
+	static struct sqp s;
+	unsigned i;
+	int ret;
+
+	/* the references, without poll threads, side by side */
+	add("io_uring-reg", b, read ? read_uring : nop_uring, reg_ring);
+	add("capchan-ring", b, read ? read_cc_ring : nop_cc_ring,
+	    read ? (void *)ccf : (void *)&ccf->ch);
+	run_group(workload, b, ops);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.capchan = v[i].capchan;
+		s.spin = v[i].spin;
+		s.read = read;
+		/* SQ_AFF wants a CPU the caller may run on: unpin for setup */
+		pin_to(-1);
+		ret = sqp_init(&s);
+		if (ret) {
+			note("FAIL %s %s batch %u: setup: %s", workload, v[i].name,
+			     b, strerror(-ret));
+			failed = 1;
+			pin_to(0);
+			continue;
+		}
+		pin_to(0);
+		add(v[i].name, b, sqp_run, &s);
+		run_group(workload, b, ops);
+		/*
+		 * Steady state: one more pass, the thread awake since the
+		 * timed round, with the kernel counting this task's entries
+		 * (with none to count, the counter costs nothing).
+		 */
+		if (sc_id >= 0) {
+			long k;
+
+			sc_start();
+			ret = sqp_run(&s, b, ops);
+			k = sc_stop();
+			note("%s %s batch %u steady: %ld kernel entries in %lu ops%s%s",
+			     workload, v[i].name, b, k, ops, ret ? " FAILED: " : "",
+			     ret ? strerror(-ret) : "");
+		}
+		if (s.short_waits)
+			note("%s %s batch %u: %lu waits in the kernel came back before the whole batch",
+			     workload, v[i].name, b, s.short_waits);
+		sqp_exit(&s);
+		/* the thread's teardown, off the next measurement */
+		settle_briefly();
+	}
+}
+
+static void bench_sqpoll(void)
+{
+	static const unsigned nop_batches[] = { 1, 8, 32 };
+	static const unsigned read_batches[] = { 1, 32 };
+	unsigned long nops = scaled(4096, 32), rops = scaled(2048, 32);
+	struct uring set[UR_KINDS];
+	struct cc_file f;
+	unsigned i;
+	int h;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		/*
+		 * QEMU's icount hangs bringing up a second vCPU at boot;
+		 * a guest booted with maxcpus=1 may still online it now.
+		 */
+		FILE *f = fopen("/sys/devices/system/cpu/cpu1/online", "w");
+
+		if (f) {
+			fputs("1\n", f);
+			fclose(f);
+			note("sqpoll: onlined cpu1: %ld CPUs online",
+			     sysconf(_SC_NPROCESSORS_ONLN));
+		}
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		note("FAIL sqpoll: needs two CPUs, have %ld",
+		     sysconf(_SC_NPROCESSORS_ONLN));
+		failed = 1;
+		return;
+	}
+	memset(set, 0, sizeof(set));
+	uring_init(&set[UR_REG], 0, "io_uring-reg");
+	if (!set[UR_REG].ok || io_uring_register_ring_fd(&set[UR_REG].ring) != 1 ||
+	    io_uring_register_files(&set[UR_REG].ring, &datafd_g, 1))
+		die("io_uring-reg: setup failed");
+	set[UR_REG].fixed = 1;	/* as in read4k: the file is fixed file 0 */
+	open_channel(&f.ch, 1);
+	h = capchan_grant(&f.ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	if (h < 0)
+		die("grant %s: %s", DATA_NAME, strerror(-h));
+	f.h = (uint32_t)h;
+	if (pin_to(0))
+		die("sched_setaffinity: %s", strerror(errno));
+	for (i = 0; i < sizeof(nop_batches) / sizeof(nop_batches[0]); i++)
+		sqpoll_groups("sqpoll-nop", 0, nop_batches[i], nops, &set[UR_REG], &f);
+	for (i = 0; i < sizeof(read_batches) / sizeof(read_batches[0]); i++)
+		sqpoll_groups("sqpoll-read4k", 1, read_batches[i], rops, &set[UR_REG], &f);
+	pin_to(-1);
+	uring_exit(&set[UR_REG]);
+	capchan_queue_exit(&f.ch);
+}
+
+/* ---- phases: where an ENTER and an OPEN spend their instructions ---------- */
+
+/*
+ * Variants that stop at successive phases of the same path, batch 1, so
+ * that differences between rows name what each phase costs (bench/README,
+ * "Phases").  All on one channel with rings, each SQE prepared once
+ * (INVOKE copies it in anew every call).  Every result is checked exactly:
+ *   invoke-link-einval   INVOKE of a NOP with CAPCHAN_SQE_LINK: -EINVAL
+ *                        right after the SQE is copied in
+ *   invoke-badop-einval  opcode CAPCHAN_OP_LAST: -EINVAL, first check of
+ *                        the op dispatcher
+ *   invoke-nop           a whole NOP
+ *   invoke-stat-ebadf    STAT of a handle not in the table: -EBADF
+ *   enter-empty          ENTER with nothing to submit, no GETEVENTS: 0
+ *   enter-nop            one NOP published, ENTER(to_submit 1), CQE
+ *                        reaped in user space
+ *   enter-nop-getevents  the same, ENTER also waits (GETEVENTS, 1): what
+ *                        capchan-ring does at batch 1
+ *   open-ebadf           OPEN beneath a handle not in the table: -EBADF
+ *   open-enotdir         OPEN beneath a FILE capability: -ENOTDIR
+ *   open-eperm           OPEN asking WRITE of a DIR without it: -EPERM
+ *                        (capchan_authorize_open)
+ *   open-empty-enoent    OPEN of "": -ENOENT from the module's own check
+ *                        before the path walk (everything OPEN reserves
+ *                        first is made and undone)
+ *   open-enoent          OPEN of a name that does not exist: -ENOENT
+ *   open                 OPEN of the 100-byte file, timed alone (each
+ *                        OPEN and CLOSE between two clock reads, the
+ *                        clock's own cost taken off)
+ *   close                the CLOSE of that capability, timed alone
+ *   open-close           both, timed together
+ *   openat2-enoent, openat2, close-fd, openat2-close
+ *                        the same for openat2(RESOLVE_BENEATH|
+ *                        NO_MAGICLINKS|NO_XDEV) and close(2)
+ */
+#define PH_BAD_HANDLE	60000u		/* never handed out: few caps here */
+#define PH_MISSING	"missing"
+
+struct ph {
+	struct capchan *ch;
+	struct capchan_sqe sqe;
+	int expect;
+};
+
+static int ph_invoke(void *arg, unsigned batch, unsigned long ops)
+{
+	struct ph *p = arg;
+	unsigned long i;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		int res = capchan_invoke(p->ch, &p->sqe);
+
+		CROSS(1);
+		if (res != p->expect)
+			return res < 0 ? res : -EPROTO;
+	}
+	return 0;
+}
+
+static int ph_enter_empty(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan *ch = arg;
+	struct capchan_enter e;
+	unsigned long i;
+
+	(void)batch;
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < ops; i++) {
+		int res = ioctl(ch->fd, CAPCHAN_IOC_ENTER, &e);
+
+		CROSS(1);
+		if (res)
+			return res < 0 ? -errno : -EPROTO;
+	}
+	return 0;
+}
+
+/* one NOP, ENTER without waiting, the CQE reaped here */
+static int ph_enter_nop(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan *ch = arg;
+	struct capchan_cqe *cqe;
+	unsigned long i;
+	int res;
+
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		capchan_prep_nop(cc_sqe(ch));
+		res = capchan_submit(ch);
+		CROSS(1);
+		if (res != 1)
+			return res < 0 ? res : -EPROTO;
+		if (capchan_peek_cqe(ch, &cqe))
+			return -EIO;
+		res = cqe->res;
+		capchan_cq_advance(ch, 1);
+		if (res)
+			return res < 0 ? res : -EPROTO;
+	}
+	return 0;
+}
+
+static uint64_t ph_open_ns, ph_close_ns, ph_clock;
+
+/* OPEN then CLOSE, each timed alone; sums of the last call */
+static int ph_open_close(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *d = arg;
+	struct capchan_sqe o, c;
+	unsigned long i;
+	uint64_t t0, t1, t2;
+	int h, res;
+
+	(void)batch;
+	ph_open_ns = ph_close_ns = 0;
+	capchan_prep_open(&o, d->h, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_READ);
+	for (i = 0; i < ops; i++) {
+		t0 = now_ns();
+		h = capchan_invoke(&d->ch, &o);
+		t1 = now_ns();
+		CROSS(1);
+		if (h <= 0)
+			return h < 0 ? h : -EPROTO;
+		capchan_prep_close(&c, (uint32_t)h);
+		t2 = now_ns();
+		res = capchan_invoke(&d->ch, &c);
+		ph_close_ns += now_ns() - t2;
+		ph_open_ns += t1 - t0;
+		CROSS(1);
+		if (res)
+			return res;
+	}
+	return 0;
+}
+
+static int ph_openat2_how(int dfd, const char *name)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+}
+
+static int ph_openat2_enoent(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+
+	(void)arg;
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		int fd = ph_openat2_how(dirfd_g, PH_MISSING);
+
+		CROSS(1);
+		if (fd != -1 || errno != ENOENT)
+			return fd < 0 ? -errno : -EPROTO;
+	}
+	return 0;
+}
+
+static int ph_openat2_close(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+	uint64_t t0, t1, t2;
+	int fd, res;
+
+	(void)arg;
+	(void)batch;
+	ph_open_ns = ph_close_ns = 0;
+	for (i = 0; i < ops; i++) {
+		t0 = now_ns();
+		fd = ph_openat2_how(dirfd_g, SMALL_NAME);
+		t1 = now_ns();
+		CROSS(1);
+		if (fd < 0)
+			return -errno;
+		t2 = now_ns();
+		res = close(fd);
+		ph_close_ns += now_ns() - t2;
+		ph_open_ns += t1 - t0;
+		CROSS(1);
+		if (res)
+			return -errno;
+	}
+	return 0;
+}
+
+/* the open and close rows of the last (timed) call, clock cost taken off */
+static void ph_emit_split(const char *open_name, const char *close_name,
+			  unsigned long ops)
+{
+	emit("phases", open_name, 1, ops, (double)ph_open_ns / ops - (double)ph_clock, 1.0);
+	emit("phases", close_name, 1, ops, (double)ph_close_ns / ops - (double)ph_clock, 1.0);
+}
+
+static void bench_phases(void)
+{
+	unsigned long ops = scaled(4096, 1);
+	static struct ph p[10];
+	struct capchan_stat st;
+	struct cc_file d;
+	int nullfd, fh, h, n = 0;
+
+	if (rounds != 1)
+		note("phases: open and close rows are from the last of %d rounds", rounds);
+	open_channel(&d.ch, 1);
+	h = capchan_grant(&d.ch, dirfd_g, CAPCHAN_RIGHT_LOOKUP | CAPCHAN_RIGHT_READ);
+	fh = capchan_grant(&d.ch, datafd_g, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	if (h < 0 || fh < 0)
+		die("grant: %s", strerror(-(h < 0 ? h : fh)));
+	d.h = (uint32_t)h;
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0)
+		die("/dev/null: %s", strerror(errno));
+	ph_clock = timer_cost();
+	note("phases: clock read costs %" PRIu64 " ns, taken off the timed-alone rows",
+	     ph_clock);
+
+	/* entry, INVOKE and ENTER */
+	add("syscall-enosys", 1, nop_enosys, NULL);
+	add("syscall-enotty-null", 1, nop_enotty, &nullfd);
+	add("syscall-enotty-capchan", 1, nop_enotty, &d.ch.fd);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -EINVAL };
+	capchan_prep_nop(&p[n].sqe);
+	capchan_sqe_set_flags(&p[n].sqe, CAPCHAN_SQE_LINK);
+	add("invoke-link-einval", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -EINVAL };
+	capchan_prep_nop(&p[n].sqe);
+	p[n].sqe.opcode = CAPCHAN_OP_LAST;
+	add("invoke-badop-einval", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = 0 };
+	capchan_prep_nop(&p[n].sqe);
+	add("invoke-nop", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -EBADF };
+	capchan_prep_stat(&p[n].sqe, PH_BAD_HANDLE, &st);
+	add("invoke-stat-ebadf", 1, ph_invoke, &p[n++]);
+	add("enter-empty", 1, ph_enter_empty, &d.ch);
+	add("enter-nop", 1, ph_enter_nop, &d.ch);
+	add("enter-nop-getevents", 1, nop_cc_ring, &d.ch);
+	run_group("phases", 1, ops);
+
+	/* OPEN */
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -EBADF };
+	capchan_prep_open(&p[n].sqe, PH_BAD_HANDLE, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_READ);
+	add("open-ebadf", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -ENOTDIR };
+	capchan_prep_open(&p[n].sqe, (uint32_t)fh, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_READ);
+	add("open-enotdir", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -EPERM };
+	capchan_prep_open(&p[n].sqe, d.h, SMALL_NAME, 0, 0, CAPCHAN_RIGHT_WRITE);
+	add("open-eperm", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -ENOENT };
+	capchan_prep_open(&p[n].sqe, d.h, "", 0, 0, CAPCHAN_RIGHT_READ);
+	add("open-empty-enoent", 1, ph_invoke, &p[n++]);
+	p[n] = (struct ph){ .ch = &d.ch, .expect = -ENOENT };
+	capchan_prep_open(&p[n].sqe, d.h, PH_MISSING, 0, 0, CAPCHAN_RIGHT_READ);
+	add("open-enoent", 1, ph_invoke, &p[n++]);
+	add("openat2-enoent", 1, ph_openat2_enoent, NULL);
+	run_group("phases", 1, ops);
+
+	add("open-close", 1, ph_open_close, &d);
+	run_group("phases", 1, ops);
+	ph_emit_split("open", "close", ops);
+	add("openat2-close", 1, ph_openat2_close, NULL);
+	run_group("phases", 1, ops);
+	ph_emit_split("openat2", "close-fd", ops);
+
+	close(nullfd);
+	capchan_queue_exit(&d.ch);
+}
+
 /* ---- settling ---------------------------------------------------------- */
 
 /* Tasks running or runnable now, this one included (/proc/stat). */
@@ -1848,7 +2488,7 @@ static void settle(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none]\n");
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none,phases,sqpoll]\n");
 	exit(2);
 }
 
@@ -1901,6 +2541,10 @@ int main(int argc, char **argv)
 		bench_contend();
 	if (want("policy") || want("policy-none"))
 		bench_policy(want("policy"));
+	if (want("phases"))
+		bench_phases();
+	if (want("sqpoll"))
+		bench_sqpoll();
 	note("%s", failed ? "FAILED" : "done");
 	return failed;
 }
