@@ -15,6 +15,28 @@
 #define EXEC_ENV	"CAPCHAN_SQPOLL_EXEC_FD"
 
 /*
+ * ENTER(SQ_WAKEUP) until it fails; its errno, or 0 if it never did within
+ * CQ_WAIT_MS.  The poll thread holds the old address space from its batch
+ * until it has posted the batch's CQEs and let go: a moment after the
+ * exec, ENTER still finds a user of it (and wakes the thread, which then
+ * finds it gone).
+ */
+static int sqpoll_enter_fails(int fd)
+{
+	struct capchan_enter e;
+	int i;
+
+	for (i = 0; i < CQ_WAIT_MS; i++) {
+		memset(&e, 0, sizeof(e));
+		e.flags = CAPCHAN_ENTER_SQ_WAKEUP;
+		if (ioctl(fd, CAPCHAN_IOC_ENTER, &e) == -1)
+			return errno;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
  * After execve() of the process that set the channel up (see
  * exec_of_setup_process): its address space is gone, so ENTER says
  * -EOWNERDEAD, INVOKE still works.  Runs before the harness's main().
@@ -29,9 +51,7 @@ __attribute__((constructor)) static void sqpoll_exec_child(void)
 	if (!env)
 		return;
 	fd = atoi(env);
-	memset(&e, 0, sizeof(e));
-	e.flags = CAPCHAN_ENTER_SQ_WAKEUP;
-	if (ioctl(fd, CAPCHAN_IOC_ENTER, &e) != -1 || errno != EOWNERDEAD)
+	if (sqpoll_enter_fails(fd) != EOWNERDEAD)
 		_exit(20);
 	memset(&e, 0, sizeof(e));
 	e.to_submit = 1;
