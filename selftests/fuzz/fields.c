@@ -83,8 +83,16 @@ uint64_t fz_buf(struct fz_w *w, uint32_t *len, bool write)
 		return (uintptr_t)e->scratch + fz_rn(r, 4096);
 	}
 	if (k < 86 && w->ring_addrs && w->c && w->c->mapped) {
-		*len = fz_rn(r, (uint32_t)w->c->map_len + 1);
-		return (uintptr_t)w->c->map + fz_rn(r, (uint32_t)w->c->map_len);
+		/*
+		 * Within the ring, never past its end: the ring is an mmap
+		 * like any other, and what lies right after it is whatever
+		 * was mapped before it (the harness's results page, then the
+		 * shared counters), not a guard page.
+		 */
+		uint32_t at = fz_rn(r, (uint32_t)w->c->map_len);
+
+		*len = fz_rn(r, (uint32_t)w->c->map_len - at + 1);
+		return (uintptr_t)w->c->map + at;
 	}
 	*len = fz_rn(r, 4096);
 	return (uintptr_t)e->scratch + FZ_SCRATCH - 65536 + fz_rn(r, 60000);
