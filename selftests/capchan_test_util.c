@@ -399,6 +399,19 @@ double cc_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+int cc_cq_wait(struct capchan *ch, unsigned int ms)
+{
+	struct pollfd pfd = { .fd = ch->fd, .events = POLLIN };
+	double end = cc_now() + ms / 1000.0;
+
+	while (!capchan_cq_ready(ch)) {
+		if (cc_now() > end)
+			return -ETIMEDOUT;
+		poll(&pfd, 1, 100);
+	}
+	return 0;
+}
+
 int cc_tree_create(struct cc_tree *t, const char *tag)
 {
 	int ret;

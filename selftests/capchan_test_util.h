@@ -240,6 +240,8 @@ int cc_wait_child(pid_t pid);
 
 /* CLOCK_MONOTONIC in seconds. */
 double cc_now(void);
+/* Wait up to @ms for a CQE in @ch's ring; 0 or -ETIMEDOUT. */
+int cc_cq_wait(struct capchan *ch, unsigned int ms);
 
 /* ------------------------------------------------------------------ */
 /* The tree most tests work in                                         */

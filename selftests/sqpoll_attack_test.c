@@ -20,15 +20,7 @@ static long pg;
 /* Wait (bounded) until a CQE is there; 0, or -ETIMEDOUT. */
 static int cq_wait(struct capchan *ch)
 {
-	struct pollfd pfd = { .fd = ch->fd, .events = POLLIN };
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-
-	while (!capchan_cq_ready(ch)) {
-		if (cc_now() > end)
-			return -ETIMEDOUT;
-		poll(&pfd, 1, 100);
-	}
-	return 0;
+	return cc_cq_wait(ch, CQ_WAIT_MS);
 }
 
 /* Submit the SQEs prepared so far (one): its result, or INT_MIN. */
