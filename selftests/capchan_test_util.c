@@ -498,3 +498,76 @@ long long cc_fdinfo_value(int fd, const char *key, int *err)
 	fclose(f);
 	return val;
 }
+
+/* ---- userfaultfd ---------------------------------------------------------- */
+
+/* 0, -ENOSYS/-EPERM (no userfaultfd here) or another -errno. */
+int cc_uffd_page_init(struct cc_uffd_page *u)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+
+	u->page = sysconf(_SC_PAGESIZE);
+	u->mem = MAP_FAILED;
+	/* no UFFD_USER_MODE_ONLY: the fault to catch is the module's copy */
+	u->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (u->uffd < 0)
+		return -errno;
+	if (ioctl(u->uffd, UFFDIO_API, &api))
+		return -errno;
+	u->mem = mmap(NULL, u->page, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u->mem == MAP_FAILED)
+		return -errno;
+	reg.range.start = (unsigned long)u->mem;
+	reg.range.len = u->page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	return 0;
+}
+
+/* Wait for the fault on the page (the op is blocked in it); 0 or -errno. */
+int cc_uffd_wait_fault(struct cc_uffd_page *u)
+{
+	struct uffd_msg msg;
+	ssize_t n = read(u->uffd, &msg, sizeof(msg));
+
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
+		return -EPROTO;
+	if ((msg.arg.pagefault.address & ~(unsigned long)(u->page - 1)) !=
+	    (unsigned long)u->mem)
+		return -EFAULT;
+	return 0;
+}
+
+/* Supply the page (filled with @fill), waking the blocked op; 0 or -errno. */
+int cc_uffd_supply(struct cc_uffd_page *u, int fill)
+{
+	struct uffdio_copy copy = { 0 };
+	void *src = malloc(u->page);
+	int ret = 0;
+
+	if (!src)
+		return -ENOMEM;
+	memset(src, fill, u->page);
+	copy.dst = (unsigned long)u->mem;
+	copy.src = (unsigned long)src;
+	copy.len = u->page;
+	if (ioctl(u->uffd, UFFDIO_COPY, &copy))
+		ret = -errno;
+	else if (copy.copy != u->page)
+		ret = -EIO;
+	free(src);
+	return ret;
+}
+
+void cc_uffd_page_destroy(struct cc_uffd_page *u)
+{
+	if (u->mem != MAP_FAILED)
+		munmap(u->mem, u->page);
+	if (u->uffd >= 0)
+		close(u->uffd);
+}

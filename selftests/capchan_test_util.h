@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 
 #include <linux/capchan.h>
+#include <linux/userfaultfd.h>
 #include "capchan.h"		/* libcapchan */
 
 #define CC_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -294,5 +295,30 @@ int cc_become(uid_t uid, gid_t gid);
  * capability files included); -ENOENT if there is no such key.
  */
 long long cc_fdinfo_value(int fd, const char *key, int *err);
+
+/* ------------------------------------------------------------------ */
+/* userfaultfd: a page whose first touch waits for the test            */
+/* ------------------------------------------------------------------ */
+/*
+ * An op whose buffer is such a page blocks in the module's copy (a page
+ * fault) until the test supplies the page: an op blocked for exactly as
+ * long as the test likes, known to be blocked by the fault event.
+ */
+struct cc_uffd_page {
+	int uffd;
+	long page;
+	unsigned char *mem;	/* one page, registered, not populated */
+};
+
+/* 0, -ENOSYS/-EPERM (no userfaultfd here) or another -errno. */
+int cc_uffd_page_init(struct cc_uffd_page *u);
+
+/* Wait for the fault on the page (the op is blocked in it); 0 or -errno. */
+int cc_uffd_wait_fault(struct cc_uffd_page *u);
+
+/* Supply the page (filled with @fill), waking the blocked op; 0 or -errno. */
+int cc_uffd_supply(struct cc_uffd_page *u, int fill);
+
+void cc_uffd_page_destroy(struct cc_uffd_page *u);
 
 #endif /* CAPCHAN_TEST_UTIL_H */

@@ -28,90 +28,10 @@
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
 
-#include <linux/userfaultfd.h>
 
 #define NR_WORKERS	8
 #define WORKER_OPS	1000
 #define IO_LEN		64
-
-/* ---- userfaultfd: a page whose first touch waits for the test ---------- */
-
-struct uffd_page {
-	int uffd;
-	long page;
-	unsigned char *mem;	/* one page, registered, not populated */
-};
-
-/* 0, -ENOSYS/-EPERM (no userfaultfd here) or another -errno. */
-static int uffd_page_init(struct uffd_page *u)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { 0 };
-
-	u->page = sysconf(_SC_PAGESIZE);
-	u->mem = MAP_FAILED;
-	/* no UFFD_USER_MODE_ONLY: the fault to catch is the module's copy */
-	u->uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (u->uffd < 0)
-		return -errno;
-	if (ioctl(u->uffd, UFFDIO_API, &api))
-		return -errno;
-	u->mem = mmap(NULL, u->page, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (u->mem == MAP_FAILED)
-		return -errno;
-	reg.range.start = (unsigned long)u->mem;
-	reg.range.len = u->page;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (ioctl(u->uffd, UFFDIO_REGISTER, &reg))
-		return -errno;
-	return 0;
-}
-
-/* Wait for the fault on the page (the op is blocked in it); 0 or -errno. */
-static int uffd_wait_fault(struct uffd_page *u)
-{
-	struct uffd_msg msg;
-	ssize_t n = read(u->uffd, &msg, sizeof(msg));
-
-	if (n < 0)
-		return -errno;
-	if (n != sizeof(msg) || msg.event != UFFD_EVENT_PAGEFAULT)
-		return -EPROTO;
-	if ((msg.arg.pagefault.address & ~(unsigned long)(u->page - 1)) !=
-	    (unsigned long)u->mem)
-		return -EFAULT;
-	return 0;
-}
-
-/* Supply the page (filled with @fill), waking the blocked op; 0 or -errno. */
-static int uffd_supply(struct uffd_page *u, int fill)
-{
-	struct uffdio_copy copy = { 0 };
-	void *src = malloc(u->page);
-	int ret = 0;
-
-	if (!src)
-		return -ENOMEM;
-	memset(src, fill, u->page);
-	copy.dst = (unsigned long)u->mem;
-	copy.src = (unsigned long)src;
-	copy.len = u->page;
-	if (ioctl(u->uffd, UFFDIO_COPY, &copy))
-		ret = -errno;
-	else if (copy.copy != u->page)
-		ret = -EIO;
-	free(src);
-	return ret;
-}
-
-static void uffd_page_destroy(struct uffd_page *u)
-{
-	if (u->mem != MAP_FAILED)
-		munmap(u->mem, u->page);
-	if (u->uffd >= 0)
-		close(u->uffd);
-}
 
 /* ---- the workers: READs and STATs with exact results -------------------- */
 
@@ -210,7 +130,7 @@ FIXTURE(blocked)
 {
 	struct cc_tree t;
 	struct capchan ch;
-	struct uffd_page u;
+	struct cc_uffd_page u;
 	uint32_t dh;
 	uint32_t fh[NR_WORKERS];
 	uint32_t bh;			/* the blocked READ's capability */
@@ -261,7 +181,7 @@ FIXTURE_SETUP(blocked)
 	ASSERT_TRUE(cc_handle_ok(r));
 	self->bh = r;
 	close(fd);
-	r = uffd_page_init(&self->u);
+	r = cc_uffd_page_init(&self->u);
 	if (r == -ENOSYS)
 		SKIP(return, "no userfaultfd in this kernel");
 	ASSERT_EQ(0, r);
@@ -269,7 +189,7 @@ FIXTURE_SETUP(blocked)
 
 FIXTURE_TEARDOWN(blocked)
 {
-	uffd_page_destroy(&self->u);
+	cc_uffd_page_destroy(&self->u);
 	capchan_queue_exit(&self->ch);
 	cc_tree_destroy(&self->t);
 }
@@ -292,7 +212,7 @@ TEST_F_TIMEOUT(blocked, others_proceed, 300)
 	ASSERT_NE(NULL, fi);
 	ASSERT_EQ(0, pthread_create(&b.thread, NULL, blocked_main, &b));
 	/* the READ reached the module's copy into the page and waits there */
-	ASSERT_EQ(0, uffd_wait_fault(&self->u));
+	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 
 	for (i = 0; i < NR_WORKERS; i++) {
 		w[i] = (struct worker){
@@ -323,7 +243,7 @@ TEST_F_TIMEOUT(blocked, others_proceed, 300)
 	EXPECT_EQ(-ENODATA, b.res);
 
 	/* the page arrives: the READ completes, with the file's bytes */
-	ASSERT_EQ(0, uffd_supply(&self->u, 0xa5));
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0xa5));
 	ASSERT_EQ(0, pthread_join(b.thread, NULL));
 	EXPECT_EQ(1000, b.res);
 	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, 1000));
@@ -397,14 +317,14 @@ TEST_F_TIMEOUT(blocked, getevents_sees_its_cqes, 120)
 	cc_sq_push(&self->ch, &s);
 	ASSERT_EQ(0, pthread_create(&sub.thread, NULL, submitter_main, &sub));
 	/* the NOP is done, the READ waits in the page fault */
-	ASSERT_EQ(0, uffd_wait_fault(&self->u));
+	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 	ASSERT_EQ(0, pthread_create(&w.thread, NULL, cq_waiter_main, &w));
 	usleep(200000);		/* room for a wrong early return */
 	early = __atomic_load_n(&w.returned, __ATOMIC_ACQUIRE);
 	EXPECT_EQ(0, early) TH_LOG("ENTER(GETEVENTS) returned %d with %u CQEs visible",
 				   w.res, w.ready);
 
-	ASSERT_EQ(0, uffd_supply(&self->u, 0));
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	ASSERT_EQ(0, pthread_join(sub.thread, NULL));
 	ASSERT_EQ(0, pthread_join(w.thread, NULL));
 	EXPECT_EQ(2, sub.res);
