@@ -40,6 +40,7 @@ extern unsigned long capchan_max_user_channels;
 extern unsigned long capchan_max_user_caps;
 extern unsigned long capchan_max_user_files;
 extern unsigned long capchan_max_user_sqpoll;
+extern unsigned int capchan_max_workers;
 int capchan_may_open(void);
 
 /* ---- per-user accounting (user.c) ---------------------------------------- */
@@ -186,7 +187,7 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 	(CAPCHAN_FEAT_RINGS | CAPCHAN_FEAT_LINK | CAPCHAN_FEAT_CHAIN_HANDLE | \
 	 CAPCHAN_FEAT_DIRECT_INVOKE | CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
 	 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP | \
-	 CAPCHAN_FEAT_SQPOLL | \
+	 CAPCHAN_FEAT_SQPOLL | CAPCHAN_FEAT_WORKERS | \
 	 (IS_ENABLED(CONFIG_BPF_EVENTS) ? CAPCHAN_FEAT_HOOK : 0))
 
 /* the BTF layer (btf.c): kfuncs when the module carries BTF */
@@ -261,9 +262,18 @@ struct capchan_ctx {
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			cached_sq_head;	/* private: consumed; ring_lock */
-	u32			cached_cq_tail;	/* private: produced; ring_lock */
+	/* private: produced; ring_lock, and cq_lock while ops are in workers */
+	u32			cached_cq_tail;
 	u32			cq_published;	/* cq_tail as the app sees it [C3] */
 	wait_queue_head_t	cq_wait;
+	/*
+	 * Ops handed to workers and not completed: each has its CQE's slot
+	 * reserved.  A worker posts under @cq_lock and only then drops its
+	 * count (release), so ENTER, seeing 0 (acquire), posts without it.
+	 */
+	spinlock_t		cq_lock;
+	atomic_t		inflight;
+	u32			max_inflight;	/* SETUP's bound */
 
 	/*
 	 * policy: filters newest first, pushed under @lock and published with
@@ -283,6 +293,9 @@ struct capchan_ctx {
 
 	/* the poll thread (sqpoll.c): set before ring_ready, NULL without */
 	struct capchan_sqpoll	*sqpoll;
+
+	/* the workers (worker.c) */
+	struct capchan_workers	*workers;
 };
 
 int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p);
@@ -292,6 +305,7 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e);
 u32 capchan_cq_pending(struct capchan_ctx *ctx);
 long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut);
 bool capchan_sq_pending(struct capchan_ctx *ctx);
+void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res);
 
 /* ---- poll thread (sqpoll.c) ---------------------------------------------- */
 struct seq_file;
@@ -301,6 +315,7 @@ void capchan_sqpoll_start(struct capchan_ctx *ctx);
 void capchan_sqpoll_destroy(struct capchan_ctx *ctx);
 int capchan_sqpoll_enter(struct capchan_ctx *ctx, u32 flags);
 void capchan_sqpoll_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);
+struct pid *capchan_sqpoll_owner(struct capchan_ctx *ctx);
 
 /* ---- ops (op_table.c and op_*.c) ---------------------------------------- */
 
@@ -315,7 +330,24 @@ struct capchan_req {
 	struct capchan_cap	*cap2;
 	char			*path2;
 	u64			t0;		/* start, while op_done is traced */
+	/*
+	 * From the rings: an op that would block may stop before or in its
+	 * issue step and return -EIOCBQUEUED, still holding what it took,
+	 * for a worker to finish (capchan_execute_finish()).
+	 */
+	bool			may_punt;
+	bool			entered;	/* holds capchan_cap_enter(cap) */
+	u32			done;		/* bytes done before it was punted */
+	/* in a worker: the submitter's namespace (capchan_req_ns()) */
+	struct user_namespace	*caller_ns;
 };
+
+/* Where ids are shown: the caller's namespace, a worker's submitter's. */
+static inline struct user_namespace *
+capchan_req_ns(const struct capchan_req *req)
+{
+	return req->caller_ns ?: current_real_cred()->user_ns;
+}
 
 /*
  * Before a request reaches capchan_execute(): nothing borrowed yet, which
@@ -328,6 +360,9 @@ static inline void capchan_req_init(struct capchan_req *req)
 	req->cap2 = NULL;
 	req->path2 = NULL;
 	req->t0 = 0;
+	req->may_punt = false;
+	req->done = 0;
+	req->caller_ns = NULL;
 }
 
 /* A channel's classic BPF filter; the list only ever grows. */
@@ -384,6 +419,18 @@ extern const struct capchan_op_def capchan_ops[CAPCHAN_OP_LAST];
 
 long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		     u32 *chain_handle, bool from_ring);
+long capchan_execute_finish(struct capchan_ctx *ctx, struct capchan_req *req,
+			    u32 *chain_handle);
+void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
+			    long res);
+
+/* ---- workers (worker.c) ------------------------------------------------- */
+int capchan_workers_init(struct capchan_ctx *ctx);
+int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
+			 u32 chain_handle, u32 nr_rest);
+void capchan_workers_cancel_task(struct capchan_ctx *ctx);
+void capchan_workers_destroy(struct capchan_ctx *ctx);
+void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);
 void capchan_sqe_copy(struct capchan_sqe *dst, const struct capchan_sqe *src);
 u64 capchan_ops_enabled(void);
 
@@ -430,7 +477,7 @@ int capchan_ops_check(void);
 
 /* STAT and STATAT (op_file.c) */
 int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
-		      u32 cap_type, u64 rights);
+		      u32 cap_type, u64 rights, struct user_namespace *ns);
 
 /* ctx->sealed: SEAL was called (the CAPCHAN_SEAL_* bits say what else) */
 #define CAPCHAN_SEALED		BIT(31)

@@ -38,6 +38,7 @@ static int capchan_chan_open(struct inode *inode, struct file *file)
 		goto err_user;
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->ring_lock);
+	spin_lock_init(&ctx->cq_lock);
 	init_waitqueue_head(&ctx->cq_wait);
 	capchan_table_init(&ctx->table);
 	ctx->id = atomic64_inc_return(&capchan_next_id);
@@ -56,10 +57,12 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 	struct capchan_ctx *ctx = file->private_data;
 
 	/*
-	 * No ioctl is running: each holds the file.  First the poll thread:
-	 * once it is stopped no op runs, nothing below is in use.
+	 * No ioctl is running: each holds the file.  First the poll thread,
+	 * then the workers: once they are gone no op runs, nothing below is
+	 * in use.
 	 */
 	capchan_sqpoll_destroy(ctx);
+	capchan_workers_destroy(ctx);
 	capchan_table_destroy(&ctx->table);
 	capchan_free_filters(ctx);
 	capchan_ring_free(ctx);
@@ -68,6 +71,22 @@ static int capchan_chan_release(struct inode *inode, struct file *file)
 	mutex_destroy(&ctx->ring_lock);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
+	return 0;
+}
+
+/*
+ * Every close of a descriptor of the channel.  One from a process that is
+ * exiting (or closing it at execve) interrupts that process's ops in
+ * workers, which hold its old address space (and, through the rings'
+ * mapping there, this very file) for as long as they block.
+ */
+static int capchan_chan_flush(struct file *file, fl_owner_t id)
+{
+	struct capchan_ctx *ctx = file->private_data;
+
+	/* pairs with setup's smp_store_release(ring_ready): workers made */
+	if (smp_load_acquire(&ctx->ring_ready))
+		capchan_workers_cancel_task(ctx);
 	return 0;
 }
 
@@ -315,6 +334,7 @@ static void capchan_chan_show_fdinfo(struct seq_file *m, struct file *file)
 			   READ_ONCE(ctx->cached_cq_tail), ctx->cq_entries);
 		if (ctx->sqpoll)
 			capchan_sqpoll_show_fdinfo(ctx, m);
+		capchan_workers_show_fdinfo(ctx, m);
 	}
 	seq_printf(m, "sealed:\t%d\nseal-import:\t%d\n",
 		   !!sealed, !!(sealed & CAPCHAN_SEAL_IMPORT));
@@ -354,6 +374,7 @@ const struct file_operations capchan_chan_fops = {
 	.owner		= THIS_MODULE,
 	.open		= capchan_chan_open,
 	.release	= capchan_chan_release,
+	.flush		= capchan_chan_flush,
 	.unlocked_ioctl	= capchan_chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= capchan_chan_mmap,

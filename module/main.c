@@ -61,6 +61,11 @@ module_param_named(max_user_sqpoll, capchan_max_user_sqpoll, ulong, 0644);
 MODULE_PARM_DESC(max_user_sqpoll,
 		 "poll threads (CAPCHAN_SETUP_SQPOLL) of one user, all channels together; over it: -EAGAIN (default 4)");
 
+unsigned int capchan_max_workers = 4;
+module_param_named(max_workers, capchan_max_workers, uint, 0644);
+MODULE_PARM_DESC(max_workers,
+		 "workers per channel for ops that would block, 1..64 (default 4; a channel makes them when it needs them, they go after 5 s idle)");
+
 static struct miscdevice capchan_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "capchan",
@@ -91,6 +96,11 @@ static int __init capchan_init(void)
 	}
 	if (!capchan_max_depth || capchan_max_depth > 1024) {
 		pr_err("max_depth must be 1..1024\n");
+		return -EINVAL;
+	}
+
+	if (!capchan_max_workers || capchan_max_workers > 64) {
+		pr_err("max_workers must be 1..64\n");
 		return -EINVAL;
 	}
 

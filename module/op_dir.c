@@ -165,7 +165,8 @@ long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (err)
 		return err;
 	/* a path, not a capability: no type, no rights to report */
-	err = capchan_stat_path(&p, u64_to_user_ptr(sqe->addr2), 0, 0);
+	err = capchan_stat_path(&p, u64_to_user_ptr(sqe->addr2), 0, 0,
+				capchan_req_ns(req));
 	path_put(&p);
 	return err;
 }

@@ -53,8 +53,24 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	bool use_pos = sqe->off == CAPCHAN_OFF_CURRENT;
 	struct iov_iter iter;
 	bool locked = false;
+	bool nowait;
 	loff_t pos;
 	ssize_t ret;
+
+	/*
+	 * From the rings, a positioned READ of a file that can tell is tried
+	 * without blocking first (IOCB_NOWAIT, and IOCB_NOIO: no I/O is
+	 * started); what it could not do a worker finishes (worker.c).
+	 * Reads at the file position run inline: finishing one in two parts
+	 * would let another read of the shared position in between.
+	 */
+	nowait = req->may_punt && dir == ITER_DEST && !use_pos &&
+		 (file->f_mode & FMODE_NOWAIT);
+	if (req->done) {
+		/* a worker, after a short non-blocking part */
+		buf += req->done;
+		len -= req->done;
+	}
 
 	if (!use_pos && !(req->cap->rights & CAPCHAN_RIGHT_SEEK))
 		return -EPERM;
@@ -82,15 +98,31 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 			return -EINTR;
 		locked = true;
 	}
-	pos = use_pos ? file->f_pos : (loff_t)sqe->off;
+	pos = use_pos ? file->f_pos : (loff_t)sqe->off + req->done;
 	if (dir == ITER_DEST)
-		ret = vfs_iter_read(file, &iter, &pos, 0);
+		ret = vfs_iter_read(file, &iter, &pos, nowait ? RWF_NOWAIT : 0);
 	else
 		ret = capchan_iter_write(file, &iter, &pos);
 	if (use_pos && ret >= 0)
 		file->f_pos = pos;
 	if (locked)
 		mutex_unlock(&file->f_pos_lock);
+	if (nowait) {
+		/* all of it would block: a worker does it all */
+		if (ret == -EAGAIN)
+			return -EIOCBQUEUED;
+		/*
+		 * Part of a regular file is not cached: a worker reads the
+		 * rest, as read(2) would have (a short read of a pipe or
+		 * socket is its answer).
+		 */
+		if (ret > 0 && ret < len && S_ISREG(file_inode(file)->i_mode)) {
+			req->done = ret;
+			return -EIOCBQUEUED;
+		}
+	}
+	if (req->done)
+		return ret < 0 ? req->done : req->done + ret;
 	return ret;
 }
 
@@ -114,7 +146,12 @@ int capchan_prep_fsync(const struct capchan_sqe *sqe)
 
 long capchan_issue_fsync(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	return vfs_fsync(capchan_cap_file(req->cap),
+	struct file *file = capchan_cap_file(req->cap);
+
+	/* from the rings, an fsync that may wait for a disk goes to a worker */
+	if (req->may_punt && file->f_op->fsync != noop_fsync)
+		return -EIOCBQUEUED;
+	return vfs_fsync(file,
 			 !!(req->sqe.op_flags & CAPCHAN_FSYNC_DATASYNC));
 }
 
@@ -135,7 +172,7 @@ static s64 capchan_ts_ns(struct timespec64 ts)
 
 /* Fill a capchan_stat for @p; STAT names the capability, STATAT a path. */
 int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
-		      u32 cap_type, u64 rights)
+		      u32 cap_type, u64 rights, struct user_namespace *ns)
 {
 	struct capchan_stat st;
 	struct kstat ks;
@@ -156,8 +193,8 @@ int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
 	st.mode = ks.mode;
 	st.nlink = ks.nlink;
 	/* ids as the caller's namespace maps them, not the granter's */
-	st.uid = from_kuid_munged(current_real_cred()->user_ns, ks.uid);
-	st.gid = from_kgid_munged(current_real_cred()->user_ns, ks.gid);
+	st.uid = from_kuid_munged(ns, ks.uid);
+	st.gid = from_kgid_munged(ns, ks.gid);
 	st.blksize = ks.blksize;
 	st.cap_type = cap_type;
 	st.rights = rights;
@@ -168,7 +205,7 @@ long capchan_issue_stat(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	return capchan_stat_path(&capchan_cap_file(req->cap)->f_path,
 				 u64_to_user_ptr(req->sqe.addr), req->cap->type,
-				 req->cap->rights);
+				 req->cap->rights, capchan_req_ns(req));
 }
 
 int capchan_prep_prefetch(const struct capchan_sqe *sqe)

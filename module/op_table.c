@@ -312,8 +312,6 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 	long res;
 	int err;
 
-	if (from_ring)
-		lockdep_assert_held(&ctx->ring_lock);
 	/* the callers made it with capchan_req_init() */
 	/* in the request, not a local: no register held across the op */
 	if (hooked && trace_capchan_op_done_enabled())
@@ -329,6 +327,9 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 	res = -EINVAL;
 	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
 	    sqe->resv1 || sqe->resv2)
+		goto done;
+	/* INVOKE runs the op itself: there is no worker to send it to */
+	if (!from_ring && (sqe->flags & CAPCHAN_SQE_ASYNC))
 		goto done;
 	/* the handle field is an unused field for ops on no capability */
 	if (!def->needs_cap && sqe->handle)
@@ -405,11 +406,21 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 			goto out_exit;
 		}
 	}
+	/* checked and authorized: a worker may do the rest (worker.c) */
+	if (unlikely(req->may_punt && (sqe->flags & CAPCHAN_SQE_ASYNC))) {
+		req->entered = entered;
+		return -EIOCBQUEUED;
+	}
 	if (cap && !def->caller_creds && cap->cred != current_cred())
 		old = override_creds(cap->cred);
 	res = def->issue(ctx, req);
 	if (old)
 		revert_creds(old);
+	/* it would block: nothing done, a worker does it (worker.c) */
+	if (unlikely(res == -EIOCBQUEUED)) {
+		req->entered = entered;
+		return res;
+	}
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;
 out_exit:
@@ -450,6 +461,62 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 		return capchan_execute_one(ctx, req, chain_handle, from_ring,
 					   true);
 	return capchan_execute_one(ctx, req, chain_handle, from_ring, false);
+}
+
+/*
+ * What capchan_execute() lets go of after the issue step, for an op it
+ * stopped with -EIOCBQUEUED: its capabilities and paths; then op_done.
+ */
+static void capchan_req_release(struct capchan_ctx *ctx,
+				struct capchan_req *req, long res)
+{
+	if (req->cap2) {
+		capchan_cap_exit(req->cap2);
+		capchan_cap_put(req->cap2);
+		req->cap2 = NULL;
+	}
+	if (req->cap) {
+		if (req->entered)
+			capchan_cap_exit(req->cap);
+		capchan_cap_put(req->cap);
+		req->cap = NULL;
+	}
+	capchan_req_free_paths(req);
+	if (trace_capchan_op_done_enabled())
+		trace_capchan_op_done(ctx->id, req->sqe.opcode, req->sqe.handle,
+				      req->sqe.user_data, res,
+				      req->t0 ? ktime_get_ns() - req->t0 : 0);
+}
+
+/*
+ * In a worker: the issue step of an op capchan_execute() stopped with
+ * -EIOCBQUEUED, now allowed to block, and what it held let go of.
+ * @chain_handle as for capchan_execute().
+ */
+long capchan_execute_finish(struct capchan_ctx *ctx, struct capchan_req *req,
+			    u32 *chain_handle)
+{
+	const struct capchan_op_def *def = &capchan_ops[req->sqe.opcode];
+	const struct cred *old = NULL;
+	long res;
+
+	req->may_punt = false;
+	if (req->cap && !def->caller_creds && req->cap->cred != current_cred())
+		old = override_creds(req->cap->cred);
+	res = def->issue(ctx, req);
+	if (old)
+		revert_creds(old);
+	if (def->makes_handle && res > 0)
+		*chain_handle = res;
+	capchan_req_release(ctx, req, res);
+	return res;
+}
+
+/* Such an op never run: let go of what it held, @res is its result. */
+void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
+			    long res)
+{
+	capchan_req_release(ctx, req, res);
 }
 
 /* ---- ops with no family of their own ------------------------------------- */

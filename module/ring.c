@@ -49,12 +49,15 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 		return -EBUSY;
 	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
 		return -EINVAL;
-	/* output-only fields are ignored on input, so params can be reused */
-	if (memchr_inv(p->resv, 0, sizeof(p->resv)))
-		return -EINVAL;
 	err = capchan_sqpoll_check(p);
 	if (err)
 		return err;
+	if (p->flags & CAPCHAN_SETUP_INFLIGHT) {
+		if (!p->max_inflight || p->max_inflight > CAPCHAN_MAX_INFLIGHT)
+			return -EINVAL;
+	} else if (p->max_inflight) {
+		return -EINVAL;
+	}
 	if (!p->sq_entries || p->sq_entries > CAPCHAN_MAX_SQ_ENTRIES)
 		return -EINVAL;
 	sq = roundup_pow_of_two(p->sq_entries);
@@ -70,6 +73,10 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 			return -EINVAL;
 		cq = 2 * sq;
 	}
+
+	err = capchan_workers_init(ctx);
+	if (err)
+		return err;
 
 	sqes_off = capchan_sqes_offset();
 	cqes_off = sqes_off + (size_t)sq * sizeof(struct capchan_sqe);
@@ -94,6 +101,9 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 	ctx->cached_sq_head = 0;
 	ctx->cached_cq_tail = 0;
 	ctx->cq_published = 0;
+	ctx->max_inflight = (p->flags & CAPCHAN_SETUP_INFLIGHT) ?
+			    p->max_inflight : sq;
+	p->max_inflight = ctx->max_inflight;
 	ctx->rings->sq_ring_mask = sq - 1;
 	ctx->rings->cq_ring_mask = cq - 1;
 	ctx->rings->sq_ring_entries = sq;
@@ -186,8 +196,16 @@ u32 capchan_cq_pending(struct capchan_ctx *ctx)
 /* Free CQE slots, from the application's cq_head [C2]. */
 static u32 capchan_cq_space(struct capchan_ctx *ctx)
 {
+	/*
+	 * Slots reserved for ops in workers count as used.  A worker posts
+	 * (tail + 1), then drops its count (release): read the count first
+	 * (acquire), so tail + count is never below the truth.
+	 */
+	u32 reserved = atomic_read_acquire(&ctx->inflight);
+	u32 tail = READ_ONCE(ctx->cached_cq_tail);
 	/* pairs with the application's store-release of cq_head [C2] */
-	u32 used = ctx->cached_cq_tail - smp_load_acquire(&ctx->rings->cq_head);
+	u32 head = smp_load_acquire(&ctx->rings->cq_head);
+	u32 used = tail + reserved - head;
 
 	/* a head ahead of our tail or too far behind is garbage: no space */
 	if (used > ctx->cq_entries)
@@ -204,6 +222,101 @@ static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
 	WRITE_ONCE(cqe->flags, 0);
 	/* fdinfo and poll read it without ring_lock */
 	WRITE_ONCE(ctx->cached_cq_tail, ctx->cached_cq_tail + 1);
+}
+
+/* Publish what is posted [C1] [C3]; the caller's lock orders the tails. */
+static void capchan_publish_cqes(struct capchan_ctx *ctx)
+{
+	/* [C1] pairs with the application's load-acquire of cq_tail */
+	smp_store_release(&ctx->rings->cq_tail, ctx->cached_cq_tail);
+	/* [C3] pairs with capchan_cq_pending()'s load-acquire */
+	smp_store_release(&ctx->cq_published, ctx->cached_cq_tail);
+}
+
+static void capchan_wake_cq(struct capchan_ctx *ctx)
+{
+	/*
+	 * Skip the waitqueue lock when nobody sleeps: wq_has_sleeper()'s
+	 * full barrier orders the tail store before it against the check,
+	 * pairing with set_current_state() in ENTER's wait and the smp_mb()
+	 * after poll_wait() in poll, each before the waiter re-reads the
+	 * condition.
+	 */
+	if (wq_has_sleeper(&ctx->cq_wait))
+		wake_up_interruptible(&ctx->cq_wait);
+}
+
+/*
+ * A worker's CQE (worker.c), into the slot reserved for it: posted and
+ * published at once under cq_lock, and only then its reservation dropped
+ * (release: an ENTER that sees the count fall to 0 sees the tail too).
+ */
+void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
+{
+	spin_lock(&ctx->cq_lock);
+	capchan_post_cqe(ctx, user_data, res);
+	capchan_publish_cqes(ctx);
+	spin_unlock(&ctx->cq_lock);
+	atomic_dec_return_release(&ctx->inflight);
+	capchan_wake_cq(ctx);
+}
+
+/* ENTER's CQE: under cq_lock only while workers may post beside it. */
+static void capchan_post_cqe_submit(struct capchan_ctx *ctx, u64 user_data,
+				    long res)
+{
+	if (!atomic_read_acquire(&ctx->inflight)) {
+		capchan_post_cqe(ctx, user_data, res);
+		return;
+	}
+	spin_lock(&ctx->cq_lock);
+	capchan_post_cqe(ctx, user_data, res);
+	spin_unlock(&ctx->cq_lock);
+}
+
+/*
+ * How many SQEs after the current one its chain still has, all in the SQ
+ * (the last without CAPCHAN_SQE_LINK); 0 with none; -1 when the chain goes
+ * on past what is published or @max.  Only the flags are looked at here:
+ * the worker's copies are what runs (a LINK bit changed meanwhile just
+ * ends the chain there).
+ */
+static long capchan_chain_rest(struct capchan_ctx *ctx, u32 tail, u32 max)
+{
+	u32 head = ctx->cached_sq_head, n = 0;
+
+	while (head != tail && n < max) {
+		u8 flags = READ_ONCE(ctx->sqes[head & ctx->sq_mask].flags);
+
+		n++;
+		head++;
+		if (!(flags & CAPCHAN_SQE_LINK))
+			return n;
+	}
+	return -1;
+}
+
+/*
+ * @req stopped with -EIOCBQUEUED: hand it, with the rest of its chain, to
+ * a worker if the CQ has room for all their CQEs and the in-flight bound
+ * allows.  The SQEs given away, or -1 if it must run inline after all.
+ */
+static long capchan_ring_punt(struct capchan_ctx *ctx, struct capchan_req *req,
+			      u32 tail, u32 left, u32 space)
+{
+	long rest = 0;
+
+	if (req->sqe.flags & CAPCHAN_SQE_LINK) {
+		rest = capchan_chain_rest(ctx, tail, left);
+		if (rest < 0)
+			return -1;
+	}
+	if (1 + rest > space ||
+	    atomic_read(&ctx->inflight) + 1 + rest > ctx->max_inflight)
+		return -1;
+	if (capchan_workers_punt(ctx, req, ctx->chain_handle, rest))
+		return -1;
+	return 1 + rest;
 }
 
 /*
@@ -248,7 +361,9 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		return 0;
 	space = capchan_cq_space(ctx);
 
-	while (done < to_submit && space) {
+	/* at the in-flight bound nothing is consumed: backpressure */
+	while (done < to_submit && space &&
+	       atomic_read(&ctx->inflight) < ctx->max_inflight) {
 		struct capchan_req req;
 		bool linked = ctx->in_link;
 		long res;
@@ -267,7 +382,23 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		} else {
 			struct callback_head *works = READ_ONCE(current->task_works);
 
+			req.may_punt = true;
 			res = capchan_execute(ctx, &req, &ctx->chain_handle, true);
+			if (unlikely(res == -EIOCBQUEUED)) {
+				long gone = capchan_ring_punt(ctx, &req, tail,
+							      to_submit - done - 1,
+							      space);
+
+				if (gone > 0) {
+					/* the chain, if any, ends in the worker */
+					ctx->in_link = false;
+					space -= gone;
+					done += gone;
+					continue;
+				}
+				res = capchan_execute_finish(ctx, &req,
+							     &ctx->chain_handle);
+			}
 			if (res < 0)
 				ctx->link_failed = true;
 			if (READ_ONCE(current->task_works) != works)
@@ -275,7 +406,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		}
 		/* even an SQE rejected for bad flags keeps its chain's shape */
 		ctx->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
-		capchan_post_cqe(ctx, req.sqe.user_data, res);
+		capchan_post_cqe_submit(ctx, req.sqe.user_data, res);
 		space--;
 		done++;
 		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&
@@ -289,19 +420,15 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	/* [S2] pairs with the application's load-acquire of sq_head */
 	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
 	if (done) {
-		/* [C1] pairs with the application's load-acquire of cq_tail */
-		smp_store_release(&ctx->rings->cq_tail, ctx->cached_cq_tail);
-		/* [C3] pairs with capchan_cq_pending()'s load-acquire */
-		smp_store_release(&ctx->cq_published, ctx->cached_cq_tail);
-		/*
-		 * Skip the waitqueue lock when nobody sleeps: wq_has_sleeper()'s
-		 * full barrier orders the tail store above against the check,
-		 * pairing with set_current_state() in ENTER's wait and the
-		 * smp_mb() after poll_wait() in poll, each before the waiter
-		 * re-reads the condition.
-		 */
-		if (wq_has_sleeper(&ctx->cq_wait))
-			wake_up_interruptible(&ctx->cq_wait);
+		/* a worker may publish too: never move the tails backwards */
+		if (atomic_read_acquire(&ctx->inflight)) {
+			spin_lock(&ctx->cq_lock);
+			capchan_publish_cqes(ctx);
+			spin_unlock(&ctx->cq_lock);
+		} else {
+			capchan_publish_cqes(ctx);
+		}
+		capchan_wake_cq(ctx);
 	}
 	/* SQEs were waiting but the CQ had no room for even one */
 	return done ? (long)done : -EBUSY;

@@ -67,6 +67,7 @@
 struct capchan_sqpoll {
 	struct task_struct	*thread;
 	struct mm_struct	*mm;		/* mmgrab()'d: the SETUP caller's */
+	struct pid		*owner;		/* the SETUP caller's process */
 	struct cred		*cred;		/* the caller's, until the thread commits it */
 	struct mem_cgroup	*memcg;		/* the caller's, with a reference */
 	struct rlimit		rlim[RLIM_NLIMITS];
@@ -206,6 +207,7 @@ static void capchan_sqpoll_free(struct capchan_ctx *ctx)
 	if (sq->cred)
 		put_cred(sq->cred);
 	mem_cgroup_put(sq->memcg);
+	put_pid(sq->owner);
 	mmdrop(sq->mm);
 	capchan_user_uncharge_sqpoll(ctx->user);
 	kfree(sq);
@@ -239,6 +241,7 @@ int capchan_sqpoll_create(struct capchan_ctx *ctx, const struct capchan_params *
 	}
 	mmgrab(current->mm);
 	sq->mm = current->mm;
+	sq->owner = get_pid(task_tgid(current));
 	sq->memcg = get_mem_cgroup_from_mm(current->mm);
 	task_lock(current->group_leader);
 	memcpy(sq->rlim, current->signal->rlim, sizeof(sq->rlim));
@@ -303,6 +306,18 @@ void capchan_sqpoll_destroy(struct capchan_ctx *ctx)
 		return;
 	kthread_stop(ctx->sqpoll->thread);
 	capchan_sqpoll_free(ctx);
+}
+
+/*
+ * The process the poll thread submits for, when @current is that thread:
+ * an op it hands to a worker is that process's, interrupted at its exit
+ * (worker.c).  NULL for anyone else.
+ */
+struct pid *capchan_sqpoll_owner(struct capchan_ctx *ctx)
+{
+	if (ctx->sqpoll && current == ctx->sqpoll->thread)
+		return ctx->sqpoll->owner;
+	return NULL;
 }
 
 /* ENTER on an SQPOLL channel: the address space must be there; wake. */

@@ -86,7 +86,8 @@ TEST_F(rings, params_out)
 	ASSERT_EQ(0, cc_version(self->fd, &v));
 	EXPECT_EQ(v.features, p->features);
 	EXPECT_EQ(0, p->ring_size % sysconf(_SC_PAGESIZE));
-	EXPECT_EQ(0, p->resv[0]);
+	/* the in-flight bound in force: sq_entries unless asked */
+	EXPECT_EQ(variant->sq, p->max_inflight);
 	EXPECT_EQ(0, p->sq_thread_cpu);
 	EXPECT_EQ(0, p->sq_thread_idle);
 	EXPECT_EQ(0, p->sq_off.resv);
@@ -300,12 +301,15 @@ TEST_F(setup, reserved_and_flags)
 {
 	struct capchan_params p;
 
-	/* resv, and the poll thread's fields without CAPCHAN_SETUP_SQPOLL */
+	/*
+	 * max_inflight without CAPCHAN_SETUP_INFLIGHT, and the poll thread's
+	 * fields without CAPCHAN_SETUP_SQPOLL
+	 */
 	for (int i = 0; i < 3; i++) {
 		memset(&p, 0, sizeof(p));
 		p.sq_entries = 8;
 		if (i == 0)
-			p.resv[0] = 1;
+			p.max_inflight = 1;
 		else if (i == 1)
 			p.sq_thread_cpu = 1;
 		else
@@ -325,6 +329,38 @@ TEST_F(setup, reserved_and_flags)
 	}
 	/* Still settable afterwards. */
 	EXPECT_EQ(0, setup_n(self->fd, 8, &p));
+}
+
+TEST_F(setup, inflight_bound)
+{
+	struct capchan_params p;
+	static const struct {
+		__u32 max;
+		int err;
+	} cases[] = {
+		{ 0, EINVAL },
+		{ CAPCHAN_MAX_INFLIGHT + 1, EINVAL },
+		{ 0xffffffffU, EINVAL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.sq_entries = 8;
+		p.flags = CAPCHAN_SETUP_INFLIGHT;
+		p.max_inflight = cases[i].max;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, CAPCHAN_IOC_SETUP, &p));
+		EXPECT_EQ(cases[i].err, errno) TH_LOG("max_inflight %u", cases[i].max);
+	}
+	/* the largest bound, far above the rings' size, is taken as given */
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = 8;
+	p.flags = CAPCHAN_SETUP_INFLIGHT;
+	p.max_inflight = CAPCHAN_MAX_INFLIGHT;
+	ASSERT_EQ(0, ioctl(self->fd, CAPCHAN_IOC_SETUP, &p));
+	EXPECT_EQ(CAPCHAN_MAX_INFLIGHT, p.max_inflight);
+	EXPECT_EQ(CAPCHAN_SETUP_INFLIGHT, p.flags);
+	EXPECT_NE(0, p.features & CAPCHAN_FEAT_WORKERS);
 }
 
 TEST_F(setup, bad_pointer)

@@ -98,7 +98,13 @@ enum capchan_op {
 
 /* sqe->flags */
 #define CAPCHAN_SQE_LINK	(1U << 0)	/* next SQE runs only if this one succeeds */
-#define CAPCHAN_SQE_FLAGS_ALL	(CAPCHAN_SQE_LINK)
+/*
+ * Run this op in one of the channel's workers without trying it inline
+ * first (rings only; -EINVAL through INVOKE).  For ops the application
+ * knows will block: "Workers and completion order" below.
+ */
+#define CAPCHAN_SQE_ASYNC	(1U << 1)
+#define CAPCHAN_SQE_FLAGS_ALL	(CAPCHAN_SQE_LINK | CAPCHAN_SQE_ASYNC)
 
 /*
  * sqe->op_flags for OPEN: open(2)'s O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
@@ -254,8 +260,10 @@ struct capchan_cq_offsets {
 #define CAPCHAN_SETUP_SQPOLL	(1U << 1)
 /* with SQPOLL: the thread runs on CPU sq_thread_cpu only */
 #define CAPCHAN_SETUP_SQ_AFF	(1U << 2)
+/* max_inflight is given: see "Workers and completion order" below */
+#define CAPCHAN_SETUP_INFLIGHT	(1U << 3)
 #define CAPCHAN_SETUP_FLAGS_ALL	(CAPCHAN_SETUP_CQSIZE | CAPCHAN_SETUP_SQPOLL | \
-				 CAPCHAN_SETUP_SQ_AFF)
+				 CAPCHAN_SETUP_SQ_AFF | CAPCHAN_SETUP_INFLIGHT)
 
 #define CAPCHAN_MAX_SQ_ENTRIES	4096
 #define CAPCHAN_MAX_CQ_ENTRIES	(2 * CAPCHAN_MAX_SQ_ENTRIES)
@@ -268,7 +276,7 @@ struct capchan_params {
 	__u32	ring_size;	/* out: bytes to mmap at CAPCHAN_OFF_RINGS */
 	__u32	sq_thread_cpu;	/* in with SQ_AFF: the poll thread's CPU; else 0 */
 	__u32	sq_thread_idle;	/* in with SQPOLL: ms before it sleeps, 0: default */
-	__u32	resv[1];
+	__u32	max_inflight;	/* in with SETUP_INFLIGHT; out: the bound in force */
 	struct capchan_sq_offsets sq_off;	/* out */
 	struct capchan_cq_offsets cq_off;	/* out */
 };
@@ -297,6 +305,41 @@ struct capchan_params {
  * On an SQPOLL channel ENTER never consumes SQEs itself: to_submit is
  * ignored and it returns 0 (or waits, with GETEVENTS).
  */
+/*
+ * Workers and completion order.  An op from the rings that would block is
+ * handed to a worker of the channel (kernel threads, at most the module
+ * parameter max_workers per channel, gone after a few idle seconds) and
+ * the ENTER or poll thread goes on with the next SQE, so CQEs may arrive
+ * in any order: user_data says which op each belongs to.  What would
+ * block: a READ the file can tell (FMODE_NOWAIT: a page-cache miss on a
+ * disk file system, an empty pipe) is tried with IOCB_NOWAIT first; an
+ * FSYNC of a file whose fsync does real work; any op with
+ * CAPCHAN_SQE_ASYNC.  Other ops run inline, as before, even if they block
+ * (WRITE to a regular file, OPEN, directory ops).  A linked chain stays in
+ * order: from its first op that goes to a worker, the rest of the chain
+ * runs in that worker, one op after the other; a chain whose last SQE is
+ * not yet in the SQ at that point is not split: its op runs inline.
+ *
+ * Everything an op was checked against (handle, rights, policy, filters)
+ * is decided before it leaves the submitter, with the submitter's
+ * credentials; the worker then runs it in the submitter's address space
+ * (a buffer unmapped meanwhile: -EFAULT for that op only), with its
+ * rlimits and memory cgroup, and under the capability's credentials like
+ * every op.  Ops later in a chain are checked in the worker, which reads
+ * as the submitter too, except for the umask (022 for O_CREAT and MKDIR)
+ * and the pid the policy hook sees (the worker's).
+ *
+ * max_inflight bounds the ops handed to workers and not yet completed
+ * (their CQEs have room reserved in the CQ).  Without SETUP_INFLIGHT it
+ * is sq_entries; 0 or more than CAPCHAN_MAX_INFLIGHT is -EINVAL.  At the
+ * bound, ENTER consumes no more SQEs (like a full CQ: fewer than asked,
+ * or -EBUSY for none) until a CQE comes: backpressure, never a lost CQE.
+ * Closing the channel, or the submitting process exiting, interrupts ops
+ * blocked in workers (their CQEs say -EINTR, or nothing once the channel
+ * is gone).
+ */
+#define CAPCHAN_MAX_INFLIGHT	CAPCHAN_MAX_CQ_ENTRIES
+
 #define CAPCHAN_SQ_NEED_WAKEUP		(1U << 0)	/* SQ flags word */
 #define CAPCHAN_SQ_THREAD_IDLE_DEFAULT	1000		/* ms */
 #define CAPCHAN_SQ_THREAD_IDLE_MAX	10000		/* ms */
@@ -320,6 +363,8 @@ struct capchan_params {
 #define CAPCHAN_FEAT_MMAP		(1U << 10)
 /* CAPCHAN_SETUP_SQPOLL, CAPCHAN_SETUP_SQ_AFF, CAPCHAN_ENTER_SQ_WAKEUP */
 #define CAPCHAN_FEAT_SQPOLL		(1U << 11)
+/* workers: out-of-order CQEs, CAPCHAN_SQE_ASYNC, CAPCHAN_SETUP_INFLIGHT */
+#define CAPCHAN_FEAT_WORKERS		(1U << 12)
 
 /* ------------------------------------------------------------------ */
 /* Bootstrap ioctls ("emergency syscalls")                             */
@@ -464,8 +509,9 @@ struct capchan_filter {
 #define CAPCHAN_IOC_SEAL	_IO(CAPCHAN_IOC_MAGIC, 0x03)
 /*
  * Submit and/or wait.  Returns the number of SQEs consumed.  ENTERs that
- * submit run one at a time per channel (and not beside its poll thread):
- * an op blocked in one holds up the rings, never INVOKE.
+ * submit run one at a time per channel (and not beside its poll thread);
+ * an op that would block goes to a worker ("Workers and completion
+ * order"), one that blocks inline holds up the rings, never INVOKE.
  */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /*

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * capchan - workers: ops from the rings that would block, run off the
+ * submitter's path so the next SQE does not wait for them.
+ *
+ * capchan_ring_submit() runs every op as before, with req->may_punt set.
+ * An op that would block (op_file.c: a READ the file answers -EAGAIN
+ * under IOCB_NOWAIT, an FSYNC that does real work) or carries
+ * CAPCHAN_SQE_ASYNC stops before or in its issue step with -EIOCBQUEUED,
+ * still holding everything capchan_execute() took for it: its capability
+ * (referenced and entered, so REVOKE's teardown of the object waits for it),
+ * its copied paths.  All its checks, the policy hook included, are done.
+ * The submitter then hands it here with the rest of its linked chain (the
+ * SQEs copied, consumed from the SQ) and a CQE slot reserved for each
+ * (ctx->inflight), and goes on.
+ *
+ * A worker is a kernel thread of the channel, made on demand (at most
+ * max_workers, read when one is needed) and gone after CAPCHAN_WORKER_IDLE
+ * with nothing to do.  For each work it takes on what the submitter was:
+ * the address space (mmgrab()'d at hand-over, entered with
+ * mmget_not_zero() + kthread_use_mm() only while the work runs, so a work
+ * never keeps a dead process's memory alive while it waits in the queue;
+ * gone: -EFAULT), its credentials as the base (the op switches to its
+ * capability's, as always), its RLIMIT_FSIZE and RLIMIT_NOFILE, and its
+ * memory cgroup.  It runs the punted op's issue step and then the rest of
+ * the chain through capchan_execute(), each op checked there as from the
+ * rings, posting each CQE under ctx->cq_lock as it completes.
+ *
+ * Interrupting: a worker accepts SIGKILL from the kernel only
+ * (allow_kernel_signal(): user space cannot signal it).  Channel release
+ * and the submitting process's exit (or exec: channel flush) send it to
+ * the workers running that process's works, under @lock while the work is
+ * theirs, so the signal never lands on a later work: the op returns
+ * -EINTR (or whatever the interrupted wait returns, -ERESTART* as -EINTR)
+ * and the rest of its chain is cancelled.  Release then waits for every
+ * worker to be gone before anything they use is freed.
+ *
+ * Lock order: ctx->ring_lock (the submitter), then workers->lock, then
+ * ctx->cq_lock; a worker never holds @lock while running an op.
+ */
+#include "capchan.h"
+
+#include <linux/kthread.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+/* a worker with nothing to do for this long goes */
+#define CAPCHAN_WORKER_IDLE	(5 * HZ)
+#define CAPCHAN_WORKERS_MAX	64
+
+struct capchan_workers {
+	spinlock_t		lock;		/* what says @lock below */
+	struct list_head	queue;		/* works not started; @lock */
+	struct list_head	busy;		/* works running; @lock */
+	wait_queue_head_t	idle_wait;	/* idle workers */
+	wait_queue_head_t	gone_wait;	/* release, for nr == 0 */
+	unsigned int		nr;		/* workers alive; @lock */
+	unsigned int		nr_idle;	/* of those, waiting; @lock */
+	bool			dying;		/* release: cancel, then go; @lock */
+	atomic_long_t		punted;		/* works handed over */
+	atomic_long_t		made;		/* workers made */
+	atomic_long_t		interrupted;	/* works signalled or cancelled */
+};
+
+/* One punted op and the rest of its chain. */
+struct capchan_work {
+	struct list_head	node;		/* queue or busy; @lock */
+	struct task_struct	*worker;	/* running it; @lock */
+	struct capchan_ctx	*ctx;
+	struct mm_struct	*mm;		/* mmgrab()'d: the submitter's */
+	const struct cred	*cred;		/* the submitter's */
+	struct mem_cgroup	*memcg;		/* referenced */
+	struct pid		*tgid;		/* the submitter's process */
+	struct rlimit		fsize, nofile;
+	bool			cancelled;	/* @lock: finish with -EINTR */
+	u32			chain_handle;
+	u32			nr_rest;
+	struct capchan_req	req;		/* the punted op */
+	struct capchan_sqe	rest[];		/* the rest of its chain */
+};
+
+int capchan_workers_init(struct capchan_ctx *ctx)
+{
+	struct capchan_workers *w;
+
+	/* a SETUP that failed after this may be tried again */
+	if (ctx->workers)
+		return 0;
+	w = kzalloc(sizeof(*w), CAPCHAN_GFP);
+	if (!w)
+		return -ENOMEM;
+	spin_lock_init(&w->lock);
+	INIT_LIST_HEAD(&w->queue);
+	INIT_LIST_HEAD(&w->busy);
+	init_waitqueue_head(&w->idle_wait);
+	init_waitqueue_head(&w->gone_wait);
+	ctx->workers = w;
+	return 0;
+}
+
+static void capchan_work_free(struct capchan_work *work)
+{
+	put_pid(work->tgid);
+	mem_cgroup_put(work->memcg);
+	put_cred(work->cred);
+	mmdrop(work->mm);
+	kvfree(work);
+}
+
+/* A result the interrupted wait returned: never a -ERESTART* to user space. */
+static long capchan_work_res(long res)
+{
+	if (res == -ERESTARTSYS || res == -ERESTARTNOINTR ||
+	    res == -ERESTARTNOHAND || res == -ERESTART_RESTARTBLOCK)
+		return -EINTR;
+	return res;
+}
+
+/*
+ * Finish a work: its op (unless cancelled or the address space is gone),
+ * then the rest of its chain in order, one CQE each.
+ */
+static void capchan_work_run(struct capchan_work *work, bool cancelled)
+{
+	struct capchan_ctx *ctx = work->ctx;
+	u32 chain_handle = work->chain_handle;
+	bool failed, linked, mm_in = false;
+	struct mem_cgroup *old_memcg = NULL;
+	const struct cred *old_cred = NULL;
+	long res;
+	u32 i;
+
+	if (!cancelled && mmget_not_zero(work->mm)) {
+		struct task_struct *leader = current->group_leader;
+
+		kthread_use_mm(work->mm);
+		mm_in = true;
+		old_memcg = set_active_memcg(work->memcg);
+		old_cred = override_creds(work->cred);
+		/* a kernel thread has a signal_struct of its own */
+		task_lock(leader);
+		current->signal->rlim[RLIMIT_FSIZE] = work->fsize;
+		current->signal->rlim[RLIMIT_NOFILE] = work->nofile;
+		task_unlock(leader);
+	}
+
+	work->req.caller_ns = work->cred->user_ns;
+	if (mm_in) {
+		res = capchan_work_res(capchan_execute_finish(ctx, &work->req,
+							      &chain_handle));
+	} else {
+		/* interrupted before it ran, or the submitter's memory is gone */
+		res = cancelled ? -EINTR : -EFAULT;
+		capchan_execute_cancel(ctx, &work->req, res);
+	}
+	failed = res < 0;
+	linked = work->req.sqe.flags & CAPCHAN_SQE_LINK;
+	capchan_post_cqe_locked(ctx, work->req.sqe.user_data, res);
+
+	for (i = 0; i < work->nr_rest; i++) {
+		struct capchan_req req;
+
+		capchan_req_init(&req);
+		req.sqe = work->rest[i];
+		req.caller_ns = work->cred->user_ns;
+		/* the SQE copies may have lost a LINK bit: a new chain starts */
+		if (!linked) {
+			failed = false;
+			chain_handle = 0;
+		}
+		if (failed || !mm_in || fatal_signal_pending(current))
+			res = -ECANCELED;
+		else
+			res = capchan_work_res(capchan_execute(ctx, &req,
+							       &chain_handle,
+							       true));
+		if (res < 0)
+			failed = true;
+		linked = req.sqe.flags & CAPCHAN_SQE_LINK;
+		capchan_post_cqe_locked(ctx, req.sqe.user_data, res);
+		cond_resched();
+	}
+
+	if (mm_in) {
+		revert_creds(old_cred);
+		set_active_memcg(old_memcg);
+		kthread_unuse_mm(work->mm);
+		mmput(work->mm);
+	}
+}
+
+static int capchan_worker(void *data)
+{
+	struct capchan_ctx *ctx = data;
+	struct capchan_workers *w = ctx->workers;
+
+	/* only the kernel's SIGKILL (interrupt a work) ever reaches it */
+	allow_kernel_signal(SIGKILL);
+	current->flags |= PF_NO_SETAFFINITY;
+
+	spin_lock(&w->lock);
+	for (;;) {
+		struct capchan_work *work;
+		bool cancelled;
+		long left;
+
+		work = list_first_entry_or_null(&w->queue, struct capchan_work,
+						node);
+		if (work) {
+			list_move_tail(&work->node, &w->busy);
+			work->worker = current;
+			cancelled = work->cancelled || w->dying;
+			spin_unlock(&w->lock);
+
+			capchan_work_run(work, cancelled);
+
+			spin_lock(&w->lock);
+			list_del(&work->node);
+			work->worker = NULL;
+			/* a SIGKILL for this work must not reach the next */
+			flush_signals(current);
+			spin_unlock(&w->lock);
+			capchan_work_free(work);
+			cond_resched();
+			spin_lock(&w->lock);
+			continue;
+		}
+		if (w->dying)
+			break;
+		w->nr_idle++;
+		spin_unlock(&w->lock);
+		left = wait_event_timeout(w->idle_wait,
+					  READ_ONCE(w->dying) ||
+					  !list_empty_careful(&w->queue),
+					  CAPCHAN_WORKER_IDLE);
+		spin_lock(&w->lock);
+		w->nr_idle--;
+		if (!left && list_empty(&w->queue))
+			break;
+	}
+	/* after this unlock @ctx may be freed: touch nothing of it */
+	w->nr--;
+	if (!w->nr)
+		wake_up(&w->gone_wait);
+	spin_unlock(&w->lock);
+	module_put_and_kthread_exit(0);
+}
+
+/* Make a worker; its slot in w->nr is taken.  It runs at once. */
+static int capchan_worker_make(struct capchan_ctx *ctx)
+{
+	struct task_struct *t;
+
+	/* the worker's own reference: dropped by its last instruction */
+	__module_get(THIS_MODULE);
+	t = kthread_create(capchan_worker, ctx, "capchan-wk/%llu", ctx->id);
+	if (IS_ERR(t)) {
+		module_put(THIS_MODULE);
+		return PTR_ERR(t);
+	}
+	/* where the submitter may run, as the poll thread (sqpoll.c) */
+	set_cpus_allowed_ptr(t, current->cpus_ptr);
+	atomic_long_inc(&ctx->workers->made);
+	wake_up_process(t);
+	return 0;
+}
+
+/*
+ * Hand @req (stopped with -EIOCBQUEUED) and the next @nr_rest SQEs of its
+ * chain to a worker.  ring_lock held; the caller has checked the CQ room
+ * and the in-flight bound for 1 + @nr_rest CQEs.  0: the SQEs are consumed
+ * and the work owns @req; else nothing changed, the caller runs it inline.
+ */
+int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
+			 u32 chain_handle, u32 nr_rest)
+{
+	struct capchan_workers *w = ctx->workers;
+	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
+				   1, CAPCHAN_WORKERS_MAX);
+	struct task_struct *leader = current->group_leader;
+	struct capchan_work *work;
+	bool grow;
+	int err;
+	u32 i;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	if (!current->mm)
+		return -EINVAL;
+	work = kvzalloc(struct_size(work, rest, nr_rest), CAPCHAN_GFP);
+	if (!work)
+		return -ENOMEM;
+	work->ctx = ctx;
+	mmgrab(current->mm);
+	work->mm = current->mm;
+	work->cred = get_current_cred();
+	work->memcg = get_mem_cgroup_from_mm(current->mm);
+	/* from the poll thread: the process that made it */
+	work->tgid = get_pid(capchan_sqpoll_owner(ctx) ?: task_tgid(current));
+	task_lock(leader);
+	work->fsize = current->signal->rlim[RLIMIT_FSIZE];
+	work->nofile = current->signal->rlim[RLIMIT_NOFILE];
+	task_unlock(leader);
+	work->chain_handle = chain_handle;
+	work->nr_rest = nr_rest;
+	work->req = *req;
+	for (i = 0; i < nr_rest; i++)
+		capchan_sqe_copy(&work->rest[i],
+				 &ctx->sqes[(ctx->cached_sq_head + i) & ctx->sq_mask]);
+	/* reserved before any worker can post one of them */
+	atomic_add(1 + nr_rest, &ctx->inflight);
+
+	/*
+	 * Queue and decide in one critical section: a worker leaves only
+	 * with the queue empty under @lock, so a queued work always has a
+	 * worker that will see it (an idle one, a busy one after its work,
+	 * or the one made here).
+	 */
+	spin_lock(&w->lock);
+	list_add_tail(&work->node, &w->queue);
+	grow = !w->nr_idle && w->nr < max;
+	if (grow)
+		w->nr++;
+	spin_unlock(&w->lock);
+
+	if (grow) {
+		err = capchan_worker_make(ctx);
+		if (err) {
+			bool orphan;
+
+			spin_lock(&w->lock);
+			w->nr--;
+			/* no worker at all: nobody took it, take it back */
+			orphan = !w->nr;
+			if (orphan)
+				list_del(&work->node);
+			spin_unlock(&w->lock);
+			if (orphan) {
+				atomic_sub(1 + nr_rest, &ctx->inflight);
+				capchan_work_free(work);
+				return err;
+			}
+		}
+	}
+	WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + nr_rest);
+	atomic_long_inc(&w->punted);
+	wake_up(&w->idle_wait);
+	return 0;
+}
+
+/*
+ * Interrupt the works of @tgid (all with NULL): queued ones are marked
+ * cancelled (they finish with -EINTR and never run), running ones get
+ * SIGKILL while still theirs.
+ */
+static void capchan_workers_interrupt(struct capchan_workers *w,
+				      struct pid *tgid)
+{
+	struct capchan_work *work;
+
+	spin_lock(&w->lock);
+	list_for_each_entry(work, &w->queue, node) {
+		if (tgid && work->tgid != tgid)
+			continue;
+		if (!work->cancelled)
+			atomic_long_inc(&w->interrupted);
+		work->cancelled = true;
+	}
+	list_for_each_entry(work, &w->busy, node) {
+		if (tgid && work->tgid != tgid)
+			continue;
+		if (!work->cancelled) {
+			atomic_long_inc(&w->interrupted);
+			work->cancelled = true;
+			send_sig_info(SIGKILL, SEND_SIG_PRIV, work->worker);
+		}
+	}
+	spin_unlock(&w->lock);
+}
+
+/*
+ * Channel flush (a close of one of its descriptors).  One by a process
+ * that is exiting, or closing it in execve (O_CLOEXEC: on 6.1 before the
+ * address space is replaced, on 6.12 after, so in_execve says it, not
+ * the mm), interrupts that process's works: they would keep its old
+ * address space alive, and with its mapping of the rings this very
+ * channel, for as long as they block.  Others' works are not touched,
+ * nor are the process's own on any other close.
+ */
+void capchan_workers_cancel_task(struct capchan_ctx *ctx)
+{
+	if (!ctx->workers)
+		return;
+	if (!(current->flags & PF_EXITING) && !current->in_execve)
+		return;
+	capchan_workers_interrupt(ctx->workers, task_tgid(current));
+}
+
+static bool capchan_workers_gone(struct capchan_workers *w)
+{
+	bool gone;
+
+	spin_lock(&w->lock);
+	gone = !w->nr;
+	spin_unlock(&w->lock);
+	return gone;
+}
+
+/*
+ * Release: nothing submits any more (no ENTER, the poll thread stopped).
+ * Interrupt every work, let the workers finish them (-EINTR CQEs into the
+ * rings nobody reads, the capabilities let go of) and wait until the last
+ * worker is gone.
+ */
+void capchan_workers_destroy(struct capchan_ctx *ctx)
+{
+	struct capchan_workers *w = ctx->workers;
+
+	if (!w)
+		return;
+	spin_lock(&w->lock);
+	w->dying = true;
+	spin_unlock(&w->lock);
+	capchan_workers_interrupt(w, NULL);
+	wake_up_all(&w->idle_wait);
+	wait_event(w->gone_wait, capchan_workers_gone(w));
+	WARN_ON_ONCE(atomic_read(&ctx->inflight));
+	kfree(w);
+	ctx->workers = NULL;
+}
+
+void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m)
+{
+	struct capchan_workers *w = ctx->workers;
+	unsigned int nr = 0, idle = 0;
+
+	if (w) {
+		spin_lock(&w->lock);
+		nr = w->nr;
+		idle = w->nr_idle;
+		spin_unlock(&w->lock);
+	}
+	seq_printf(m, "inflight:\t%d\nmax-inflight:\t%u\nworkers:\t%u\nworkers-idle:\t%u\n",
+		   atomic_read(&ctx->inflight), ctx->max_inflight, nr, idle);
+	seq_printf(m, "worker-punted:\t%ld\nworkers-made:\t%ld\nworker-interrupted:\t%ld\n",
+		   w ? atomic_long_read(&w->punted) : 0,
+		   w ? atomic_long_read(&w->made) : 0,
+		   w ? atomic_long_read(&w->interrupted) : 0);
+}
