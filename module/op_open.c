@@ -29,6 +29,62 @@
  *    directory rename cannot move the parent out in between.  An existing
  *    target is opened without O_CREAT.
  *
+ * open(2)'s checks (may_open() and do_open() in fs/namei.c, read in the 6.1
+ * and 6.12 sources) and the call that makes each for OPEN; the ones marked
+ * [t] have cases in selftests/open_checks_test.c:
+ *
+ *  open(2) checks                     OPEN gets it from
+ *  ---------------------------------  --------------------------------------
+ *  [t] permission, MAY_OPEN | access  inode_permission(), open(2)'s mask
+ *      (DAC, ACLs, LSM inode hooks,   (capchan_acc_mask); for a file OPEN
+ *      read-only sb: EACCES, EROFS)   created, MAY_OPEN alone, as open(2)
+ *  [t] append-only: writing without   the IS_APPEND() test right after it
+ *      O_APPEND, or O_TRUNC: EPERM
+ *  [t] device nodes (and nodev        never reached: the type rule refuses
+ *      mounts: EACCES), FIFOs,        every type but directories and
+ *      sockets                        regular files first (-EINVAL), so the
+ *                                     nodev rule, which dentry_open() would
+ *                                     not apply, never arises
+ *  [t] noexec mounts                  nothing to do: open(2) applies them
+ *                                     only with MAY_EXEC, and OPEN never
+ *                                     asks it (there is no exec right)
+ *  [t] O_NOATIME for the owner only   the flag is not accepted (-EINVAL,
+ *      (EPERM)                        capchan_prep_open); dentry_open()
+ *                                     would not check the owner
+ *  [t] write access to a read-only    dentry_open(): do_dentry_open() takes
+ *      mount (EROFS); to a file       write access to the inode and mount
+ *      being executed (ETXTBSY, not
+ *      tested)
+ *      LSM file_open, fanotify's      dentry_open(): security_file_open()
+ *      open permission event          (which sends the fanotify event)
+ *  [t] leases                         dentry_open(): break_lease() with the
+ *                                     open's flags, O_NONBLOCK always added
+ *                                     here: a lease to break is -EAGAIN at
+ *                                     once (__break_lease's -EWOULDBLOCK)
+ *      IMA's file check               ima_file_check() before 6.9, after it
+ *                                     security_file_post_open() (whose one
+ *                                     hook on 6.12 is ima_file_check), with
+ *                                     open(2)'s mask, created files too
+ *  [t] fsnotify: IN_OPEN              fsnotify_open() before 6.8; on 6.12
+ *                                     vfs_open(), inside dentry_open()
+ *  [t] O_TRUNC, after all the above   vfs_truncate() once the file is open:
+ *      (IN_MODIFY)                    MAY_WRITE, append-only, write access,
+ *                                     LSM path_truncate, do_truncate(); its
+ *                                     blocking break_lease() finds no lease
+ *                                     (the open would have failed, and none
+ *                                     is granted while the file is open for
+ *                                     writing)
+ *  [t] O_CREAT: parent write+search,  vfs_create() (may_create(), LSM
+ *      LSM path_mknod, inode_create,  inode_create, fsnotify_create()) after
+ *      IN_CREATE (the parent's        security_path_mknod()
+ *      permission: open_diff_test)
+ *
+ * Where the two differ: open(2)'s O_TRUNC goes through do_truncate() with
+ * the file (ATTR_FILE | ATTR_OPEN) and, on 6.12, LSM file_truncate instead
+ * of path_truncate (AppArmor, Landlock and TOMOYO hook both); on 6.1 open(2)
+ * sends IN_OPEN after the truncation's IN_MODIFY, OPEN before it; open(2)'s
+ * audit_inode() record is not made.
+ *
  * Every limit (table slot, depth, capabilities and files of the user) is
  * reserved before any of this, so a failed OPEN has created or truncated
  * nothing.  The one window left: a device node or FIFO renamed over the
