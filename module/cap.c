@@ -36,11 +36,18 @@ static struct kmem_cache *capchan_cap_cache;
 
 int capchan_cap_cache_init(void)
 {
-	/* SLAB_ACCOUNT: capabilities are charged to the caller's memcg */
+	/* every capability takes one: keep it small (issue 12: <= 128 B) */
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_64BIT) &&
+		     sizeof(struct capchan_cap) > CAPCHAN_CAP_SIZE_MAX);
+	/*
+	 * SLAB_ACCOUNT: capabilities are charged to the caller's memcg.  No
+	 * SLAB_HWCACHE_ALIGN, which would round each up to 128 bytes: a
+	 * capability's counters are written by the ops on it, so two on one
+	 * cache line only share it when both are busy on different CPUs.
+	 */
 	capchan_cap_cache = kmem_cache_create("capchan_cap",
 					      sizeof(struct capchan_cap), 0,
-					      SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
-					      NULL);
+					      SLAB_ACCOUNT, NULL);
 	return capchan_cap_cache ? 0 : -ENOMEM;
 }
 
@@ -133,15 +140,16 @@ static void capchan_cap_drop_obj(struct capchan_cap *cap)
 
 /*
  * Begin an op on @cap: false if it is revoked.  Pairs with revocation's
- * store of @revoked before it drops the live bias: an op that begins after
- * REVOKE returned sees either @active at 0 or @revoked set (both RMW ops
- * on @active are fully ordered), so no op starts on a revoked capability.
+ * store of CAPCHAN_CAPF_REVOKED before it drops the live bias: an op that
+ * begins after REVOKE returned sees either @active at 0 or the flag set
+ * (both RMW ops on @active are fully ordered), so no op starts on a
+ * revoked capability.
  */
 bool capchan_cap_enter(struct capchan_cap *cap)
 {
 	if (!atomic_inc_not_zero(&cap->active))
 		return false;
-	if (unlikely(READ_ONCE(cap->revoked))) {
+	if (unlikely(capchan_cap_is_revoked(cap))) {
 		capchan_cap_exit(cap);
 		return false;
 	}
@@ -188,9 +196,7 @@ static struct capchan_cap *capchan_cap_alloc(struct capchan_tree *tree,
 	cap->obj = obj;
 	refcount_inc(&tree->ref);
 	cap->tree = tree;
-	INIT_LIST_HEAD(&cap->children);
-	INIT_LIST_HEAD(&cap->sibling);
-	INIT_LIST_HEAD(&cap->mmaps);
+	INIT_HLIST_HEAD(&cap->mmaps);
 	return cap;
 }
 
@@ -223,13 +229,59 @@ struct capchan_cap *capchan_cap_prepare_child(struct capchan_cap *parent,
 {
 	struct capchan_cap *cap;
 
-	if (parent->depth + 1 > READ_ONCE(capchan_max_depth))
+	/* max_depth is at most 1024 (main.c): @depth is a u16 */
+	if (parent->depth + 1 >
+	    min_t(u32, READ_ONCE(capchan_max_depth), U16_MAX))
 		return ERR_PTR(-EMLINK);
 	cap = capchan_cap_alloc(parent->tree, obj, parent->cred, user, type,
 				rights);
 	if (!IS_ERR(cap))
 		cap->depth = parent->depth + 1;
 	return cap;
+}
+
+/*
+ * Children lists, in creation order (so REVOKE marks a tree oldest first)
+ * with a head of one pointer: @children is the oldest child, @sib_next
+ * runs to younger siblings and @sib_prev to older ones, and the oldest
+ * child's @sib_prev is the youngest, so adding one needs no walk.  A
+ * capability on no list has @sib_prev NULL.  Tree lock held.
+ */
+static void capchan_child_add(struct capchan_cap *parent,
+			      struct capchan_cap *cap)
+{
+	struct capchan_cap *first = parent->children;
+
+	lockdep_assert_held(&parent->tree->lock);
+	cap->sib_next = NULL;
+	if (!first) {
+		cap->sib_prev = cap;
+		parent->children = cap;
+		return;
+	}
+	cap->sib_prev = first->sib_prev;
+	first->sib_prev->sib_next = cap;
+	first->sib_prev = cap;
+}
+
+/* Take @cap off its parent's list, if it is on it. */
+static void capchan_child_del(struct capchan_cap *cap)
+{
+	struct capchan_cap *parent = cap->parent, *next = cap->sib_next;
+
+	lockdep_assert_held(&cap->tree->lock);
+	if (!cap->sib_prev)
+		return;
+	if (parent->children == cap)
+		parent->children = next;
+	else
+		cap->sib_prev->sib_next = next;
+	if (next)
+		next->sib_prev = cap->sib_prev;
+	else if (parent->children)
+		parent->children->sib_prev = cap->sib_prev;	/* new youngest */
+	cap->sib_next = NULL;
+	cap->sib_prev = NULL;
 }
 
 /*
@@ -246,14 +298,14 @@ int capchan_cap_link(struct capchan_cap *parent, struct capchan_cap *cap)
 		return -EINVAL;
 	}
 	mutex_lock(&tree->lock);
-	if (parent->revoked) {
+	if (parent->flags & CAPCHAN_CAPF_REVOKED) {
 		mutex_unlock(&tree->lock);
 		capchan_cap_put(cap);
 		return -EKEYREVOKED;
 	}
 	refcount_inc(&parent->ref);	/* structure only: see capchan_cap_put() */
 	cap->parent = parent;
-	list_add_tail(&cap->sibling, &parent->children);
+	capchan_child_add(parent, cap);
 	mutex_unlock(&tree->lock);
 	return 0;
 }
@@ -266,9 +318,10 @@ int capchan_cap_link(struct capchan_cap *parent, struct capchan_cap *cap)
 static void capchan_cap_retire(struct capchan_cap *cap)
 {
 	lockdep_assert_held(&cap->tree->lock);
-	if (cap->retired)
+	if (cap->flags & CAPCHAN_CAPF_RETIRED)
 		return;
-	cap->retired = true;
+	/* WRITE_ONCE: CAPCHAN_CAPF_REVOKED, in the same byte, is read unlocked */
+	WRITE_ONCE(cap->flags, cap->flags | CAPCHAN_CAPF_RETIRED);
 	/* fully ordered: see capchan_cap_enter() */
 	capchan_cap_exit(cap);
 }
@@ -296,10 +349,10 @@ static void capchan_cap_unref(struct capchan_cap *cap)
 
 		mutex_lock(&tree->lock);
 		/* live children and revoked ones both hold a reference */
-		WARN_ON_ONCE(!list_empty(&cap->children));
-		list_del_init(&cap->sibling);
+		WARN_ON_ONCE(cap->children);
+		capchan_child_del(cap);
 		/* no user left: retired by capchan_cap_put() already */
-		WARN_ON_ONCE(!cap->retired);
+		WARN_ON_ONCE(!(cap->flags & CAPCHAN_CAPF_RETIRED));
 		mutex_unlock(&tree->lock);
 		WARN_ON_ONCE(atomic_read(&cap->active) || cap->obj);
 		put_cred(cap->cred);
@@ -333,7 +386,7 @@ void capchan_cap_put(struct capchan_cap *cap)
 static void capchan_cap_mark_revoked(struct capchan_cap *cap)
 {
 	lockdep_assert_held(&cap->tree->lock);
-	WRITE_ONCE(cap->revoked, true);
+	WRITE_ONCE(cap->flags, cap->flags | CAPCHAN_CAPF_REVOKED);
 	capchan_cap_retire(cap);
 }
 
@@ -365,10 +418,9 @@ restart:
 	for (;;) {
 		struct capchan_cap *parent;
 
-		if (!list_empty(&node->children)) {
-			node = list_first_entry(&node->children,
-						struct capchan_cap, sibling);
-			if (!node->revoked) {
+		if (node->children) {
+			node = node->children;
+			if (!(node->flags & CAPCHAN_CAPF_REVOKED)) {
 				capchan_cap_mark_revoked(node);
 				capchan_mmap_revoked(node, &mmaps);
 				count++;
@@ -379,7 +431,7 @@ restart:
 			break;
 		/* @node's subtree is all revoked and detached: detach it */
 		parent = node->parent;
-		list_del_init(&node->sibling);
+		capchan_child_del(node);
 		node = parent;
 		if (need_resched()) {
 			mutex_unlock(&tree->lock);

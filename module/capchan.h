@@ -81,9 +81,13 @@ struct capchan_obj {
 
 /* The derivation tree of one root capability and everything below it. */
 struct capchan_tree {
-	struct mutex		lock;		/* children/sibling/revoked/parent links */
+	struct mutex		lock;		/* children/siblings/flags/parent/mmaps */
 	refcount_t		ref;		/* one per capability in the tree */
 };
+
+/* capchan_cap.flags: each set once, under tree->lock */
+#define CAPCHAN_CAPF_REVOKED	BIT(0)	/* read without the lock too */
+#define CAPCHAN_CAPF_RETIRED	BIT(1)	/* the live bias is dropped */
 
 /*
  * A capability: an object, a rights mask and the credentials its ops run
@@ -93,26 +97,33 @@ struct capchan_tree {
  * its object is let go), and @ref, the structure, held by each user and
  * each child.  A child keeps its parent's structure alive so revoking an
  * ancestor still reaches it after the handles in between were closed.
+ *
+ * One is allocated per capability, so it is kept small: 96 bytes on 64-bit
+ * (capchan_cap_cache_init() asserts it).  What ops read comes first.
  */
 struct capchan_cap {
 	refcount_t		ref;		/* the structure: users and children */
 	refcount_t		users;		/* table slots and capability files */
 	/* 1 (live) + ops in flight; 0: revoked and idle, @obj dropped */
 	atomic_t		active;
-	u32			type;		/* enum capchan_cap_type */
-	u32			depth;		/* 0 for a granted root */
+	u16			depth;		/* 0 for a granted root; <= max_depth */
+	u8			type;		/* enum capchan_cap_type */
+	u8			flags;		/* CAPCHAN_CAPF_*; tree->lock */
 	u64			rights;
-	bool			revoked;	/* set once, under tree->lock */
-	bool			retired;	/* live bias dropped; tree->lock */
 	const struct cred	*cred;		/* every op on it runs with these */
 	struct capchan_obj	*obj;		/* only inside capchan_cap_enter/exit */
 	struct capchan_user	*user;		/* charged one capability */
 	struct capchan_tree	*tree;
 	struct capchan_cap	*parent;	/* holds a reference */
-	struct list_head	children;	/* live children; tree->lock */
-	struct list_head	sibling;	/* tree->lock */
-	struct list_head	mmaps;		/* its mappings (mmap.c); tree->lock */
+	/* live children, oldest first (cap.c); all three tree->lock */
+	struct capchan_cap	*children;
+	struct capchan_cap	*sib_next;	/* the next younger sibling */
+	struct capchan_cap	*sib_prev;	/* older; NULL: on no list */
+	struct hlist_head	mmaps;		/* its mappings (mmap.c); tree->lock */
 };
+
+/* the largest struct capchan_cap may be (64-bit); see above */
+#define CAPCHAN_CAP_SIZE_MAX	96
 
 int capchan_cap_cache_init(void);
 void capchan_cap_cache_exit(void);
@@ -134,7 +145,7 @@ long capchan_cap_revoke_descendants(struct capchan_cap *cap);
 
 static inline bool capchan_cap_is_revoked(const struct capchan_cap *cap)
 {
-	return READ_ONCE(cap->revoked);
+	return READ_ONCE(cap->flags) & CAPCHAN_CAPF_REVOKED;
 }
 
 /* The open file of a capability; only between capchan_cap_enter/exit. */
@@ -153,15 +164,15 @@ void capchan_mmap_revoked(struct capchan_cap *cap, struct list_head *dead);
 void capchan_mmap_teardown(struct list_head *dead);
 
 /* ---- handle table (table.c) -------------------------------------------- */
-struct capchan_slot {
-	struct capchan_cap	*cap;		/* NULL: free */
-	u32			handle;		/* the handle it was issued under */
-};
-
-/* Self-locking: every capchan_table_*() takes @lock itself (table.c). */
+/*
+ * Self-locking: every capchan_table_*() takes @lock itself (table.c).
+ * Slot i is caps[i] and handles[i]: two arrays, so a slot takes 12 bytes
+ * on 64-bit, not a padded 16.
+ */
 struct capchan_table {
 	spinlock_t		lock;		/* all below; never held across an op */
-	struct capchan_slot	*slots;
+	struct capchan_cap	**caps;		/* NULL: free */
+	u32			*handles;	/* the handle each was issued under */
 	u32			mask;		/* nr_slots - 1 */
 	u32			nr_slots;	/* 0 or a power of two */
 	u32			nr_used;	/* live and reserved */

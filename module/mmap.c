@@ -52,7 +52,7 @@
 #include <linux/srcu.h>
 #include <linux/version.h>
 
-/* Fault handlers read a capability's @revoked inside this; REVOKE waits. */
+/* Fault handlers check capchan_cap_is_revoked() inside this; REVOKE waits. */
 DEFINE_STATIC_SRCU(capchan_mmap_srcu);
 
 /*
@@ -71,7 +71,7 @@ struct capchan_mmap {
 	pgoff_t				pgoff;	/* the file pages mapped */
 	pgoff_t				pages;
 	bool				writable;	/* holds i_mmap_writable */
-	struct list_head		node;	/* cap->mmaps, tree->lock */
+	struct hlist_node		node;	/* cap->mmaps, tree->lock */
 	struct list_head		dead;	/* on a REVOKE's teardown list */
 };
 
@@ -88,8 +88,8 @@ static void capchan_mmap_put(struct capchan_mmap *m)
 	if (!refcount_dec_and_test(&m->ref))
 		return;
 	mutex_lock(&m->cap->tree->lock);
-	list_del(&m->node);
-	revoked = m->cap->revoked;
+	hlist_del(&m->node);
+	revoked = m->cap->flags & CAPCHAN_CAPF_REVOKED;
 	mutex_unlock(&m->cap->tree->lock);
 	if (m->writable) {
 		/*
@@ -356,7 +356,7 @@ int capchan_capfile_mmap(struct file *capfile, struct vm_area_struct *vma)
 
 	/* from here REVOKE tears it down, unless it marked the cap already */
 	mutex_lock(&cap->tree->lock);
-	if (cap->revoked) {
+	if (cap->flags & CAPCHAN_CAPF_REVOKED) {
 		mutex_unlock(&cap->tree->lock);
 		if (m->real->close)
 			m->real->close(vma);
@@ -365,7 +365,7 @@ int capchan_capfile_mmap(struct file *capfile, struct vm_area_struct *vma)
 		err = -EKEYREVOKED;
 		goto out_unwritable;
 	}
-	list_add_tail(&m->node, &cap->mmaps);
+	hlist_add_head(&m->node, &cap->mmaps);
 	mutex_unlock(&cap->tree->lock);
 	/* no VMA reaches the file yet: from now on none can read or write it */
 	if (shared_write)
@@ -394,7 +394,7 @@ void capchan_mmap_revoked(struct capchan_cap *cap, struct list_head *dead)
 	struct capchan_mmap *m;
 
 	lockdep_assert_held(&cap->tree->lock);
-	list_for_each_entry(m, &cap->mmaps, node)
+	hlist_for_each_entry(m, &cap->mmaps, node)
 		if (refcount_inc_not_zero(&m->ref))
 			list_add_tail(&m->dead, dead);
 }

@@ -20,7 +20,12 @@
  * live entry moves to handle & new_mask, which cannot collide because
  * distinct low bits stay distinct under a wider mask.  A slot can be
  * reserved before the capability that goes in exists, so an op checks the
- * table limit before it has side effects.
+ * table limit before it has side effects.  A slot is a capability pointer
+ * and the 32-bit handle, kept in two arrays (12 bytes a slot on 64-bit,
+ * where a struct of both would be padded to 16).  A table
+ * that just doubled is still three eighths full, so while capabilities
+ * are added the slots cost at most 32 bytes per capability (the table does
+ * not shrink when they are closed).
  *
  * Locking: every access to the slots and counters is under t->lock, a
  * spinlock held for one table operation (fdinfo alone holds it for a
@@ -43,10 +48,40 @@
 /* A reserved slot: taken, but no handle resolves to it yet. */
 #define CAPCHAN_SLOT_RESERVED	((struct capchan_cap *)1UL)
 
+/* The two arrays of a table: slot i is caps[i] and handles[i]. */
+struct capchan_table_arrays {
+	struct capchan_cap	**caps;
+	u32			*handles;
+};
+
+static void capchan_table_free(struct capchan_table_arrays *a)
+{
+	kvfree(a->caps);
+	kvfree(a->handles);
+	a->caps = NULL;
+	a->handles = NULL;
+}
+
+/*
+ * The arrays of a table of @nr slots, zeroed.  Two allocations, not one:
+ * each has a power-of-two size, which a large kmalloc (a power-of-two
+ * number of pages) holds without waste.
+ */
+static int capchan_table_alloc(struct capchan_table_arrays *a, u32 nr)
+{
+	a->caps = kvcalloc(nr, sizeof(*a->caps), CAPCHAN_GFP);
+	a->handles = kvcalloc(nr, sizeof(*a->handles), CAPCHAN_GFP);
+	if (a->caps && a->handles)
+		return 0;
+	capchan_table_free(a);
+	return -ENOMEM;
+}
+
 void capchan_table_init(struct capchan_table *t)
 {
 	spin_lock_init(&t->lock);
-	t->slots = NULL;
+	t->caps = NULL;
+	t->handles = NULL;
 	t->mask = 0;
 	t->nr_slots = 0;
 	t->nr_used = 0;
@@ -60,12 +95,13 @@ void capchan_table_destroy(struct capchan_table *t)
 	u32 i;
 
 	for (i = 0; i < t->nr_slots; i++) {
-		struct capchan_cap *cap = t->slots[i].cap;
+		struct capchan_cap *cap = t->caps[i];
 
 		if (cap && cap != CAPCHAN_SLOT_RESERVED)
 			capchan_cap_put(cap);
 	}
-	kvfree(t->slots);
+	kvfree(t->caps);
+	kvfree(t->handles);
 	capchan_table_init(t);
 }
 
@@ -75,25 +111,28 @@ static u32 capchan_table_max_slots(u32 limit)
 	return max_t(u32, roundup_pow_of_two(limit) * 2, CAPCHAN_TABLE_MIN);
 }
 
-/* Move every entry into @slots (@nr entries); returns the old array. */
-static struct capchan_slot *capchan_table_install(struct capchan_table *t,
-						  struct capchan_slot *slots,
-						  u32 nr)
+/*
+ * Move every entry into @a (@nr slots, from capchan_table_alloc()) and
+ * make it the table's; @a gets the old arrays.
+ */
+static void capchan_table_install(struct capchan_table *t,
+				  struct capchan_table_arrays *a, u32 nr)
 {
-	struct capchan_slot *old = t->slots;
 	u32 i;
 
 	lockdep_assert_held(&t->lock);
 	for (i = 0; i < t->nr_slots; i++) {
-		struct capchan_slot *s = &t->slots[i];
+		u32 j = t->handles[i] & (nr - 1);
 
-		if (s->cap)
-			slots[s->handle & (nr - 1)] = *s;
+		if (!t->caps[i])
+			continue;
+		a->caps[j] = t->caps[i];
+		a->handles[j] = t->handles[i];
 	}
-	t->slots = slots;
+	swap(t->caps, a->caps);
+	swap(t->handles, a->handles);
 	t->nr_slots = nr;
 	t->mask = nr - 1;
-	return old;
 }
 
 static u32 capchan_handle_next(u32 h)
@@ -112,7 +151,7 @@ static u32 capchan_handle_next(u32 h)
 int capchan_table_reserve(struct capchan_table *t)
 {
 	u32 limit = READ_ONCE(capchan_max_caps);
-	struct capchan_slot *old = NULL, *slots;
+	struct capchan_table_arrays old = {}, a;
 	u32 h, nr;
 	int ret;
 
@@ -135,30 +174,27 @@ int capchan_table_reserve(struct capchan_table *t)
 			break;
 		}
 		spin_unlock(&t->lock);
-		kvfree(old);
-		old = NULL;
-		slots = kvcalloc(nr, sizeof(*slots), CAPCHAN_GFP);
-		if (!slots)
+		capchan_table_free(&old);
+		if (capchan_table_alloc(&a, nr))
 			return -ENOMEM;
 		spin_lock(&t->lock);
 		/* another thread may have grown it while the lock was dropped */
 		if (nr == (t->nr_slots ? t->nr_slots * 2 : CAPCHAN_TABLE_MIN))
-			old = capchan_table_install(t, slots, nr);
-		else
-			old = slots;
+			capchan_table_install(t, &a, nr);	/* @a: the old ones */
+		old = a;
 	}
 	h = t->next;
-	while (t->slots[h & t->mask].cap)
+	while (t->caps[h & t->mask])
 		h = capchan_handle_next(h);
-	t->slots[h & t->mask].cap = CAPCHAN_SLOT_RESERVED;
-	t->slots[h & t->mask].handle = h;
+	t->caps[h & t->mask] = CAPCHAN_SLOT_RESERVED;
+	t->handles[h & t->mask] = h;
 	t->next = capchan_handle_next(h);
 	t->nr_used++;
 	t->nr_reserved++;
 	ret = h;
 out_unlock:
 	spin_unlock(&t->lock);
-	kvfree(old);
+	capchan_table_free(&old);
 	return ret;
 }
 
@@ -166,24 +202,26 @@ out_unlock:
 void capchan_table_commit(struct capchan_table *t, u32 handle,
 			  struct capchan_cap *cap)
 {
-	struct capchan_slot *s;
+	u32 i;
 
 	spin_lock(&t->lock);
-	s = &t->slots[handle & t->mask];
-	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
-	s->cap = cap;
+	i = handle & t->mask;
+	WARN_ON_ONCE(t->caps[i] != CAPCHAN_SLOT_RESERVED ||
+		     t->handles[i] != handle);
+	t->caps[i] = cap;
 	t->nr_reserved--;
 	spin_unlock(&t->lock);
 }
 
 void capchan_table_cancel(struct capchan_table *t, u32 handle)
 {
-	struct capchan_slot *s;
+	u32 i;
 
 	spin_lock(&t->lock);
-	s = &t->slots[handle & t->mask];
-	WARN_ON_ONCE(s->cap != CAPCHAN_SLOT_RESERVED || s->handle != handle);
-	s->cap = NULL;
+	i = handle & t->mask;
+	WARN_ON_ONCE(t->caps[i] != CAPCHAN_SLOT_RESERVED ||
+		     t->handles[i] != handle);
+	t->caps[i] = NULL;
 	t->nr_used--;
 	t->nr_reserved--;
 	spin_unlock(&t->lock);
@@ -205,21 +243,22 @@ int capchan_table_insert(struct capchan_table *t, struct capchan_cap *cap)
 	return h;
 }
 
-static struct capchan_slot *capchan_table_slot(const struct capchan_table *t,
+/* The slot @handle names, or NULL. */
+static struct capchan_cap **capchan_table_slot(const struct capchan_table *t,
 					       u32 handle)
 {
-	struct capchan_slot *s;
+	struct capchan_cap *cap;
 	u32 idx;
 
 	lockdep_assert_held(&t->lock);
 	if (!t->nr_slots)
 		return NULL;
 	idx = array_index_nospec(handle & t->mask, t->nr_slots);
-	s = &t->slots[idx];
+	cap = t->caps[idx];
 	/* a reserved slot has no capability yet: never a match */
-	if (s->handle != handle || !s->cap || s->cap == CAPCHAN_SLOT_RESERVED)
+	if (t->handles[idx] != handle || !cap || cap == CAPCHAN_SLOT_RESERVED)
 		return NULL;
-	return s;
+	return &t->caps[idx];
 }
 
 /*
@@ -230,13 +269,12 @@ static struct capchan_slot *capchan_table_slot(const struct capchan_table *t,
  */
 struct capchan_cap *capchan_table_get(struct capchan_table *t, u32 handle)
 {
-	struct capchan_slot *s;
-	struct capchan_cap *cap = NULL;
+	struct capchan_cap **s, *cap = NULL;
 
 	spin_lock(&t->lock);
 	s = capchan_table_slot(t, handle);
 	if (s) {
-		cap = s->cap;
+		cap = *s;
 		/* the slot's own reference keeps both counts above zero */
 		capchan_cap_get(cap);
 	}
@@ -251,14 +289,13 @@ struct capchan_cap *capchan_table_get(struct capchan_table *t, u32 handle)
  */
 struct capchan_cap *capchan_table_remove(struct capchan_table *t, u32 handle)
 {
-	struct capchan_slot *s;
-	struct capchan_cap *cap = NULL;
+	struct capchan_cap **s, *cap = NULL;
 
 	spin_lock(&t->lock);
 	s = capchan_table_slot(t, handle);
 	if (s) {
-		cap = s->cap;
-		s->cap = NULL;
+		cap = *s;
+		*s = NULL;
 		t->nr_used--;
 	}
 	spin_unlock(&t->lock);
@@ -279,9 +316,9 @@ struct capchan_cap *capchan_table_at(const struct capchan_table *t, u32 i,
 	struct capchan_cap *cap;
 
 	lockdep_assert_held(&t->lock);
-	cap = t->slots[i].cap;
+	cap = t->caps[i];
 	if (!cap || cap == CAPCHAN_SLOT_RESERVED)
 		return NULL;
-	*handle = t->slots[i].handle;
+	*handle = t->handles[i];
 	return cap;
 }
