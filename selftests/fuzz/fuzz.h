@@ -60,7 +60,7 @@
 			 CAPCHAN_FEAT_NODROP | CAPCHAN_FEAT_POLL | \
 			 CAPCHAN_FEAT_CAP_CREDS | CAPCHAN_FEAT_HOOK | \
 			 CAPCHAN_FEAT_FILTER | CAPCHAN_FEAT_MMAP | \
-			 CAPCHAN_FEAT_SQPOLL)
+			 CAPCHAN_FEAT_SQPOLL | CAPCHAN_FEAT_WORKERS)
 
 /* ---- fail.c ------------------------------------------------------- */
 

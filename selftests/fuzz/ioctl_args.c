@@ -83,8 +83,12 @@ static long fz_expect_setup(const struct fz_chan *c, const struct capchan_params
 		return -EBUSY;
 	if (p->flags & ~CAPCHAN_SETUP_FLAGS_ALL)
 		return -EINVAL;
-	if (p->resv[0])
+	if (p->flags & CAPCHAN_SETUP_INFLIGHT) {
+		if (!p->max_inflight || p->max_inflight > CAPCHAN_MAX_INFLIGHT)
+			return -EINVAL;
+	} else if (p->max_inflight) {
 		return -EINVAL;
+	}
 	/* the poll thread's fields without CAPCHAN_SETUP_SQPOLL */
 	if (p->sq_thread_cpu || p->sq_thread_idle)
 		return -EINVAL;
@@ -135,7 +139,10 @@ static void fz_ioc_setup(struct fz_w *w, struct fz_chan *c)
 
 			switch (fz_rn(r, 3)) {
 			case 0:
-				p->resv[0] = v;
+				/* with or without CAPCHAN_SETUP_INFLIGHT */
+				p->max_inflight = fz_pct(r, 50) ? v : 0;
+				if (fz_pct(r, 50))
+					p->flags |= CAPCHAN_SETUP_INFLIGHT;
 				break;
 			case 1:
 				p->sq_thread_cpu = v;

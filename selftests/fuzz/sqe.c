@@ -88,5 +88,11 @@ void fz_gen_sqe(struct fz_w *w, struct capchan_sqe *s)
 		s->resv2 = fz_r64(r) | 1;
 	k = fz_rn(r, 100);
 	s->flags = k < 85 ? 0 : k < 97 ? CAPCHAN_SQE_LINK : (uint8_t)fz_r64(r);
+	/*
+	 * Never CAPCHAN_SQE_ASYNC: an op in a worker may complete after the
+	 * SQEs behind it, and the ring model checks CQEs in submission order
+	 * (workers_test and workers_attack_test cover the workers).
+	 */
+	s->flags &= ~CAPCHAN_SQE_ASYNC;
 	s->user_data = fz_r64(r);
 }
