@@ -113,10 +113,11 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 			return -EIOCBQUEUED;
 		/*
 		 * Part of a regular file is not cached: a worker reads the
-		 * rest, as read(2) would have (a short read of a pipe or
-		 * socket is its answer).
+		 * rest, as read(2) would have (a short read at the end of the
+		 * file, or of a pipe or socket, is the answer itself).
 		 */
-		if (ret > 0 && ret < len && S_ISREG(file_inode(file)->i_mode)) {
+		if (ret > 0 && ret < len && S_ISREG(file_inode(file)->i_mode) &&
+		    pos < i_size_read(file_inode(file))) {
 			req->done = ret;
 			return -EIOCBQUEUED;
 		}
