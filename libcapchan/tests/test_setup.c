@@ -57,7 +57,7 @@ START_TEST(init_maps_layout)
 	ck_assert_uint_eq(c->params.sq_entries, 16);
 	ck_assert_uint_eq(c->params.cq_entries, 0);
 	ck_assert_uint_eq(c->params.flags, 0);
-	ck_assert_uint_eq(c->params.resv[0] | c->params.sq_thread_cpu |
+	ck_assert_uint_eq(c->params.max_inflight | c->params.sq_thread_cpu |
 			  c->params.sq_thread_idle, 0);
 	ck_assert_uint_eq(fake.nmmap, 1);
 	ck_assert_uint_eq(fake.mmap_len, r.size);
