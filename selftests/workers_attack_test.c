@@ -26,6 +26,8 @@
  *    user namespace, as inline.
  *  - proc_self_in_worker (FINDING, minor): "self" beneath /proc is the
  *    worker.
+ *  - worker_cgroup (FINDING): a worker runs in the root cgroup, not the
+ *    submitter's (cpu.max, io.max, pids.max do not apply).
  * Lifetime:
  *  - revoke_then_queued_op (FINDING): an op queued behind a busy worker
  *    starts after the REVOKE that forbids it returned;
@@ -643,6 +645,69 @@ TEST_F_TIMEOUT(wa, proc_self_in_worker, 60)
 	}
 	EXPECT_EQ(mine.st_ino, st[0].ino);
 	EXPECT_EQ(mine.st_ino, st[1].ino) TH_LOG("self is the worker");
+}
+
+/*
+ * FINDING: a worker is in the root cgroup, whatever the submitter's.
+ * The memory cgroup is taken over per work (set_active_memcg), but the
+ * CPU time of the ops, the I/O they issue (READ misses, FSYNC) and the
+ * threads themselves count in the root cgroup: a user confined by
+ * cpu.max, io.max or pids.max runs as many ops as it likes outside those
+ * limits through ASYNC SQEs.  The README says this of the poll thread,
+ * not of workers.
+ * Fix: attach each new worker to its submitter's cgroups
+ * (cgroup_attach_task_all(), as vhost does for its worker) and, per
+ * work, re-attach when the submitter's css_set differs; at least
+ * kthread_associate_blkcg() with the submitter's blkcg css around each
+ * work so I/O is charged and throttled where it belongs.
+ */
+#define CGROOT		"/sys/fs/cgroup"
+#define CG		CGROOT "/capchan-wkatk"
+
+TEST_F_TIMEOUT(wa, worker_cgroup, 60)
+{
+	pid_t pid;
+
+	if (mount("none", CGROOT, "cgroup2", 0, NULL) && errno != EBUSY)
+		SKIP(return, "no cgroup v2 (%d)", errno);
+	ASSERT_EQ(0, mkdir(CG, 0755) && errno != EEXIST ? -errno : 0);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char buf[64], mine[128], theirs[128], path[64], comm[32];
+		struct cc_uffd_page u;
+		struct capchan ch;
+		pid_t wk;
+		int fd, h;
+
+		snprintf(buf, sizeof(buf), "%d", getpid());
+		if (cc_write_str(CG "/cgroup.procs", buf))
+			_exit(10);
+		if (cc_uffd_page_init(&u) || capchan_queue_init(8, &ch, 0))
+			_exit(11);
+		fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
+		h = cc_grant(ch.fd, fd, R_READ | R_SEEK, NULL);
+		if (!cc_handle_ok(h))
+			_exit(12);
+		push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0,
+		     1);
+		if (cc_enter(ch.fd, 1, 0, 0) != 1 || cc_uffd_wait_fault(&u))
+			_exit(13);
+		wk_comm(comm, sizeof(comm), ch.fd);
+		wk = find_comm(comm);
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", wk);
+		if (!wk || cc_get_file(AT_FDCWD, "/proc/self/cgroup", mine,
+				       sizeof(mine)) <= 0 ||
+		    cc_get_file(AT_FDCWD, path, theirs, sizeof(theirs)) <= 0)
+			_exit(14);
+		if (cc_uffd_supply(&u, 0))
+			_exit(15);
+		/* 0::/capchan-wkatk for both, or the worker is elsewhere */
+		_exit(strcmp(mine, theirs) ? 1 : 0);
+	}
+	/* 1: the worker is not in the submitter's cgroup; 10+: setup */
+	EXPECT_EQ(0, cc_wait_child(pid));
+	rmdir(CG);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
