@@ -22,6 +22,8 @@
  *  - rlimit_fsize: a WRITE past RLIMIT_FSIZE in a worker is -EFBIG, its
  *    SIGXFSZ goes nowhere (not to the submitter, not killing the worker).
  *  - rlimit_nofile: a worker's OPEN meets the submitter's RLIMIT_NOFILE.
+ *  - escapes_in_worker: in capability mode, "..", absolute paths and
+ *    symlinks out of the DIR fail in a worker as inline.
  *  - userns_stat_ids: STAT in a worker maps ids into the submitter's
  *    user namespace, as inline.
  *  - proc_self_in_worker (FINDING, minor): "self" beneath /proc is the
@@ -708,6 +710,73 @@ TEST_F_TIMEOUT(wa, worker_cgroup, 60)
 	/* 1: the worker is not in the submitter's cgroup; 10+: setup */
 	EXPECT_EQ(0, cc_wait_child(pid));
 	rmdir(CG);
+}
+
+/*
+ * A process in capability mode (capchan_sandbox_enter) cannot use a
+ * worker to leave its DIR: "..", an absolute path, absolute and relative
+ * symlinks out, /proc magic links, each ASYNC and later in a worker chain,
+ * give what they give inline (-EXDEV, -ELOOP).
+ */
+TEST_F_TIMEOUT(wa, escapes_in_worker, 60)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, symlinkat("/", self->t.jail_fd, "abs"));
+	ASSERT_EQ(0, symlinkat("../secret", self->t.jail_fd, "up"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		static const struct {
+			const char *path;
+			int want;
+		} cases[] = {
+			{ "../secret", -EXDEV },
+			{ "sub/../../secret", -EXDEV },
+			{ "/etc/passwd", -EXDEV },
+			{ "abs/etc/passwd", -EXDEV },
+			{ "up", -EXDEV },
+			{ "hello", 1 },		/* a handle */
+		};
+		struct capchan_sqe s;
+		struct capchan_cqe c;
+		int i, mode;
+
+		if (capchan_sandbox_enter(0))
+			_exit(100);
+		/* capability mode: no path-based call works any more */
+		if (open("/etc/passwd", O_RDONLY) != -1 || errno != EPERM)
+			_exit(101);
+		for (i = 0; i < (int)CC_ARRAY_SIZE(cases); i++) {
+			for (mode = 0; mode < 3; mode++) {
+				unsigned int n = mode == 2 ? 2 : 1;
+
+				if (mode == 2)
+					push(&self->ch, CAPCHAN_OP_NOP, 0,
+					     CAPCHAN_SQE_ASYNC |
+					     CAPCHAN_SQE_LINK, NULL, 0, 0, 99);
+				open_sqe(&s, self->dh, cases[i].path, 0, 0,
+					 R_READ);
+				push_sqe(&self->ch, &s,
+					 mode == 1 ? CAPCHAN_SQE_ASYNC : 0, i);
+				if (cc_enter(self->ch.fd, n, 0, 0) != (int)n)
+					_exit(102);
+				while (n--) {
+					if (reap(&self->ch, &c))
+						_exit(103);
+					if (c.user_data == 99)
+						continue;
+					if (cases[i].want > 0 ?
+					    !cc_handle_ok(c.res) :
+					    c.res != cases[i].want)
+						_exit(1 + i * 3 + mode);
+				}
+			}
+		}
+		_exit(0);
+	}
+	/* 1 + 3 * case + mode (0 inline, 1 ASYNC, 2 chained); 100+: setup */
+	EXPECT_EQ(0, cc_wait_child(pid));
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
