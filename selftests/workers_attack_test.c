@@ -19,8 +19,9 @@
  *  - chain_matches_inline: OPEN (chain handle) + READ + STAT + CLOSE,
  *    EXPORT and IMPORT (ring-refused) after an ASYNC op: the same
  *    results as the same chain inline.
- *  - rlimit_fsize: a WRITE past RLIMIT_FSIZE in a worker is -EFBIG, its
- *    SIGXFSZ goes nowhere (not to the submitter, not killing the worker).
+ *  - rlimit_fsize: a WRITE or TRUNCATE past RLIMIT_FSIZE in a worker is
+ *    -EFBIG, its SIGXFSZ goes nowhere (not to the submitter, not killing
+ *    the worker).
  *  - rlimit_nofile: a worker's OPEN meets the submitter's RLIMIT_NOFILE.
  *  - escapes_in_worker: in capability mode, "..", absolute paths and
  *    symlinks out of the DIR fail in a worker as inline.
@@ -904,15 +905,16 @@ TEST_F_TIMEOUT(wa, filter_then_queued_op, 120)
 
 /*
  * FINDING: a process that closes its channel fd (keeping the rings
- * mapped, as a library that dup'ed and closed might) and then exits is
- * never interrupted.  The exit's flush finds no channel fd to close;
- * the worker holds the address space (mmget), which holds the ring
- * mapping, which holds the channel: no release either.  The op, the
- * worker, the dead process's whole address space and the module
- * reference stay until whatever the op waits for ends (here the
- * userfaultfd the parent holds; a FUSE server, or a pipe, would do for
- * an unprivileged user), which may be never.  uapi: "the submitting
- * process exiting interrupts ops blocked in workers".
+ * mapped), or passed it on, or shares its fd table (CLONE_FILES), and
+ * then exits is never interrupted.  The exit's flush finds no channel fd
+ * to close; the worker holds the address space (mmget), which holds the
+ * ring mapping, which holds the channel: no release either, even once
+ * every descriptor of it is closed.  The op, the worker, the dead
+ * process's whole address space (outside any task: the OOM killer cannot
+ * free it) and the module reference stay until whatever the op waits for
+ * ends (here the userfaultfd the parent holds; for an unprivileged user a
+ * FUSE file whose server never answers), which may be never.  uapi:
+ * "the submitting process exiting interrupts ops blocked in workers".
  * Fix: interrupt on the process's exit itself, not on a close of the
  * channel: e.g. hang a wait_queue_entry with a callback on the
  * submitter's struct pid (pid->wait_pidfd, woken by do_notify_pidfd()
