@@ -205,12 +205,16 @@ static u32 capchan_cq_space(struct capchan_ctx *ctx)
 	u32 tail = READ_ONCE(ctx->cached_cq_tail);
 	/* pairs with the application's store-release of cq_head [C2] */
 	u32 head = smp_load_acquire(&ctx->rings->cq_head);
-	u32 used = tail + reserved - head;
+	u32 used = tail - head;
 
-	/* a head ahead of our tail or too far behind is garbage: no space */
-	if (used > ctx->cq_entries)
+	/*
+	 * A head ahead of our tail or too far behind is garbage: no space.
+	 * Checked before the reservations are added, which could otherwise
+	 * carry a head a little ahead back into range.
+	 */
+	if (used > ctx->cq_entries || reserved > ctx->cq_entries - used)
 		return 0;
-	return ctx->cq_entries - used;
+	return ctx->cq_entries - used - reserved;
 }
 
 static void capchan_post_cqe(struct capchan_ctx *ctx, u64 user_data, long res)
@@ -261,11 +265,17 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 	capchan_wake_cq(ctx);
 }
 
-/* ENTER's CQE: under cq_lock only while workers may post beside it. */
-static void capchan_post_cqe_submit(struct capchan_ctx *ctx, u64 user_data,
-				    long res)
+/*
+ * ENTER's CQE: under cq_lock only while workers may post beside it.
+ * @shared: ops were in workers when the batch began (capchan_cq_space()'s
+ * acquire read) or were handed over since.  Otherwise no worker can post:
+ * only this submitter, under ring_lock, hands ops over.
+ */
+static __always_inline void capchan_post_cqe_submit(struct capchan_ctx *ctx,
+						    u64 user_data, long res,
+						    bool shared)
 {
-	if (!atomic_read_acquire(&ctx->inflight)) {
+	if (likely(!shared)) {
 		capchan_post_cqe(ctx, user_data, res);
 		return;
 	}
@@ -299,10 +309,11 @@ static long capchan_chain_rest(struct capchan_ctx *ctx, u32 tail, u32 max)
 /*
  * @req stopped with -EIOCBQUEUED: hand it, with the rest of its chain, to
  * a worker if the CQ has room for all their CQEs and the in-flight bound
- * allows.  The SQEs given away, or -1 if it must run inline after all.
+ * allows (@room: the smaller of the two).  The SQEs given away, or -1 if
+ * it must run inline after all.
  */
 static long capchan_ring_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			      u32 tail, u32 left, u32 space)
+			      u32 tail, u32 left, u32 room)
 {
 	long rest = 0;
 
@@ -311,8 +322,7 @@ static long capchan_ring_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 		if (rest < 0)
 			return -1;
 	}
-	if (1 + rest > space ||
-	    atomic_read(&ctx->inflight) + 1 + rest > ctx->max_inflight)
+	if (1 + rest > room)
 		return -1;
 	if (capchan_workers_punt(ctx, req, ctx->chain_handle, rest))
 		return -1;
@@ -349,8 +359,8 @@ bool capchan_sq_pending(struct capchan_ctx *ctx)
  */
 long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
-	u32 tail, avail, space, done = 0, closing = 0;
-	bool released = false;
+	u32 tail, avail, space, room, inflight, done = 0, closing = 0;
+	bool released = false, shared;
 
 	lockdep_assert_held(&ctx->ring_lock);
 	/* [S1] pairs with the application's store-release of sq_tail */
@@ -360,10 +370,18 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	if (!to_submit)
 		return 0;
 	space = capchan_cq_space(ctx);
+	/*
+	 * Only this submitter raises the in-flight count: what the bound
+	 * leaves now is all this batch may hand over (workers finishing
+	 * meanwhile make room for the next ENTER).
+	 */
+	/* acquire: seeing 0, every worker's CQE and tail are seen too */
+	inflight = atomic_read_acquire(&ctx->inflight);
+	room = inflight < ctx->max_inflight ? ctx->max_inflight - inflight : 0;
+	shared = inflight;
 
 	/* at the in-flight bound nothing is consumed: backpressure */
-	while (done < to_submit && space &&
-	       atomic_read(&ctx->inflight) < ctx->max_inflight) {
+	while (done < to_submit && space && room) {
 		struct capchan_req req;
 		bool linked = ctx->in_link;
 		long res;
@@ -387,12 +405,14 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			if (unlikely(res == -EIOCBQUEUED)) {
 				long gone = capchan_ring_punt(ctx, &req, tail,
 							      to_submit - done - 1,
-							      space);
+							      min(space, room));
 
 				if (gone > 0) {
 					/* the chain, if any, ends in the worker */
 					ctx->in_link = false;
+					shared = true;
 					space -= gone;
+					room -= gone;
 					done += gone;
 					continue;
 				}
@@ -406,7 +426,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		}
 		/* even an SQE rejected for bad flags keeps its chain's shape */
 		ctx->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
-		capchan_post_cqe_submit(ctx, req.sqe.user_data, res);
+		capchan_post_cqe_submit(ctx, req.sqe.user_data, res, shared);
 		space--;
 		done++;
 		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&
@@ -421,7 +441,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
 	if (done) {
 		/* a worker may publish too: never move the tails backwards */
-		if (atomic_read_acquire(&ctx->inflight)) {
+		if (shared) {
 			spin_lock(&ctx->cq_lock);
 			capchan_publish_cqes(ctx);
 			spin_unlock(&ctx->cq_lock);
