@@ -41,6 +41,7 @@ extern unsigned long capchan_max_user_caps;
 extern unsigned long capchan_max_user_files;
 extern unsigned long capchan_max_user_sqpoll;
 extern unsigned int capchan_max_workers;
+extern unsigned long capchan_max_user_workers;
 int capchan_may_open(void);
 
 /* ---- per-user accounting (user.c) ---------------------------------------- */
@@ -52,6 +53,7 @@ struct capchan_user {
 	atomic_long_t		files;		/* objects (open files) charged */
 	atomic_long_t		channels;	/* open channels */
 	atomic_long_t		sqpoll;		/* poll threads */
+	atomic_long_t		workers;	/* worker threads (worker.c) */
 };
 
 struct capchan_user *capchan_user_get_current(void);
@@ -65,6 +67,8 @@ int capchan_user_charge_channel(struct capchan_user *u);
 void capchan_user_uncharge_channel(struct capchan_user *u);
 int capchan_user_charge_sqpoll(struct capchan_user *u);
 void capchan_user_uncharge_sqpoll(struct capchan_user *u);
+int capchan_user_charge_worker(struct capchan_user *u, unsigned long nproc);
+void capchan_user_uncharge_worker(struct capchan_user *u);
 
 /* ---- capabilities (cap.c) ---------------------------------------------- */
 
@@ -387,6 +391,8 @@ struct capchan_filter_node {
  * show what they cost with nothing attached.
  */
 int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req);
+int capchan_policy_since(struct capchan_ctx *ctx, struct capchan_req *req,
+			 const struct capchan_filter_node *seen);
 /* on while any channel has a filter: no op elsewhere pays for a load */
 DECLARE_STATIC_KEY_FALSE(capchan_filters_key);
 long capchan_attach_filter(struct capchan_ctx *ctx, void __user *arg);

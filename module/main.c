@@ -61,10 +61,26 @@ module_param_named(max_user_sqpoll, capchan_max_user_sqpoll, ulong, 0644);
 MODULE_PARM_DESC(max_user_sqpoll,
 		 "poll threads (CAPCHAN_SETUP_SQPOLL) of one user, all channels together; over it: -EAGAIN (default 4)");
 
+/* 1..64 at load and at run time alike: a write outside is -EINVAL */
+static int capchan_set_max_workers(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 64);
+}
+
+static const struct kernel_param_ops capchan_max_workers_ops = {
+	.set	= capchan_set_max_workers,
+	.get	= param_get_uint,
+};
+
 unsigned int capchan_max_workers = 4;
-module_param_named(max_workers, capchan_max_workers, uint, 0644);
+module_param_cb(max_workers, &capchan_max_workers_ops, &capchan_max_workers, 0644);
 MODULE_PARM_DESC(max_workers,
 		 "workers per channel for ops that would block, 1..64 (default 4; a channel makes them when it needs them, they go after 5 s idle)");
+
+unsigned long capchan_max_user_workers = 32;
+module_param_named(max_user_workers, capchan_max_user_workers, ulong, 0644);
+MODULE_PARM_DESC(max_user_workers,
+		 "worker threads of one user's channels, all together (default 32; at the bound a channel queues for the workers it has, or runs the op inline)");
 
 static struct miscdevice capchan_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
@@ -96,11 +112,6 @@ static int __init capchan_init(void)
 	}
 	if (!capchan_max_depth || capchan_max_depth > 1024) {
 		pr_err("max_depth must be 1..1024\n");
-		return -EINVAL;
-	}
-
-	if (!capchan_max_workers || capchan_max_workers > 64) {
-		pr_err("max_workers must be 1..64\n");
 		return -EINVAL;
 	}
 

@@ -119,8 +119,10 @@ static int capchan_run_hook(struct capchan_ctx *ctx, struct capchan_req *req,
 	return err;
 }
 
+/* The filters attached after @seen (NULL: all), newest first. */
 static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req,
-			       const struct capchan_view *v)
+			       const struct capchan_view *v,
+			       const struct capchan_filter_node *seen)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	struct capchan_filter_data d = {
@@ -144,7 +146,7 @@ static int capchan_run_filters(struct capchan_ctx *ctx, struct capchan_req *req,
 		d.wanted_hi = upper_32_bits(sqe->rights);
 	}
 	/* pairs with the store-release in capchan_attach_filter() */
-	for (f = smp_load_acquire(&ctx->filters); f; f = f->older) {
+	for (f = smp_load_acquire(&ctx->filters); f && f != seen; f = f->older) {
 		u32 ret = bpf_prog_run_pin_on_cpu(f->prog, &d);
 		int err;
 
@@ -179,7 +181,30 @@ int capchan_policy(struct capchan_ctx *ctx, struct capchan_req *req)
 		if (trace_capchan_authorize_enabled())
 			err = capchan_run_hook(ctx, req, &v);
 		if (!err && READ_ONCE(ctx->filters))
-			err = capchan_run_filters(ctx, req, &v);
+			err = capchan_run_filters(ctx, req, &v, NULL);
+	}
+	return err;
+}
+
+/*
+ * An op a worker starts (worker.c): the filters attached since it was
+ * checked in its submitter (@seen: the newest one then) ask about it too,
+ * as about any op that starts after their attach returned.  The eBPF hook
+ * is not asked again: it decided once, at submission.
+ */
+int capchan_policy_since(struct capchan_ctx *ctx, struct capchan_req *req,
+			 const struct capchan_filter_node *seen)
+{
+	u32 role, last = req->cap2 ? CAPCHAN_ROLE_TARGET : CAPCHAN_ROLE_SUBJECT;
+	struct capchan_view v;
+	int err = 0;
+
+	/* pairs with the store-release in capchan_attach_filter() */
+	if (smp_load_acquire(&ctx->filters) == seen)
+		return 0;
+	for (role = CAPCHAN_ROLE_SUBJECT; !err && role <= last; role++) {
+		capchan_view_of(req, role, &v);
+		err = capchan_run_filters(ctx, req, &v, seen);
 	}
 	return err;
 }

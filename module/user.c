@@ -19,6 +19,10 @@
  *   poll threads  at most max_user_sqpoll per user             -EAGAIN
  *                 (SETUP with CAPCHAN_SETUP_SQPOLL; as fork(2)
  *                 says for RLIMIT_NPROC)
+ *   workers       at most max_user_workers per user, and the   no error:
+ *                 submitter's RLIMIT_NPROC (worker.c: at the
+ *                 bound the channel queues for the workers it
+ *                 has, or runs the op inline)
  */
 #include "capchan.h"
 
@@ -53,6 +57,7 @@ struct capchan_user *capchan_user_get_current(void)
 	atomic_long_set(&new->files, 0);
 	atomic_long_set(&new->channels, 0);
 	atomic_long_set(&new->sqpoll, 0);
+	atomic_long_set(&new->workers, 0);
 	hash_add(capchan_users, &new->node, __kuid_val(uid));
 	spin_unlock(&capchan_users_lock);
 	return new;
@@ -80,7 +85,8 @@ void capchan_user_put(struct capchan_user *u)
 	spin_unlock(&capchan_users_lock);
 	WARN_ON_ONCE(atomic_long_read(&u->caps) || atomic_long_read(&u->files) ||
 		     atomic_long_read(&u->channels) ||
-		     atomic_long_read(&u->sqpoll));
+		     atomic_long_read(&u->sqpoll) ||
+		     atomic_long_read(&u->workers));
 	kfree(u);
 }
 
@@ -143,4 +149,21 @@ int capchan_user_charge_sqpoll(struct capchan_user *u)
 void capchan_user_uncharge_sqpoll(struct capchan_user *u)
 {
 	atomic_long_dec(&u->sqpoll);
+}
+
+/* @nproc: the submitter's RLIMIT_NPROC, a bound of its own (io_uring's) */
+int capchan_user_charge_worker(struct capchan_user *u, unsigned long nproc)
+{
+	long n = atomic_long_inc_return(&u->workers);
+
+	if (n > READ_ONCE(capchan_max_user_workers) || n > nproc) {
+		atomic_long_dec(&u->workers);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void capchan_user_uncharge_worker(struct capchan_user *u)
+{
+	atomic_long_dec(&u->workers);
 }

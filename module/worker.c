@@ -40,6 +40,7 @@
  */
 #include "capchan.h"
 
+#include <linux/cgroup.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
@@ -49,6 +50,8 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+
+#include "capchan_trace.h"
 
 /* a worker with nothing to do for this long goes */
 #define CAPCHAN_WORKER_IDLE	(5 * HZ)
@@ -79,6 +82,11 @@ struct capchan_work {
 	struct pid		*tgid;		/* the submitter's process */
 	struct rlimit		fsize, nofile;
 	bool			cancelled;	/* @lock: finish with -EINTR */
+	bool			owner_watched;	/* @owner_wait is queued */
+	/* on tgid's wait_pidfd: the submitting process's death interrupts */
+	wait_queue_entry_t	owner_wait;
+	/* the newest filter when it was checked (capchan_policy_since()) */
+	const struct capchan_filter_node *filters;
 	u32			chain_handle;
 	u32			nr_rest;
 	struct capchan_req	req;		/* the punted op */
@@ -106,6 +114,9 @@ int capchan_workers_init(struct capchan_ctx *ctx)
 
 static void capchan_work_free(struct capchan_work *work)
 {
+	/* after this no wake-up of the owner's death can reach the work */
+	if (work->owner_watched)
+		remove_wait_queue(&work->tgid->wait_pidfd, &work->owner_wait);
 	put_pid(work->tgid);
 	mem_cgroup_put(work->memcg);
 	put_cred(work->cred);
@@ -123,8 +134,29 @@ static long capchan_work_res(long res)
 }
 
 /*
- * Finish a work: its op (unless cancelled or the address space is gone),
- * then the rest of its chain in order, one CQE each.
+ * The op starts here, not at submission: one whose capability was revoked
+ * meanwhile (REVOKE returned while it waited in the queue) does not run,
+ * and filters attached meanwhile ask about it (capchan_policy_since()).
+ * 0, or the op's result.
+ */
+static long capchan_work_recheck(struct capchan_work *work)
+{
+	struct capchan_req *req = &work->req;
+
+	if ((req->cap && capchan_cap_is_revoked(req->cap)) ||
+	    (req->cap2 && capchan_cap_is_revoked(req->cap2))) {
+		trace_capchan_denied(work->ctx->id, req->sqe.opcode,
+				     req->sqe.handle, CAPCHAN_DENY_REVOKED,
+				     -EKEYREVOKED);
+		return -EKEYREVOKED;
+	}
+	return capchan_policy_since(work->ctx, req, work->filters);
+}
+
+/*
+ * Finish a work: its op (unless cancelled, the address space is gone or
+ * the recheck refuses it), then the rest of its chain in order, one CQE
+ * each.
  */
 static void capchan_work_run(struct capchan_work *work, bool cancelled)
 {
@@ -151,9 +183,18 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled)
 	}
 
 	work->req.caller_ns = work->cred->user_ns;
-	if (mm_in) {
+	res = mm_in ? capchan_work_recheck(work) : 0;
+	if (mm_in && res) {
+		/* a non-blocking part already read stays the answer */
+		if (work->req.done)
+			res = work->req.done;
+		capchan_execute_cancel(ctx, &work->req, res);
+	} else if (mm_in) {
 		res = capchan_work_res(capchan_execute_finish(ctx, &work->req,
 							      &chain_handle));
+		/* interrupted in a copy to user memory: say why */
+		if (res == -EFAULT && READ_ONCE(work->cancelled))
+			res = -EINTR;
 	} else {
 		/* interrupted before it ran, or the submitter's memory is gone */
 		res = cancelled ? -EINTR : -EFAULT;
@@ -244,6 +285,7 @@ static int capchan_worker(void *data)
 		if (!left && list_empty(&w->queue))
 			break;
 	}
+	capchan_user_uncharge_worker(ctx->user);
 	/* after this unlock @ctx may be freed: touch nothing of it */
 	w->nr--;
 	if (!w->nr)
@@ -252,23 +294,95 @@ static int capchan_worker(void *data)
 	module_put_and_kthread_exit(0);
 }
 
+/* Interrupt one work: cancelled if queued, its worker signalled if running. */
+static void capchan_work_interrupt(struct capchan_workers *w,
+				   struct capchan_work *work)
+{
+	lockdep_assert_held(&w->lock);
+	if (work->cancelled)
+		return;
+	atomic_long_inc(&w->interrupted);
+	work->cancelled = true;
+	/* still this worker's: @lock is held */
+	if (work->worker)
+		send_sig_info(SIGKILL, SEND_SIG_PRIV, work->worker);
+}
+
+/*
+ * The submitting process died (its pid's wait_pidfd, woken once the whole
+ * thread group has exited, as for a pidfd's poll): interrupt its work.
+ * This covers what the channel's flush cannot see: a process that closed
+ * its descriptors of the channel before it exited, its rings still mapped.
+ * Runs under the wait queue's lock; removed before the work is freed.
+ */
+static int capchan_work_owner_died(wait_queue_entry_t *wq, unsigned int mode,
+				   int sync, void *key)
+{
+	struct capchan_work *work = container_of(wq, struct capchan_work,
+						 owner_wait);
+	struct capchan_workers *w = work->ctx->workers;
+
+	spin_lock(&w->lock);
+	capchan_work_interrupt(w, work);
+	spin_unlock(&w->lock);
+	return 0;
+}
+
+/* Has the process of @tgid exited, all of it (or been reaped)? */
+static bool capchan_pid_dead(struct pid *tgid)
+{
+	struct task_struct *leader;
+	bool dead;
+
+	rcu_read_lock();
+	leader = pid_task(tgid, PIDTYPE_TGID);
+	dead = !leader || (READ_ONCE(leader->exit_state) &&
+			   thread_group_empty(leader));
+	rcu_read_unlock();
+	return dead;
+}
+
 /* Make a worker; its slot in w->nr is taken.  It runs at once. */
 static int capchan_worker_make(struct capchan_ctx *ctx)
 {
 	struct task_struct *t;
+	int err;
 
+	/* the user's bound (max_user_workers): -EAGAIN, never shown */
+	err = capchan_user_charge_worker(ctx->user, rlimit(RLIMIT_NPROC));
+	if (err)
+		return err;
 	/* the worker's own reference: dropped by its last instruction */
 	__module_get(THIS_MODULE);
 	t = kthread_create(capchan_worker, ctx, "capchan-wk/%llu", ctx->id);
 	if (IS_ERR(t)) {
-		module_put(THIS_MODULE);
-		return PTR_ERR(t);
+		err = PTR_ERR(t);
+		goto err_put;
+	}
+	/*
+	 * Into the cgroups of the process that needed it, as vhost does with
+	 * its worker, so its CPU time, I/O and the thread itself count where
+	 * that process is limited.  A poll thread (root cgroup) makes its
+	 * workers where it is.
+	 */
+	if (!(current->flags & PF_KTHREAD)) {
+		err = cgroup_attach_task_all(current, t);
+		if (err) {
+			/* never woken: the thread function never runs */
+			kthread_stop(t);
+			goto err_put;
+		}
 	}
 	/* where the submitter may run, as the poll thread (sqpoll.c) */
 	set_cpus_allowed_ptr(t, current->cpus_ptr);
 	atomic_long_inc(&ctx->workers->made);
 	wake_up_process(t);
 	return 0;
+
+err_put:
+	module_put(THIS_MODULE);
+	capchan_user_uncharge_worker(ctx->user);
+	return err;
 }
 
 /*
@@ -309,6 +423,14 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	work->chain_handle = chain_handle;
 	work->nr_rest = nr_rest;
 	work->req = *req;
+	/* pairs with the store-release in capchan_attach_filter() */
+	work->filters = smp_load_acquire(&ctx->filters);
+	init_waitqueue_func_entry(&work->owner_wait, capchan_work_owner_died);
+	add_wait_queue(&work->tgid->wait_pidfd, &work->owner_wait);
+	work->owner_watched = true;
+	/* a poll thread's owner may be dying already: no wake-up to come */
+	if (capchan_pid_dead(work->tgid))
+		work->cancelled = true;
 	for (i = 0; i < nr_rest; i++)
 		capchan_sqe_copy(&work->rest[i],
 				 &ctx->sqes[(ctx->cached_sq_head + i) & ctx->sq_mask]);
@@ -364,22 +486,12 @@ static void capchan_workers_interrupt(struct capchan_workers *w,
 	struct capchan_work *work;
 
 	spin_lock(&w->lock);
-	list_for_each_entry(work, &w->queue, node) {
-		if (tgid && work->tgid != tgid)
-			continue;
-		if (!work->cancelled)
-			atomic_long_inc(&w->interrupted);
-		work->cancelled = true;
-	}
-	list_for_each_entry(work, &w->busy, node) {
-		if (tgid && work->tgid != tgid)
-			continue;
-		if (!work->cancelled) {
-			atomic_long_inc(&w->interrupted);
-			work->cancelled = true;
-			send_sig_info(SIGKILL, SEND_SIG_PRIV, work->worker);
-		}
-	}
+	list_for_each_entry(work, &w->queue, node)
+		if (!tgid || work->tgid == tgid)
+			capchan_work_interrupt(w, work);
+	list_for_each_entry(work, &w->busy, node)
+		if (!tgid || work->tgid == tgid)
+			capchan_work_interrupt(w, work);
 	spin_unlock(&w->lock);
 }
 
