@@ -322,21 +322,28 @@ struct capchan_params {
  *
  * Everything an op was checked against (handle, rights, policy, filters)
  * is decided before it leaves the submitter, with the submitter's
- * credentials; the worker then runs it in the submitter's address space
- * (a buffer unmapped meanwhile: -EFAULT for that op only), with its
- * rlimits and memory cgroup, and under the capability's credentials like
- * every op.  Ops later in a chain are checked in the worker, which reads
- * as the submitter too, except for the umask (022 for O_CREAT and MKDIR)
- * and the pid the policy hook sees (the worker's).
+ * credentials; when a worker starts it, a capability revoked meanwhile
+ * refuses it (-EKEYREVOKED: no op starts after the REVOKE that forbids it
+ * returned) and filters attached meanwhile are asked too.  The worker
+ * runs it in the submitter's address space (a buffer unmapped meanwhile:
+ * -EFAULT for that op only), with its rlimits and memory cgroup, and under
+ * the capability's credentials like every op.  Ops later in a chain are
+ * checked in the worker, which reads as the submitter too, except for the
+ * umask (022 for O_CREAT and MKDIR), the pid the policy hook sees and
+ * what "self" means beneath a DIR on /proc (the worker's).
  *
  * max_inflight bounds the ops handed to workers and not yet completed
  * (their CQEs have room reserved in the CQ).  Without SETUP_INFLIGHT it
  * is sq_entries; 0 or more than CAPCHAN_MAX_INFLIGHT is -EINVAL.  At the
  * bound, ENTER consumes no more SQEs (like a full CQ: fewer than asked,
  * or -EBUSY for none) until a CQE comes: backpressure, never a lost CQE.
- * Closing the channel, or the submitting process exiting, interrupts ops
- * blocked in workers (their CQEs say -EINTR, or nothing once the channel
- * is gone).
+ * Closing the channel, or the submitting process exiting (or closing the
+ * channel in execve), interrupts its ops in workers: their CQEs say
+ * -EINTR, the rest of their chains -ECANCELED.  Workers are made in the
+ * cgroups of the process that needed them; a user's channels have at
+ * most the module parameter max_user_workers of them, and at most the
+ * submitter's RLIMIT_NPROC: at that bound a channel queues for the
+ * workers it has, or runs the op inline when it has none.
  */
 #define CAPCHAN_MAX_INFLIGHT	CAPCHAN_MAX_CQ_ENTRIES
 
