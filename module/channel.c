@@ -248,7 +248,8 @@ static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 	/* one copy, then only the kernel copy is looked at */
 	if (copy_from_user(&req.sqe, arg, sizeof(req.sqe)))
 		return -EFAULT;
-	if (req.sqe.flags & CAPCHAN_SQE_LINK)
+	/* a chain, or a worker to run it: INVOKE runs one op itself */
+	if (req.sqe.flags & (CAPCHAN_SQE_LINK | CAPCHAN_SQE_ASYNC))
 		return -EINVAL;
 	/* no channel lock: INVOKEs of many threads run side by side */
 	return capchan_execute(ctx, &req, &no_chain, false);

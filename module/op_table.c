@@ -328,9 +328,6 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 	if ((sqe->flags & ~CAPCHAN_SQE_FLAGS_ALL) || sqe->resv0 ||
 	    sqe->resv1 || sqe->resv2)
 		goto done;
-	/* INVOKE runs the op itself: there is no worker to send it to */
-	if (!from_ring && (sqe->flags & CAPCHAN_SQE_ASYNC))
-		goto done;
 	/* the handle field is an unused field for ops on no capability */
 	if (!def->needs_cap && sqe->handle)
 		goto done;
@@ -407,7 +404,7 @@ capchan_execute_one(struct capchan_ctx *ctx, struct capchan_req *req,
 		}
 	}
 	/* checked and authorized: a worker may do the rest (worker.c) */
-	if (unlikely(req->may_punt && (sqe->flags & CAPCHAN_SQE_ASYNC))) {
+	if (unlikely(sqe->flags & CAPCHAN_SQE_ASYNC) && req->may_punt) {
 		req->entered = entered;
 		return -EIOCBQUEUED;
 	}
