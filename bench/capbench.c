@@ -34,6 +34,8 @@
  *           ENTER and OPEN (bench/phases.sh)
  *   sqpoll  poll threads, capchan's and io_uring's; needs two CPUs
  *           (bench/sqpoll.sh)
+ *   threads INVOKE NOP from 1, 2 and 4 threads on one channel; run
+ *           beside sqpoll by bench/sqpoll.sh (two CPUs)
  *
  * Exit status: 0 when every variant ran and returned what it should, 1
  * otherwise (a failing variant prints no row, and says why on stderr).
@@ -51,6 +53,7 @@
 #include <liburing.h>
 #include <linux/openat2.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,6 +219,8 @@ static int sc_open(void)
 	a.size = sizeof(a);
 	a.config = (uint64_t)sc_id;
 	a.disabled = 1;
+	/* threads the variant starts count too (the threads rows), once joined */
+	a.inherit = 1;
 	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
@@ -1802,6 +1807,76 @@ static void bench_policy(int all)
 
 static int procs_running(void);
 
+/* ---- INVOKE from several threads on one channel --------------------------- */
+
+/*
+ * The "batch" of a threads row is the number of threads: each INVOKEs
+ * ops / threads NOPs on the same channel, at once, on whatever CPUs the
+ * guest has (bench/sqpoll.sh boots two).  ns per op is wall time over all
+ * the ops, so with perfect scaling it halves from 1 to 2 threads on two
+ * CPUs; thread start and join are inside the timed round (about 2 of
+ * 16384 ops' worth).
+ */
+#define MT_MAX	4
+
+struct mt_arg {
+	struct capchan *ch;
+	unsigned long ops;
+	int err;
+};
+
+static void *mt_main(void *p)
+{
+	struct mt_arg *a = p;
+
+	a->err = nop_cc_invoke(a->ch, 1, a->ops);
+	return NULL;
+}
+
+static int mt_invoke(void *arg, unsigned threads, unsigned long ops)
+{
+	struct mt_arg a[MT_MAX];
+	pthread_t t[MT_MAX];
+	unsigned i, made;
+	int err = 0;
+
+	for (made = 0; made < threads; made++) {
+		a[made] = (struct mt_arg){ .ch = arg, .ops = ops / threads };
+		err = -pthread_create(&t[made], NULL, mt_main, &a[made]);
+		if (err)
+			break;
+	}
+	for (i = 0; i < made; i++) {
+		pthread_join(t[i], NULL);
+		if (!err)
+			err = a[i].err;
+	}
+	return err;
+}
+
+static void bench_threads(void)
+{
+	unsigned long ops = scaled(16384, MT_MAX);
+	cpu_set_t all;
+	struct capchan ch;
+	unsigned n;
+	int c;
+
+	/* the poll-thread rows pin this process to CPU 0: undo it */
+	CPU_ZERO(&all);
+	for (c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	if (sched_setaffinity(0, sizeof(all), &all))
+		note("threads: sched_setaffinity: %s", strerror(errno));
+	note("threads: %ld CPUs online", sysconf(_SC_NPROCESSORS_ONLN));
+	open_channel(&ch, 0);
+	for (n = 1; n <= MT_MAX; n *= 2) {
+		add("capchan-invoke", n, mt_invoke, &ch);
+		run_group("threads", n, ops);
+	}
+	capchan_queue_exit(&ch);
+}
+
 /* ---- poll threads: io_uring SQPOLL and capchan's SETUP_SQPOLL ------------ */
 
 /*
@@ -2545,6 +2620,8 @@ int main(int argc, char **argv)
 		bench_phases();
 	if (want("sqpoll"))
 		bench_sqpoll();
+	if (want("threads"))
+		bench_threads();
 	note("%s", failed ? "FAILED" : "done");
 	return failed;
 }

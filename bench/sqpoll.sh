@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# sqpoll.sh [-k SPEC] [-r ROUNDS] [-s SCALE] - poll threads (capbench -w sqpoll):
+# sqpoll.sh [-k SPEC] [-r ROUNDS] [-s SCALE] - poll threads (capbench -w sqpoll),
+# and INVOKE from 1, 2, 4 threads on one channel (-w threads):
 # capchan's CAPCHAN_SETUP_SQPOLL beside io_uring's IORING_SETUP_SQPOLL, NOP
 # and the 4 KiB read, the submitter pinned to CPU 0 and every poll thread
 # to CPU 1, from two boots of a two-CPU guest:
@@ -45,7 +46,7 @@ echo "mode,workload,variant,batch,ops,ns_per_op,crossings_per_op" >"$out.tmp"
 # boot MODE ARGS QEMU_ARGS APPEND
 boot() {
 	log=$build/bench/sqpoll-$spec-$1.log
-	echo "capbench $2 -w sqpoll" >"$build/bench/sqpoll-$1.args"
+	echo "capbench $2 -w sqpoll,threads" >"$build/bench/sqpoll-$1.args"
 	CAPCHAN_VM_SMP=2 CAPCHAN_VM_DEBUG=0 CAPCHAN_VM_ACCEL="-accel tcg" \
 		CAPCHAN_QEMU_ARGS=$3 CAPCHAN_VM_APPEND=$4 \
 		CAPCHAN_VM_PROG_TIMEOUT=900 CAPCHAN_VM_START_TIMEOUT=600 \
@@ -55,7 +56,7 @@ boot() {
 	awk -v m="$1" '
 		/capchan-vm: run capbench/ { on = 1; next }
 		/capchan-vm: exit capbench/ { on = 0 }
-		on && /^sqpoll-[a-z0-9]+,[a-z0-9_-]+,[0-9]+,[0-9]+,-?[0-9.]+,[0-9.]+$/ { print m "," $0 }' \
+		on && /^(sqpoll-[a-z0-9]+|threads),[a-z0-9_-]+,[0-9]+,[0-9]+,-?[0-9.]+,[0-9.]+$/ { print m "," $0 }' \
 		"$log" >>"$out.tmp"
 	sed -n 's/.*capchan-vm: kernel //p' "$log" | head -n 1 >"$here/results/sqpoll-$spec-kernel.txt"
 	grep -a '^capbench: ' "$log" | sed "s/^/  [$1] /" || true
