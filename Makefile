@@ -17,7 +17,8 @@
 #   make style      checkpatch --strict over module/ and uapi/
 #   make sparse     the module built with sparse (C=2) for 6.1 and 6.12
 #   make model      spin over the Promela models (module/*.pml): SQPOLL
-#                   rings and capability lifecycle, and their broken variants
+#                   rings, the CQ with workers, capability lifecycle, and
+#                   their broken variants
 #
 # The module itself is built by kbuild through ./Kbuild -> module/Kbuild.
 

@@ -5,7 +5,8 @@
 #
 #   1. host unit tests of libcapchan (Check), and of the VM runner's
 #      accelerator probe and watchdog (fake QEMUs); the Promela models of
-#      the rings and the capability lifecycle (model_check.sh, spin)
+#      the rings, the CQ with workers and the capability lifecycle
+#      (model_check.sh, spin)
 #   2. the kselftests in QEMU on Debian's stock 6.1, 6.1 PREEMPT_RT and
 #      6.12 kernels
 #      (selftests/vm/run.sh: module load, tests, rmmod, kernel-log scan)

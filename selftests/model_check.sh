@@ -8,14 +8,17 @@
 #                             buffers
 #   module/cap_lifecycle.pml  capability enter/exit, derive, export/import,
 #                             revoke, close
+#   module/ring_workers.pml   the CQ with two producers: the submitter and
+#                             the workers, with CQE slots reserved for ops
+#                             handed to workers (ctx->inflight, cq_lock)
 #
 # Each model is checked exhaustively (spin -a, pan built with -DSAFETY:
 # assertions and invalid end states, i.e. deadlocks), and each of its
 # broken variants (-DBROKEN_*: a barrier or a check taken out) must be
 # refuted: a broken variant that passes means the model can no longer see
 # the bug it was written to catch.  One TAP line per check; exits non-zero
-# if a model fails or a broken variant passes.  Needs spin and gcc; about a
-# minute of CPU in all.  CAPCHAN_BUILD (default build/) holds the work
+# if a model fails or a broken variant passes.  Needs spin and gcc; about
+# two minutes of CPU in all.  CAPCHAN_BUILD (default build/) holds the work
 # files and error trails (build/model/<check>/); CAPCHAN_MODEL_MEMLIM (MB,
 # default 2048) and CAPCHAN_MODEL_DEPTH (default 10000) bound each search:
 # a correct model whose search hits either bound fails, it proved nothing.
@@ -37,7 +40,7 @@ if ! command -v spin > /dev/null 2>&1 || ! command -v gcc > /dev/null 2>&1; then
 	exit 1
 fi
 
-plan=11
+plan=17
 echo "1..$plan"
 
 # run_pan NAME MODEL EXPECT DESCRIPTION [SPIN -D OPTIONS...]
@@ -106,6 +109,13 @@ run_pan cap $c pass "cap_lifecycle: no op after REVOKE returned, no object dropp
 run_pan cap-norecheck $c fail "cap_lifecycle broken: capchan_cap_enter() without the revoked re-check is caught" -DBROKEN_ENTER_NO_RECHECK
 run_pan cap-inc $c fail "cap_lifecycle broken: capchan_cap_enter() with atomic_inc() is caught" -DBROKEN_ENTER_INC
 run_pan cap-link $c fail "cap_lifecycle broken: capchan_cap_link() under a revoked parent is caught" -DBROKEN_LINK_NO_CHECK
+w=ring_workers.pml
+run_pan workers2 $w pass "ring_workers: CQ 2, 5 SQEs, chains of 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2
+run_pan workers4 $w pass "ring_workers: CQ 4, 7 SQEs, chains of 3 and 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=4 -DNOPS=7 -DLINKS=38 -DMAXIF=3 -DNW=2
+run_pan workers2-spaceorder $w fail "ring_workers broken: capchan_cq_space() reading cached_cq_tail before inflight is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_SPACE_ORDER
+run_pan workers2-early $w fail "ring_workers broken: worker dropping inflight before it posts is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_WORKER_EARLY
+run_pan workers2-nocheck $w fail "ring_workers broken: ENTER posting without cq_lock regardless of inflight is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_SUBMIT_NOCHECK
+run_pan workers2-chain $w fail "ring_workers broken: punt reserving one slot for a chain of two is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_CHAIN_RESERVE
 
 if [ "$n" -ne "$plan" ]; then
 	echo "not ok $((n + 1)) - model_check.sh: plan says $plan checks, ran $n"
