@@ -46,6 +46,8 @@
 # same vCPUs; (2) the image stays out of the initramfs, which keeps the
 # boot as short as before.  cache=unsafe: the image is scratch, made anew
 # for every run, so the host need not sync it when the guest flushes.
+# mkfs.ext4 initialises the inode tables and journal itself: otherwise
+# the guest's ext4lazyinit thread would write them during the tests.
 #
 # The module is built in <build>/<release>/module, a copy of the repo's
 # Kbuild, module/ and uapi/ kept in sync file by file so that kbuild's
@@ -236,7 +238,8 @@ if [ "${CAPCHAN_VM_DISK:-1}" != 0 ]; then
 		! [ -x /sbin/mkfs.ext4 ] && ! [ -x /usr/sbin/mkfs.ext4 ]; then
 		say "note: no mkfs.ext4 (install e2fsprogs): no test disk"
 	elif truncate -s "${disk_mb}M" "$disk" &&
-		PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -L capchan "$disk"; then
+		PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -L capchan \
+			-E lazy_itable_init=0,lazy_journal_init=0 "$disk"; then
 		diskopt="-drive file=$disk,if=none,id=capdisk,format=raw,cache=unsafe
 -device virtio-blk-pci,drive=capdisk,serial=capchan-disk"
 	else
