@@ -82,8 +82,9 @@ while [ -z "$disk" ] && [ "$i" -lt 20 ]; do
 		serial=$(cat "$b/serial" 2>/dev/null)
 		[ "$serial" = capchan-disk ] && [ -b "/dev/${b##*/}" ] && disk=/dev/${b##*/}
 	done
+	[ -z "$disk" ] || break
 	# the disk appears only if its driver loaded; wait only then
-	[ -z "$disk" ] && [ -d /sys/bus/virtio/drivers/virtio_blk ] || break
+	[ -d /sys/bus/virtio/drivers/virtio_blk ] || break
 	sleep 0.1
 	i=$((i + 1))
 done

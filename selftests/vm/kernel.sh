@@ -24,11 +24,12 @@
 # selftests/vm/run.sh), which Debian builds as modules.  Of the image's
 # hundreds of MB of modules only those in VM_MODULES and what they depend
 # on (modules.dep, made by depmod from the image's modules; built-in ones
-# skipped via modules.builtin) are kept, uncompressed, in <release>/vm-modules/, with a file "order"
-# naming them in a load order (dependencies first).  A cache made before
-# this existed gets them on its next use (one more download of the image
-# package).  Failing to get them is not fatal: KMODS stays empty and the
-# tests that need a disk skip.
+# skipped via modules.builtin) are kept, uncompressed, in
+# <release>/vm-modules/, with a file "order" naming them in a load order
+# (dependencies first).  A cache made before this existed gets them on its
+# next use (one more download of the image package).  Failing to get them
+# is not fatal (retried once a day): KMODS stays empty and the tests that
+# need a disk skip.
 #
 # Backports are fetched with a private apt configuration (sources list and
 # state folders inside the cache) so the system's apt sources and candidate
@@ -403,16 +404,10 @@ known() {
 	[ -n "$(candidate "linux-image-$rel")" ] ||
 		[ -n "$(candidate "linux-image-$rel-unsigned")" ]
 }
-if ! known; then
-	private_setup
-	known || die "no linux-image package for $rel in the system sources or $(codename)-backports"
-fi
-
-image=linux-image-$rel
-[ -n "$(candidate "$image")" ] || image=$image-unsigned
 
 # A complete kernel from before the guest modules: fetch only those, at
-# most once a day when that fails (offline).
+# most once a day when that fails (offline, or the archive moved on).  In
+# a subshell: nothing here may fail the kernel that is already there.
 if [ -f "$dest/.complete" ]; then
 	if [ "$(cat "$kmods.failed" 2>/dev/null || true)" = "$today" ]; then
 		emit
@@ -423,9 +418,14 @@ if [ -f "$dest/.complete" ]; then
 	trap 'exit 130' INT TERM
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
-	say "downloading $image for the guest modules"
-	if (cd "$tmp" && apt_get download "$image" >&2) &&
-		extract_modules "$(ls "$tmp/$image"_*.deb)" "$tmp"; then
+	if (
+		known || { private_setup && known; } || exit 1
+		image=linux-image-$rel
+		[ -n "$(candidate "$image")" ] || image=$image-unsigned
+		say "downloading $image for the guest modules"
+		(cd "$tmp" && apt_get download "$image" >&2) &&
+			extract_modules "$(ls "$tmp/$image"_*.deb)" "$tmp"
+	); then
 		rm -f "$kmods.failed"
 	else
 		say "no guest modules for $rel (the tests that need a disk will skip)"
@@ -436,6 +436,14 @@ if [ -f "$dest/.complete" ]; then
 	emit
 	exit 0
 fi
+
+if ! known; then
+	private_setup
+	known || die "no linux-image package for $rel in the system sources or $(codename)-backports"
+fi
+
+image=linux-image-$rel
+[ -n "$(candidate "$image")" ] || image=$image-unsigned
 headers=linux-headers-$rel
 # The flavour headers need their -common tree and the kbuild scripts.
 deps=$(apt_cache depends "$headers" |
