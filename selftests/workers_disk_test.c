@@ -9,11 +9,12 @@
  * (selftests/vm/run.sh, guest-init.sh; $CAPCHAN_TEST_DISK names another
  * ext4 directory).  Without one every test skips and says why.
  *
- * Which kernel: up to 6.10 RWF_NOWAIT implies IOCB_NOIO, so the
- * non-blocking attempt starts no I/O and a miss always goes to a worker;
- * from 6.11 (6.12 here) it starts the read I/O itself and gives up only if
- * that I/O is still running when it looks again, so on a fast (emulated)
- * disk a miss may complete inline, not having waited.  The tests find out
+ * Which kernel: on 6.1 RWF_NOWAIT implies IOCB_NOIO, so the non-blocking
+ * attempt starts no I/O and a miss always goes to a worker; on 6.12 it no
+ * longer does (kiocb_set_rw_flags() in linux/fs.h; in which release that
+ * changed was not looked up): the attempt starts the read I/O itself and
+ * gives up only if that I/O is still running when it looks again, so on a
+ * fast (emulated) disk a miss may complete inline, not having waited.  The tests find out
  * which by trying (nowait_starts_io()) and then demand exactly one punt per
  * miss where no I/O is started, and one punt or an inline completion
  * where it is; the bytes, the CQE count and inflight are exact on both.
@@ -25,15 +26,18 @@
  * proves which pages are cached before the READs go.
  *
  *  - miss_goes_to_a_worker: one READ of uncached pages: worker-punted
- *    grows by exactly 1, the exact bytes come back, inflight returns to 0.
+ *    grows by exactly 1 (or 0 with the CQE posted by ENTER itself, where
+ *    the attempt starts I/O), the exact bytes come back, inflight returns
+ *    to 0.
  *  - cached_reread_runs_inline: the same READ again (now cached): not
  *    punted, same bytes.
  *  - random_batch_32: 32 READs of 4 KiB at distinct random uncached pages
  *    in one ENTER: each CQE exactly once (matched by user_data, any order),
- *    each the exact bytes; at least one went to a worker.
+ *    each the exact bytes; at least one went to a worker (where the
+ *    attempt starts no I/O).
  *  - partly_cached: the first page cached, the rest not: the non-blocking
  *    attempt stops short after the first page and a worker reads the rest
- *    (one punt); the whole length, exact bytes.
+ *    (one punt, or as above); the whole length, exact bytes.
  *  - invoke_miss_runs_inline: INVOKE never hands off: the same miss via
  *    INVOKE reads inline (no punt), exact bytes.
  */
