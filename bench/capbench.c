@@ -30,6 +30,8 @@
  *   revoke  REVOKE of a tree of N derived capabilities
  *   capmem  kernel memory per capability (N DERIVEs, slab growth / N)
  * and, only when named: contend, policy, policy-none (bench/README),
+ *   readmiss  random 4 KiB reads that miss the page cache, batch 32, on
+ *           the test VM's ext4 disk (/mnt/disk; wall clock only)
  *   phases  batch-1 variants stopping at successive phases of INVOKE,
  *           ENTER and OPEN (bench/phases.sh)
  *   sqpoll  poll threads, capchan's and io_uring's; needs two CPUs
@@ -63,6 +65,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -312,6 +315,12 @@ struct job {
 static struct job jobs[MAX_JOBS];
 static int njobs;
 
+/*
+ * Called before every warm-up and every timed round of a group, untimed;
+ * NULL for most workloads (readmiss drops its file's pages there).
+ */
+static void (*group_prep)(void);
+
 static void add(const char *variant, unsigned batch, run_fn fn, void *arg)
 {
 	if (njobs == MAX_JOBS)
@@ -335,6 +344,8 @@ static void run_group(const char *workload, unsigned long col, unsigned long ops
 		if (ops % jb->batch || warm % jb->batch)
 			die("%s %s: batch %u does not divide %lu", workload,
 			    jb->variant, jb->batch, warm);
+		if (group_prep)
+			group_prep();
 		x0 = xings;
 		sc_start();
 		jb->err = jb->fn(jb->arg, jb->batch, warm);
@@ -355,6 +366,8 @@ static void run_group(const char *workload, unsigned long col, unsigned long ops
 
 			if (jb->err)
 				continue;
+			if (group_prep)
+				group_prep();
 			t0 = now_ns();
 			jb->err = jb->fn(jb->arg, jb->batch, ops);
 			t1 = now_ns();
@@ -2561,9 +2574,341 @@ static void settle(void)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* ---- 4 KiB reads that miss the page cache ---------------------------------- */
+
+/*
+ * readmiss: random 4 KiB reads of a file on a disk file system whose pages
+ * are all dropped before every warm-up and timed round, batch 32: what
+ * the rings buy when reads wait for a device.  The test VM's disk is an
+ * ext4 image on a virtio disk, mounted at /mnt/disk (selftests/vm/run.sh);
+ * QEMU's I/O threads serve it from the host, outside the guest's CPUs, so
+ * misses in flight together overlap as on a real device.
+ *
+ * Every variant reads the same MISS_PAGES pages of a MISS_FILE_PAGES-page
+ * file, in the same random order (a shuffle drawn once), each page once
+ * per round: all misses.  The file is read with POSIX_FADV_RANDOM (set on
+ * the one open file that pread, io_uring and the capchan capability all
+ * use), so no variant's readahead brings in pages another would miss.
+ * Before each round POSIX_FADV_DONTNEED drops the file's pages, and
+ * mincore() checks that none is left (else drop_caches).
+ *
+ *   syscall       pread(), one after the other
+ *   io_uring*     the four configurations, 32 READs per io_uring_enter
+ *                 (6.1 buffered reads of ext4 retry from the page
+ *                 unlock's wakeup, no io-wq thread)
+ *   capchan-ring  32 READs per ENTER: each tried without blocking, the
+ *                 misses finished by the channel's workers
+ *   capchan-ring-prefetch  a probe, see miss_cc_prefetch()
+ *
+ * Wall clock only (bench/run.sh -m wall): under icount the guest clock
+ * does not follow the host while the vCPU waits for the disk.
+ */
+#define MISS_DIR	"/mnt/disk"
+#define MISS_NAME	MISS_DIR "/capbench-miss"
+#define MISS_FILE_PAGES	8192		/* 32 MiB */
+#define MISS_BATCH	32
+
+static int missfd = -1;
+static unsigned char *miss_map;		/* for mincore() only */
+static uint32_t miss_order[MISS_FILE_PAGES];
+
+static long miss_cached(void)
+{
+	static unsigned char vec[MISS_FILE_PAGES];
+	long n = 0;
+	unsigned i;
+
+	if (mincore(miss_map, (size_t)MISS_FILE_PAGES * IO_SIZE, vec))
+		return -errno;
+	for (i = 0; i < MISS_FILE_PAGES; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+static void miss_drop(void)
+{
+	static int warned;
+	long n;
+
+	posix_fadvise(missfd, 0, 0, POSIX_FADV_DONTNEED);
+	n = miss_cached();
+	if (n) {
+		int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+		sync();
+		if (fd >= 0) {
+			if (write(fd, "1", 1) != 1)
+				note("readmiss: drop_caches: %s", strerror(errno));
+			close(fd);
+		}
+		n = miss_cached();
+	}
+	if (n && !warned) {
+		note("readmiss: %ld pages still cached after dropping", n);
+		warned = 1;
+		failed = 1;
+	}
+}
+
+/* Page content: each 8-byte word holds its own file offset. */
+static int miss_check(const char *buf, uint32_t page)
+{
+	uint64_t w;
+
+	memcpy(&w, buf + IO_SIZE - 8, 8);
+	if (w != (uint64_t)page * IO_SIZE + IO_SIZE - 8)
+		return -EPROTO;
+	memcpy(&w, buf, 8);
+	return w == (uint64_t)page * IO_SIZE ? 0 : -EPROTO;
+}
+
+static int miss_syscall(void *arg, unsigned batch, unsigned long ops)
+{
+	unsigned long i;
+	int err;
+
+	(void)arg;
+	(void)batch;
+	for (i = 0; i < ops; i++) {
+		uint32_t pg = miss_order[i];
+		ssize_t n = pread(missfd, BUF(0), IO_SIZE, (off_t)pg * IO_SIZE);
+
+		CROSS(1);
+		if (n != IO_SIZE)
+			return n < 0 ? -errno : -EIO;
+		err = miss_check(BUF(0), pg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int miss_uring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct uring *u = arg;
+	struct io_uring *ring = &u->ring;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = ur_sqe(ring);
+			off_t off = (off_t)miss_order[done + i] * IO_SIZE;
+
+			if (u->fixed) {
+				io_uring_prep_read(sqe, 0, BUF(i), IO_SIZE, off);
+				sqe->flags |= IOSQE_FIXED_FILE;
+			} else {
+				io_uring_prep_read(sqe, missfd, BUF(i), IO_SIZE, off);
+			}
+			io_uring_sqe_set_data64(sqe, IO_SIZE);
+		}
+		err = uring_submit_reap(ring, batch);
+		for (i = 0; i < batch && !err; i++)
+			err = miss_check(BUF(i), miss_order[done + i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int miss_cc_ring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *f = arg;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(&f->ch);
+
+			capchan_prep_read(sqe, f->h, BUF(i), IO_SIZE,
+					  (uint64_t)miss_order[done + i] * IO_SIZE);
+			capchan_sqe_set_data64(sqe, IO_SIZE);
+		}
+		/* CQEs come in any order: each result is checked, then each buffer */
+		err = cc_submit_reap(&f->ch, batch);
+		for (i = 0; i < batch && !err; i++)
+			err = miss_check(BUF(i), miss_order[done + i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Not a capchan feature but a probe of one: PREFETCH of each page (run
+ * inline: POSIX_FADV_WILLNEED starts the page's read and returns), then
+ * its READ, 64 SQEs per batch of 32 reads.  The READs then find their
+ * I/O started and workers only wait for it: what capchan-ring would do
+ * if its non-blocking attempt started the I/O, as io_uring's does.
+ */
+static int miss_cc_prefetch(void *arg, unsigned batch, unsigned long ops)
+{
+	struct cc_file *f = arg;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(&f->ch);
+
+			capchan_prep_prefetch(sqe, f->h,
+					      (uint64_t)miss_order[done + i] * IO_SIZE,
+					      IO_SIZE);
+			capchan_sqe_set_data64(sqe, 0);
+		}
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(&f->ch);
+
+			capchan_prep_read(sqe, f->h, BUF(i), IO_SIZE,
+					  (uint64_t)miss_order[done + i] * IO_SIZE);
+			capchan_sqe_set_data64(sqe, IO_SIZE);
+		}
+		err = cc_submit_reap(&f->ch, 2 * batch);
+		for (i = 0; i < batch && !err; i++)
+			err = miss_check(BUF(i), miss_order[done + i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int miss_setup(void)
+{
+	const size_t len = (size_t)MISS_FILE_PAGES * IO_SIZE;
+	struct statfs sf;
+	uint64_t *p;
+	size_t i;
+	int fd;
+
+	if (statfs(MISS_DIR, &sf) || sf.f_type != 0xEF53) {
+		note("readmiss: no ext4 file system at %s (the test VM's disk: selftests/vm/run.sh): not run",
+		     MISS_DIR);
+		return -1;
+	}
+	p = malloc(len);
+	if (!p)
+		die("out of memory");
+	for (i = 0; i < len / 8; i++)
+		p[i] = i * 8;
+	fd = open(MISS_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, p, len) != (ssize_t)len || fsync(fd))
+		die("writing %s: %s", MISS_NAME, strerror(errno));
+	close(fd);
+	free(p);
+	missfd = open(MISS_NAME, O_RDONLY | O_CLOEXEC);
+	if (missfd < 0)
+		die("%s: %s", MISS_NAME, strerror(errno));
+	if (posix_fadvise(missfd, 0, 0, POSIX_FADV_RANDOM))
+		die("%s: POSIX_FADV_RANDOM failed", MISS_NAME);
+	miss_map = mmap(NULL, len, PROT_READ, MAP_SHARED, missfd, 0);
+	if (miss_map == MAP_FAILED)
+		die("mmap %s: %s", MISS_NAME, strerror(errno));
+	/* a shuffle of all pages; every variant reads its first ops entries */
+	for (i = 0; i < MISS_FILE_PAGES; i++)
+		miss_order[i] = (uint32_t)i;
+	for (i = MISS_FILE_PAGES - 1; i > 0; i--) {
+		size_t j = rnd() % (i + 1);
+		uint32_t t = miss_order[i];
+
+		miss_order[i] = miss_order[j];
+		miss_order[j] = t;
+	}
+	return 0;
+}
+
+/* The channel's worker counters (fdinfo), as a note: how the misses ran. */
+static void miss_workers_note(int chfd)
+{
+	char path[64], line[128], out[512] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", chfd);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "worker", 6) && strncmp(line, "inflight", 8) &&
+		    strncmp(line, "max-inflight", 12))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (char *t = strchr(line, '\t'); t; t = strchr(t, '\t'))
+			*t = ' ';
+		if (strlen(out) + strlen(line) + 3 < sizeof(out)) {
+			strcat(out, out[0] ? ", " : "");
+			strcat(out, line);
+		}
+	}
+	fclose(f);
+	note("readmiss capchan-ring channel: %s", out);
+}
+
+static void bench_readmiss(void)
+{
+	unsigned long ops = scaled(1024, MISS_BATCH);
+	struct uring set[UR_KINDS];
+	double pread_ns = 0, uring_ns = 0, cc_ns = 0;
+	const char *uring_best = NULL;
+	struct cc_file f;
+	int h, n, j;
+
+	if (miss_setup()) {
+		failed = 1;
+		return;
+	}
+	if (ops > MISS_FILE_PAGES)
+		ops = MISS_FILE_PAGES;
+	uring_set_init(set, missfd);
+	open_channel(&f.ch, 1);
+	h = capchan_grant(&f.ch, missfd, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	if (h < 0)
+		die("grant %s: %s", MISS_NAME, strerror(-h));
+	f.h = (uint32_t)h;
+	add("syscall", MISS_BATCH, miss_syscall, NULL);
+	uring_set_add(set, MISS_BATCH, miss_uring);
+	add("capchan-ring", MISS_BATCH, miss_cc_ring, &f);
+	add("capchan-ring-prefetch", MISS_BATCH, miss_cc_prefetch, &f);
+	n = njobs;
+	group_prep = miss_drop;
+	run_group("readmiss", MISS_BATCH, ops);
+	group_prep = NULL;
+	/* run_group() leaves its jobs in place: the ratios of this row */
+	for (j = 0; j < n; j++) {
+		double ns = (double)jobs[j].best / ops;
+
+		if (jobs[j].err)
+			continue;
+		if (!strcmp(jobs[j].variant, "syscall"))
+			pread_ns = ns;
+		else if (!strcmp(jobs[j].variant, "capchan-ring"))
+			cc_ns = ns;
+		else if (!strncmp(jobs[j].variant, "capchan", 7))
+			continue;
+		else if (!uring_best || ns < uring_ns) {
+			uring_best = jobs[j].variant;
+			uring_ns = ns;
+		}
+	}
+	if (pread_ns > 0 && uring_ns > 0 && cc_ns > 0)
+		note("readmiss batch %d, best of %d rounds of %lu reads: capchan-ring %.1f ns/op, %s %.1f, pread %.1f; capchan-ring/%s %.3f, capchan-ring/pread %.3f, %s/pread %.3f",
+		     MISS_BATCH, rounds, ops, cc_ns, uring_best, uring_ns, pread_ns,
+		     uring_best, cc_ns / uring_ns, cc_ns / pread_ns, uring_best,
+		     uring_ns / pread_ns);
+	miss_workers_note(f.ch.fd);
+	uring_set_exit(set);
+	capchan_queue_exit(&f.ch);
+	munmap(miss_map, (size_t)MISS_FILE_PAGES * IO_SIZE);
+	close(missfd);
+	unlink(MISS_NAME);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none,phases,sqpoll]\n");
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none,phases,sqpoll,readmiss]\n");
 	exit(2);
 }
 
@@ -2622,6 +2967,8 @@ int main(int argc, char **argv)
 		bench_sqpoll();
 	if (want("threads"))
 		bench_threads();
+	if (want("readmiss"))
+		bench_readmiss();
 	note("%s", failed ? "FAILED" : "done");
 	return failed;
 }

@@ -14,10 +14,12 @@ set -eu
 # libc6-dev: libc.a for the static test binaries; openssl: DKMS makes its
 # module signing key with it on first use; sparse: make sparse; spin: make
 # model (the Promela models in module/*.pml); valgrind: the host unit tests
-# run under memcheck in make check.
+# run under memcheck in make check; e2fsprogs: the VM's test disk
+# (mkfs.ext4, vm/run.sh); kmod, xz-utils: kernel.sh's guest modules.
 pkgs="qemu-system-x86 busybox-static cpio kmod liburing-dev libbpf-dev bpftool
 dwarves check dkms libzstd-dev libelf-dev zlib1g-dev pkg-config xz-utils clang
-llvm gcc libc6-dev make openssl linux-headers-amd64 sparse spin valgrind"
+llvm gcc libc6-dev make openssl linux-headers-amd64 sparse spin valgrind
+e2fsprogs"
 
 # One dpkg-query for all; unknown packages just produce no line.
 # shellcheck disable=SC2086 # pkgs is a word list

@@ -10,6 +10,9 @@
 # on the serial console; run.sh reads those lines to decide the verdict, so
 # their wording is an interface:
 #   capchan-vm: kernel <uname -r>
+#   capchan-vm: kmod <name> loaded | capchan-vm: kmod <name> failed <status>
+#   capchan-vm: disk mounted <dir> | capchan-vm: disk none |
+#     capchan-vm: disk mount failed <status>   (informational: see below)
 #   capchan-vm: module loaded | capchan-vm: module load failed <status>
 #   capchan-vm: device present | capchan-vm: device missing
 #   capchan-vm: run <name> ... capchan-vm: exit <name> <status>
@@ -17,6 +20,7 @@
 #   capchan-vm: tainted <N>            (read after the tests, before rmmod)
 #   capchan-vm: module unloaded | capchan-vm: rmmod failed <status>
 #   capchan-vm: tainted-final <N>      (after rmmod)
+#   capchan-vm: disk unmounted | capchan-vm: disk umount failed <status>
 #   capchan-vm: dmesg-begin ... capchan-vm: dmesg-end
 #   capchan-vm: poweroff
 #
@@ -51,6 +55,53 @@ if [ -f /etc/capchan-vm/config ]; then
 fi
 
 say "kernel $(uname -r)"
+
+# The kernel's own modules (mkinitramfs.sh -K: ext4 and the virtio disk),
+# dependencies first, then the test disk: run.sh attaches an empty ext4
+# image as a virtio disk with the serial "capchan-disk", mounted here at
+# /mnt/disk for the tests that need a disk file system (a page-cache miss
+# that really waits).  None of this is fatal: a test that finds no disk
+# skips and says why.
+if [ -f /lib/kmods/order ]; then
+	while read -r m; do
+		[ -n "$m" ] || continue
+		insmod "/lib/kmods/$m"
+		st=$?
+		if [ "$st" -eq 0 ]; then
+			say "kmod ${m%.ko} loaded"
+		else
+			say "kmod ${m%.ko} failed $st"
+		fi
+	done </lib/kmods/order
+fi
+disk=
+i=0
+while [ -z "$disk" ] && [ "$i" -lt 20 ]; do
+	for b in /sys/block/vd*; do
+		# no newline at its end: read(1) would call it a failure
+		serial=$(cat "$b/serial" 2>/dev/null)
+		[ "$serial" = capchan-disk ] && [ -b "/dev/${b##*/}" ] && disk=/dev/${b##*/}
+	done
+	[ -z "$disk" ] || break
+	# the disk appears only if its driver loaded; wait only then
+	[ -d /sys/bus/virtio/drivers/virtio_blk ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
+disk_mounted=0
+if [ -z "$disk" ]; then
+	say "disk none"
+else
+	mkdir -p /mnt/disk
+	mount -t ext4 "$disk" /mnt/disk
+	st=$?
+	if [ "$st" -eq 0 ]; then
+		disk_mounted=1
+		say "disk mounted /mnt/disk"
+	else
+		say "disk mount failed $st"
+	fi
+fi
 
 loaded=0
 # MODPARAMS is a list of name=value words; split them on purpose.
@@ -140,6 +191,16 @@ if [ "$loaded" -eq 1 ]; then
 		say "rmmod failed $st"
 	fi
 	say "tainted-final $(cat /proc/sys/kernel/tainted)"
+fi
+
+if [ "$disk_mounted" -eq 1 ]; then
+	umount /mnt/disk
+	st=$?
+	if [ "$st" -eq 0 ]; then
+		say "disk unmounted"
+	else
+		say "disk umount failed $st"
+	fi
 fi
 
 say "dmesg-begin"

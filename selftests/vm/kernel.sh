@@ -17,7 +17,19 @@
 #   KVER=<release>
 #   VMLINUZ=<path to vmlinuz>
 #   KDIR=<path to the headers build dir, usable as make -C $KDIR M=...>
+#   KMODS=<folder of guest modules, see below; empty if unavailable>
 # Progress goes to stderr so that `eval "$(kernel.sh 6.1)"` works.
+#
+# Guest modules: the VM needs a disk file system (ext4 on a virtio disk,
+# selftests/vm/run.sh), which Debian builds as modules.  Of the image's
+# hundreds of MB of modules only those in VM_MODULES and what they depend
+# on (modules.dep, made by depmod from the image's modules; built-in ones
+# skipped via modules.builtin) are kept, uncompressed, in
+# <release>/vm-modules/, with a file "order" naming them in a load order
+# (dependencies first).  A cache made before this existed gets them on its
+# next use (one more download of the image package).  Failing to get them
+# is not fatal (retried once a day): KMODS stays empty and the tests that
+# need a disk skip.
 #
 # Backports are fetched with a private apt configuration (sources list and
 # state folders inside the cache) so the system's apt sources and candidate
@@ -290,14 +302,88 @@ fix_makefile() {
 	mv "$mk.tmp" "$mk"
 }
 
+# What the guest loads before the tests: ext4 (crc32c_generic: ext4 and
+# jbd2 ask the crypto API for "crc32c" at mount time, a lookup the guest
+# cannot satisfy by loading a module on demand) and the virtio disk
+# (virtio_pci is its transport; built in on 6.12).
+VM_MODULES="crc32c_generic ext4 virtio_pci virtio_blk"
+kmods=$dest/vm-modules
+
 emit() {
 	fix_makefile
 	echo "KVER=$rel"
 	echo "VMLINUZ=$vmlinuz"
 	echo "KDIR=$kdir"
+	if [ -f "$kmods/.complete" ]; then
+		echo "KMODS=$kmods"
+	else
+		echo "KMODS="
+	fi
 }
 
-if [ -f "$dest/.complete" ]; then
+# extract_modules DEB ROOT: unpack VM_MODULES and their dependencies from
+# the image package DEB into $kmods (through ROOT, a scratch folder).
+extract_modules() {
+	mdir=./lib/modules/$rel
+	# The package ships no modules.dep (installing it runs depmod): make
+	# it from the unpacked modules, in the scratch folder only.
+	dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "$mdir" || return 1
+	depmod -b "$2" "$rel" || return 1
+	# Paths of the wanted modules in load order: a depth-first walk of
+	# modules.dep, each module after everything it needs.  Names match
+	# with '-' and '_' alike, as modprobe's do.
+	list=$(awk -v want="$VM_MODULES" '
+		function key(p) {
+			sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p)
+			gsub(/-/, "_", p); return p
+		}
+		function visit(p,    n, i, d) {
+			if (p in done) return
+			done[p] = 1
+			n = split(deps[p], d, " ")
+			for (i = 1; i <= n; i++) visit(d[i])
+			print p
+		}
+		FILENAME ~ /modules\.builtin$/ { builtin[key($1)] = 1; next }
+		{
+			p = $1; sub(/:$/, "", p)
+			path[key(p)] = p
+			$1 = ""; deps[p] = $0
+		}
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) {
+				k = w[i]; gsub(/-/, "_", k)
+				if (k in builtin) continue
+				if (!(k in path)) { print "MISSING " k; continue }
+				visit(path[k])
+			}
+		}' "$2/$mdir/modules.builtin" "$2/$mdir/modules.dep") || return 1
+	case $list in
+	*MISSING*)
+		say "image has no module $(echo "$list" | sed -n 's/^MISSING //p' | tr '\n' ' ')"
+		return 1
+		;;
+	esac
+	mkdir -p "$2/mods"
+	: >"$2/mods/order"
+	for p in $list; do
+		f=${p##*/}
+		case $f in
+		*.ko) cp "$2/$mdir/$p" "$2/mods/$f" ;;
+		*.ko.xz) xz -dc "$2/$mdir/$p" >"$2/mods/${f%.xz}" && f=${f%.xz} ;;
+		*.ko.zst) zstd -qdc "$2/$mdir/$p" >"$2/mods/${f%.zst}" && f=${f%.zst} ;;
+		*.ko.gz) gzip -dc "$2/$mdir/$p" >"$2/mods/${f%.gz}" && f=${f%.gz} ;;
+		*) say "cannot unpack module $f"; return 1 ;;
+		esac || return 1
+		echo "$f" >>"$2/mods/order"
+	done
+	rm -rf "$kmods"
+	mv "$2/mods" "$kmods"
+	: >"$kmods/.complete"
+}
+
+if [ -f "$dest/.complete" ] && [ -f "$kmods/.complete" ]; then
 	emit
 	exit 0
 fi
@@ -308,7 +394,7 @@ exec 9>"$kcache/.lock"
 if command -v flock >/dev/null 2>&1; then
 	flock 9
 fi
-if [ -f "$dest/.complete" ]; then
+if [ -f "$dest/.complete" ] && [ -f "$kmods/.complete" ]; then
 	emit
 	exit 0
 fi
@@ -318,6 +404,39 @@ known() {
 	[ -n "$(candidate "linux-image-$rel")" ] ||
 		[ -n "$(candidate "linux-image-$rel-unsigned")" ]
 }
+
+# A complete kernel from before the guest modules: fetch only those, at
+# most once a day when that fails (offline, or the archive moved on).  In
+# a subshell: nothing here may fail the kernel that is already there.
+if [ -f "$dest/.complete" ]; then
+	if [ "$(cat "$kmods.failed" 2>/dev/null || true)" = "$today" ]; then
+		emit
+		exit 0
+	fi
+	tmp=$dest/vm-modules.tmp.$$
+	trap 'rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if (
+		known || { private_setup && known; } || exit 1
+		image=linux-image-$rel
+		[ -n "$(candidate "$image")" ] || image=$image-unsigned
+		say "downloading $image for the guest modules"
+		(cd "$tmp" && apt_get download "$image" >&2) &&
+			extract_modules "$(ls "$tmp/$image"_*.deb)" "$tmp"
+	); then
+		rm -f "$kmods.failed"
+	else
+		say "no guest modules for $rel (the tests that need a disk will skip)"
+		echo "$today" >"$kmods.failed"
+	fi
+	rm -rf "$tmp"
+	trap - EXIT
+	emit
+	exit 0
+fi
+
 if ! known; then
 	private_setup
 	known || die "no linux-image package for $rel in the system sources or $(codename)-backports"
@@ -358,8 +477,16 @@ if ! (cd "$tmp/debs" && apt_get download "$image" "$headers" $deps >&2); then
 	die "download failed (stale package lists? run apt-get update as root)"
 fi
 
-# Only /boot of the image is needed; its modules would be hundreds of MB.
+# Only /boot of the image is needed, and a few modules (extract_modules);
+# all its modules would be hundreds of MB.
 dpkg-deb --fsys-tarfile "$tmp/debs/$image"_*.deb | tar -x -C "$tmp/root" ./boot
+kmods_final=$kmods
+kmods=$tmp/vm-modules
+mkdir -p "$tmp/mods-scratch"
+extract_modules "$(ls "$tmp/debs/$image"_*.deb)" "$tmp/mods-scratch" ||
+	say "no guest modules for $rel (the tests that need a disk will skip)"
+rm -rf "$tmp/mods-scratch"
+kmods=$kmods_final
 for deb in "$tmp/debs"/linux-headers-*.deb "$tmp/debs"/linux-kbuild-*.deb; do
 	dpkg-deb -x "$deb" "$tmp/root"
 done

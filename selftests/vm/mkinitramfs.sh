@@ -7,6 +7,7 @@
 #   /init             guest-init.sh (loads the module, runs the programs)
 #   /bin/busybox      busybox-static, with one symlink per applet
 #   /capchan.ko       MODULE_KO
+#   /lib/kmods/       the kernel's own modules from -K, and their load order
 #   /bin/t/<name>     each PROGRAM (basename kept), run in the given order
 #   /etc/capchan-vm/  programs (run order and arguments), config
 #
@@ -15,6 +16,9 @@
 #                  program's basename; '#' starts a comment line. Arguments
 #                  are split on blanks, with no quoting.
 #   -f SRC[:DEST]  add a file at DEST (absolute; default /data/<basename>).
+#   -K DIR         the booted kernel's modules to load before the tests:
+#                  DIR/order names them (files in DIR), dependencies first
+#                  (kernel.sh's KMODS).
 #   -p PARAMS      module parameters for insmod ("name=value ...").
 #   -T SECONDS     per-program timeout (default $CAPCHAN_VM_PROG_TIMEOUT or
 #                  120).
@@ -35,21 +39,23 @@ die() {
 }
 
 usage() {
-	echo "usage: mkinitramfs.sh [-a ARGSFILE] [-f SRC[:DEST]]... [-p PARAMS] [-T SECONDS] OUT MODULE_KO [PROGRAM...]" >&2
+	echo "usage: mkinitramfs.sh [-a ARGSFILE] [-f SRC[:DEST]]... [-K DIR] [-p PARAMS] [-T SECONDS] OUT MODULE_KO [PROGRAM...]" >&2
 	exit 2
 }
 
 argsfile=
 extras=
+kmods=
 params=
 prog_timeout=${CAPCHAN_VM_PROG_TIMEOUT:-120}
 hang_after=${CAPCHAN_VM_HANG_AFTER:-}
 nl='
 '
-while getopts a:f:p:T: opt; do
+while getopts a:f:K:p:T: opt; do
 	case $opt in
 	a) argsfile=$OPTARG ;;
 	f) extras=$extras$OPTARG$nl ;;
+	K) kmods=$OPTARG ;;
 	p) params=$OPTARG ;;
 	T) prog_timeout=$OPTARG ;;
 	*) usage ;;
@@ -64,6 +70,7 @@ shift 2
 [ -f "$ko" ] || die "no module file $ko"
 [ -x "$busybox" ] || die "no $busybox (install busybox-static)"
 [ -z "$argsfile" ] || [ -f "$argsfile" ] || die "no args file $argsfile"
+[ -z "$kmods" ] || [ -f "$kmods/order" ] || die "no module list $kmods/order"
 case $prog_timeout in
 '' | *[!0-9]*) die "bad timeout '$prog_timeout'" ;;
 esac
@@ -101,6 +108,16 @@ done
 cp "$here/guest-init.sh" "$stage/init"
 chmod 755 "$stage/init"
 cp "$ko" "$stage/capchan.ko"
+if [ -n "$kmods" ]; then
+	mkdir -p "$stage/lib/kmods"
+	while IFS= read -r m; do
+		case $m in
+		'' | */* | *[!A-Za-z0-9_.-]*) die "bad module name '$m' in $kmods/order" ;;
+		esac
+		cp "$kmods/$m" "$stage/lib/kmods/$m" || die "no module $kmods/$m"
+	done <"$kmods/order"
+	cp "$kmods/order" "$stage/lib/kmods/order"
+fi
 
 : >"$stage/etc/capchan-vm/programs"
 for prog; do

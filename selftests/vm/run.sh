@@ -30,7 +30,24 @@
 #   CAPCHAN_VM_SMP (guest CPUs, default 2), CAPCHAN_QEMU_ARGS (extra QEMU
 #   options, split on blanks, e.g. "-icount shift=0,sleep=off"),
 #   CAPCHAN_VM_DEBUG (default 1; 0 boots without slub_debug and KFENCE,
-#   whose checks on every allocation would distort benchmarks).
+#   whose checks on every allocation would distort benchmarks),
+#   CAPCHAN_VM_DISK (default 1; 0 boots without the test disk, below).
+#
+# The test disk: a fresh, empty ext4 image (<build>/<release>/disk.img,
+# CAPCHAN_VM_DISK_MB, default 128 MiB, sparse) attached as a virtio disk
+# with the serial "capchan-disk"; the guest loads ext4 and virtio_blk from
+# kernel.sh's KMODS and mounts it at /mnt/disk (guest-init.sh).  It is
+# there for what tmpfs cannot show: a read that misses the page cache and
+# really waits for a device.  A virtio disk rather than a loop device over
+# an image in the initramfs, because (1) the device's work is done by
+# QEMU's I/O threads outside the guest's CPUs, so a miss waits for a
+# device as on real hardware and many misses overlap, where a loop
+# device would be a guest kernel thread copying from guest memory on the
+# same vCPUs; (2) the image stays out of the initramfs, which keeps the
+# boot as short as before.  cache=unsafe: the image is scratch, made anew
+# for every run, so the host need not sync it when the guest flushes.
+# mkfs.ext4 initialises the inode tables and journal itself: otherwise
+# the guest's ext4lazyinit thread would write them during the tests.
 #
 # The module is built in <build>/<release>/module, a copy of the repo's
 # Kbuild, module/ and uapi/ kept in sync file by file so that kbuild's
@@ -105,6 +122,7 @@ kv=$("$here/kernel.sh" "$spec") || { say "FAIL cannot get kernel $spec"; exit 1;
 KVER=''
 VMLINUZ=''
 KDIR=''
+KMODS=''
 eval "$kv"
 if [ -z "$KVER" ] || [ ! -f "$VMLINUZ" ] || [ ! -d "$KDIR" ]; then
 	say "FAIL kernel.sh gave no usable kernel for $spec"
@@ -192,6 +210,7 @@ mkinitramfs() {
 	set --
 	[ -z "$argsfile" ] || set -- "$@" -a "$argsfile"
 	[ -z "$params" ] || set -- "$@" -p "$params"
+	[ -z "$KMODS" ] || set -- "$@" -K "$KMODS"
 	while IFS= read -r x; do
 		[ -n "$x" ] && set -- "$@" -f "$x"
 	done <<EOF
@@ -206,6 +225,28 @@ EOF
 	"$here/mkinitramfs.sh" "$@"
 }
 mkinitramfs || { say "FAIL initramfs build failed"; exit 1; }
+
+# The test disk (see the top): not fatal when it cannot be made.
+diskopt=
+if [ "${CAPCHAN_VM_DISK:-1}" != 0 ]; then
+	disk=$bdir/disk.img
+	disk_mb=${CAPCHAN_VM_DISK_MB:-128}
+	rm -f "$disk"
+	if [ -z "$KMODS" ]; then
+		say "note: no guest modules for $KVER: no test disk"
+	elif ! command -v mkfs.ext4 >/dev/null 2>&1 &&
+		! [ -x /sbin/mkfs.ext4 ] && ! [ -x /usr/sbin/mkfs.ext4 ]; then
+		say "note: no mkfs.ext4 (install e2fsprogs): no test disk"
+	elif truncate -s "${disk_mb}M" "$disk" &&
+		PATH=$PATH:/sbin:/usr/sbin mkfs.ext4 -q -F -L capchan \
+			-E lazy_itable_init=0,lazy_journal_init=0 "$disk"; then
+		diskopt="-drive file=$disk,if=none,id=capdisk,format=raw,cache=unsafe
+-device virtio-blk-pci,drive=capdisk,serial=capchan-disk"
+	else
+		say "note: mkfs.ext4 failed: no test disk"
+		rm -f "$disk"
+	fi
+fi
 
 # --- boot ------------------------------------------------------------------
 
@@ -237,10 +278,10 @@ boot() {
 	set -- -l "$limit" -s "$start_s" -m "capchan-vm: " -o "$log.raw"
 	[ "$quiet" -eq 0 ] || set -- "$@" -q
 	qrc=0
-	# shellcheck disable=SC2086 # accel and CAPCHAN_QEMU_ARGS are lists of options
+	# shellcheck disable=SC2086 # accel, diskopt and CAPCHAN_QEMU_ARGS are lists of options
 	"$here/qemu-watch.sh" "$@" -- "$qemu" $accel -machine q35 -cpu max \
 		-smp "$smp" -m 1024 -nographic -no-reboot -kernel "$VMLINUZ" \
-		-initrd "$initrd" -append "$append" ${CAPCHAN_QEMU_ARGS:-} || qrc=$?
+		-initrd "$initrd" -append "$append" $diskopt ${CAPCHAN_QEMU_ARGS:-} || qrc=$?
 }
 start=$(date +%s)
 boot
@@ -409,6 +450,11 @@ if [ -n "$reasons" ] && [ "$failed" -eq 0 ]; then
 	failed=1
 fi
 echo "$passed $failed $skipped" >"$counts"
+
+# Guest modules or the test disk that failed: reported, not fatal (the
+# tests that need the disk skip and say so).
+grep -E 'capchan-vm: (kmod [^ ]+ failed|disk (mount|umount) failed)' "$log" |
+	sed 's/.*capchan-vm: /capchan-vm: note: /' || true
 
 echo
 say "$KVER: vm run $((end - start))s, log $log"

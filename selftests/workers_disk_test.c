@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workers on a disk file system: a plain positioned READ from the rings
+ * (no CAPCHAN_SQE_ASYNC) whose pages are not in the page cache is tried
+ * without blocking, gives up, and is finished by a worker (uapi: "Workers
+ * and completion order"; module/op_file.c capchan_rw()).  tmpfs keeps
+ * every page in memory, so only a real disk shows this path: the test VM
+ * attaches an ext4 image as a virtio disk and mounts it at /mnt/disk
+ * (selftests/vm/run.sh, guest-init.sh; $CAPCHAN_TEST_DISK names another
+ * ext4 directory).  Without one every test skips and says why.
+ *
+ * Which kernel: on 6.1 RWF_NOWAIT implies IOCB_NOIO, so the non-blocking
+ * attempt starts no I/O and a miss always goes to a worker; on 6.12 it no
+ * longer does (kiocb_set_rw_flags() in linux/fs.h; in which release that
+ * changed was not looked up): the attempt starts the read I/O itself and
+ * gives up only if that I/O is still running when it looks again, so on a
+ * fast (emulated) disk a miss may complete inline, not having waited.  The tests find out
+ * which by trying (nowait_starts_io()) and then demand exactly one punt per
+ * miss where no I/O is started, and one punt or an inline completion
+ * where it is; the bytes, the CQE count and inflight are exact on both.
+ *
+ * The file: FILE_LEN bytes of cc_fill_pattern(), written, fsync'ed and
+ * read with POSIX_FADV_RANDOM (no readahead: a read brings in exactly the
+ * pages it asks for).  Before each test its pages are dropped
+ * (POSIX_FADV_DONTNEED, else /proc/sys/vm/drop_caches), and mincore()
+ * proves which pages are cached before the READs go.
+ *
+ *  - miss_goes_to_a_worker: one READ of uncached pages: worker-punted
+ *    grows by exactly 1 (or 0 with the CQE posted by ENTER itself, where
+ *    the attempt starts I/O), the exact bytes come back, inflight returns
+ *    to 0.
+ *  - cached_reread_runs_inline: the same READ again (now cached): not
+ *    punted, same bytes.
+ *  - random_batch_32: 32 READs of 4 KiB at distinct random uncached pages
+ *    in one ENTER: each CQE exactly once (matched by user_data, any order),
+ *    each the exact bytes; at least one went to a worker (where the
+ *    attempt starts no I/O).
+ *  - partly_cached: the first page cached, the rest not: the non-blocking
+ *    attempt stops short after the first page and a worker reads the rest
+ *    (one punt, or as above); the whole length, exact bytes.
+ *  - invoke_miss_runs_inline: INVOKE never hands off: the same miss via
+ *    INVOKE reads inline (no punt), exact bytes.
+ */
+#include "capchan_test_util.h"
+#include "kselftest_harness.h"
+
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
+#define CQ_WAIT_MS	30000
+#define PAGE		4096
+#define FILE_LEN	(2u << 20)		/* 512 pages */
+#define NPAGES		(FILE_LEN / PAGE)
+#define BIG		(64u << 10)		/* the multi-page READs */
+#define BATCH		32
+#define SEED		7
+#define DISK_SERIAL	"capchan-disk"
+
+static const char *disk_dir(void)
+{
+	const char *d = getenv("CAPCHAN_TEST_DISK");
+
+	return d && *d ? d : "/mnt/disk";
+}
+
+static bool is_ext4(const char *dir)
+{
+	struct statfs sf;
+
+	return !statfs(dir, &sf) && sf.f_type == EXT4_SUPER_MAGIC;
+}
+
+/* /dev/vdX of the VM's test disk (its serial), or "" */
+static void find_disk_dev(char *dev, size_t n)
+{
+	char path[300 + 16], serial[64];
+	struct dirent *d;
+	DIR *dir = opendir("/sys/block");
+
+	dev[0] = '\0';
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		FILE *f;
+
+		if (strncmp(d->d_name, "vd", 2))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/serial", d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(serial, sizeof(serial), f)) {
+			serial[strcspn(serial, "\n")] = '\0';
+			if (!strcmp(serial, DISK_SERIAL) &&
+			    strlen(d->d_name) + 6 <= n)
+				snprintf(dev, n, "/dev/%s", d->d_name);
+		}
+		fclose(f);
+		if (dev[0])
+			break;
+	}
+	closedir(dir);
+}
+
+/*
+ * An ext4 directory to work in: disk_dir() if it is one, else the VM's
+ * test disk mounted there.  0, or -1 with the reason in @why.
+ */
+static int find_disk(char *why, size_t n)
+{
+	const char *dir = disk_dir();
+	char dev[300], path[PATH_MAX], *p;
+
+	if (is_ext4(dir))
+		return 0;
+	find_disk_dev(dev, sizeof(dev));
+	if (!dev[0]) {
+		snprintf(why, n,
+			 "no ext4 file system at %s and no virtio disk with serial \"%s\" (selftests/vm/run.sh attaches one when kernel.sh found the guest's ext4 and virtio_blk modules)",
+			 dir, DISK_SERIAL);
+		return -1;
+	}
+	/* mkdir -p */
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	mkdir(path, 0755);
+	if (mount(dev, dir, "ext4", 0, NULL)) {
+		snprintf(why, n, "mount -t ext4 %s %s: %s", dev, dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (!is_ext4(dir)) {
+		snprintf(why, n, "%s mounted on %s but is not ext4", dev, dir);
+		return -1;
+	}
+	return 0;
+}
+
+static long long fdv(int fd, const char *key)
+{
+	int err;
+	long long v = cc_fdinfo_value(fd, key, &err);
+
+	return err ? err : v;
+}
+
+/* Wait until fdinfo @key of @fd reads @want; the last value read. */
+static long long wait_fdv(int fd, const char *key, long long want)
+{
+	double end = cc_now() + CQ_WAIT_MS / 1000.0;
+	long long v;
+
+	while ((v = fdv(fd, key)) != want && cc_now() < end)
+		usleep(1000);
+	return v;
+}
+
+FIXTURE(disk) {
+	char dir[PATH_MAX];
+	char path[PATH_MAX + 16];
+	int fd;
+	unsigned char *map;		/* PROT_READ view for mincore() only */
+	unsigned char *data;		/* what the file holds */
+	unsigned char *buf;
+	struct capchan ch;
+	uint32_t fh;
+	char why[400];			/* set: no disk, every test skips */
+};
+
+/*
+ * The harness runs a test after a SKIP in its setup (6.1's does): each
+ * test starts with this.
+ */
+#define NEED_DISK()						\
+	do {							\
+		if (self->why[0])				\
+			SKIP(return, "%s", self->why);		\
+	} while (0)
+
+FIXTURE_SETUP(disk)
+{
+	struct capchan_params p;
+	int r, wfd;
+
+	self->fd = -1;
+	self->ch.fd = -1;
+	self->map = MAP_FAILED;
+	self->dir[0] = '\0';
+	self->data = malloc(FILE_LEN);
+	self->buf = malloc(FILE_LEN);
+	ASSERT_NE(NULL, self->data);
+	ASSERT_NE(NULL, self->buf);
+	if (find_disk(self->why, sizeof(self->why)))
+		SKIP(return, "%s", self->why);
+
+	snprintf(self->dir, sizeof(self->dir), "%s/workers-disk.XXXXXX",
+		 disk_dir());
+	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("%s", strerror(errno));
+	snprintf(self->path, sizeof(self->path), "%s/data", self->dir);
+	cc_fill_pattern(self->data, FILE_LEN, SEED);
+	wfd = open(self->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, wfd);
+	ASSERT_EQ((ssize_t)FILE_LEN, write(wfd, self->data, FILE_LEN));
+	ASSERT_EQ(0, fsync(wfd));
+	close(wfd);
+
+	self->fd = open(self->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	/* no readahead: a read caches exactly the pages it reads */
+	ASSERT_EQ(0, posix_fadvise(self->fd, 0, 0, POSIX_FADV_RANDOM));
+	self->map = mmap(NULL, FILE_LEN, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+
+	memset(&p, 0, sizeof(p));
+	ASSERT_EQ(0, capchan_queue_init_params(2 * BATCH, &self->ch, &p));
+	ASSERT_NE(0, p.features & CAPCHAN_FEAT_WORKERS);
+	r = cc_grant(self->ch.fd, self->fd, R_READ | R_SEEK | R_STAT, NULL);
+	ASSERT_TRUE(cc_handle_ok(r));
+	self->fh = r;
+}
+
+FIXTURE_TEARDOWN(disk)
+{
+	if (self->ch.fd >= 0)
+		capchan_queue_exit(&self->ch);
+	if (self->map != MAP_FAILED)
+		munmap(self->map, FILE_LEN);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->dir[0])
+		cc_rm_rf(self->dir);
+	free(self->data);
+	free(self->buf);
+}
+
+/* Pages of [off, off + len) in the page cache (mincore), or -errno. */
+static long cached_pages(FIXTURE_DATA(disk) *self, size_t off, size_t len)
+{
+	static unsigned char vec[NPAGES];
+	size_t i, first = off / PAGE, last = (off + len + PAGE - 1) / PAGE;
+	long n = 0;
+
+	if (mincore(self->map, FILE_LEN, vec))
+		return -errno;
+	for (i = first; i < last; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Drop the file's pages; how many are still cached (0), or -errno. */
+static long drop(FIXTURE_DATA(disk) *self)
+{
+	long n;
+
+	posix_fadvise(self->fd, 0, 0, POSIX_FADV_DONTNEED);
+	n = cached_pages(self, 0, FILE_LEN);
+	if (n) {
+		cc_drop_caches();
+		n = cached_pages(self, 0, FILE_LEN);
+	}
+	return n;
+}
+
+/*
+ * Does a non-blocking read of an uncached page start its I/O (see the
+ * top)?  Asked once: drop the pages, preadv2(RWF_NOWAIT) one, and see
+ * whether it arrives in the cache anyway.  1, 0, or -errno.
+ */
+static int nowait_starts_io(FIXTURE_DATA(disk) *self)
+{
+	static int answer = -1;
+	struct iovec iov = { .iov_base = self->buf, .iov_len = PAGE };
+	double end;
+	ssize_t n;
+	long c;
+
+	if (answer >= 0)
+		return answer;
+	c = drop(self);
+	if (c)
+		return c < 0 ? (int)c : -EBUSY;
+	n = preadv2(self->fd, &iov, 1, 100 * PAGE, RWF_NOWAIT);
+	if (n == PAGE)
+		return answer = 1;	/* started and done before it looked */
+	if (n != -1 || errno != EAGAIN)
+		return n < 0 ? -errno : -EPROTO;
+	end = cc_now() + 1;
+	while ((c = cached_pages(self, 100 * PAGE, PAGE)) == 0 && cc_now() < end)
+		usleep(10000);
+	if (c < 0)
+		return (int)c;
+	answer = c == 1;
+	return answer;
+}
+
+/*
+ * After one READ of a miss completed: worker-punted grew by exactly one,
+ * or (where the attempt starts the I/O) by none, the READ having
+ * completed inside ENTER.  0 or -EPROTO.
+ */
+static int one_punt_or_inline(FIXTURE_DATA(disk) *self, long long before,
+			      bool inline_cqe, int starts_io)
+{
+	long long now = fdv(self->ch.fd, "worker-punted");
+
+	if (now == before + 1)
+		return 0;
+	if (starts_io == 1 && now == before && inline_cqe)
+		return 0;
+	return -EPROTO;
+}
+
+static void push_read(FIXTURE_DATA(disk) *self, void *buf, uint32_t len,
+		      uint64_t off, uint64_t ud)
+{
+	struct capchan_sqe s;
+
+	cc_sqe(&s, CAPCHAN_OP_READ, self->fh);
+	s.addr = (uintptr_t)buf;
+	s.len = len;
+	s.off = off;
+	s.user_data = ud;
+	cc_sq_push(&self->ch, &s);
+}
+
+static int reap(FIXTURE_DATA(disk) *self, struct capchan_cqe *c)
+{
+	int r = cc_cq_wait(&self->ch, CQ_WAIT_MS);
+
+	return r ? r : cc_cq_pop(&self->ch, c);
+}
+
+TEST_F_TIMEOUT(disk, miss_goes_to_a_worker, 120)
+{
+	const size_t off = 5 * BIG;
+	struct capchan_cqe c;
+	long long punted;
+	bool inline_cqe;
+	int starts_io;
+
+	NEED_DISK();
+	starts_io = nowait_starts_io(self);
+	ASSERT_LE(0, starts_io);
+	ASSERT_EQ(0, drop(self));
+	punted = fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+	memset(self->buf, 0, BIG);
+	push_read(self, self->buf, BIG, off, 1);
+	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+	inline_cqe = cc_cq_pending(&self->ch) == 1;
+	ASSERT_EQ(0, reap(self, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(BIG, c.res);
+	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
+	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
+		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
+		       punted, fdv(self->ch.fd, "worker-punted"),
+		       inline_cqe ? "there when" : "after",
+		       starts_io ? "start" : "start no");
+	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
+	       fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+	       "completed inline");
+	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(0, cc_cq_pending(&self->ch));
+	/* the worker's read brought exactly those pages in */
+	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+}
+
+TEST_F_TIMEOUT(disk, cached_reread_runs_inline, 120)
+{
+	const size_t off = 3 * BIG;
+	struct capchan_cqe c;
+	long long punted;
+
+	NEED_DISK();
+	ASSERT_EQ(0, drop(self));
+	/* cache the range through the ring, as the test above */
+	push_read(self, self->buf, BIG, off, 1);
+	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+	ASSERT_EQ(0, reap(self, &c));
+	ASSERT_EQ(BIG, c.res);
+	ASSERT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	ASSERT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+
+	punted = fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(1, punted);
+	memset(self->buf, 0, BIG);
+	push_read(self, self->buf, BIG, off, 2);
+	/* inline: the CQE is there when ENTER returns */
+	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+	ASSERT_EQ(1, cc_cq_pending(&self->ch));
+	ASSERT_EQ(0, cc_cq_pop(&self->ch, &c));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(BIG, c.res);
+	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
+	EXPECT_EQ(punted, fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+}
+
+TEST_F_TIMEOUT(disk, random_batch_32, 120)
+{
+	unsigned int page[BATCH], seen[BATCH] = { 0 };
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	struct capchan_cqe c;
+	long long punted, now;
+	int i, j;
+
+	/* 32 distinct pages, pseudo-random but the same every run */
+	for (i = 0; i < BATCH; i++) {
+		bool dup;
+
+		do {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			page[i] = (unsigned int)(x % NPAGES);
+			dup = false;
+			for (j = 0; j < i; j++)
+				dup |= page[j] == page[i];
+		} while (dup);
+	}
+	NEED_DISK();
+	ASSERT_EQ(0, drop(self));
+	punted = fdv(self->ch.fd, "worker-punted");
+	memset(self->buf, 0, BATCH * PAGE);
+	for (i = 0; i < BATCH; i++)
+		push_read(self, self->buf + (size_t)i * PAGE, PAGE,
+			  (uint64_t)page[i] * PAGE, 100 + i);
+	ASSERT_EQ(BATCH, cc_enter(self->ch.fd, BATCH, 0, 0));
+	for (i = 0; i < BATCH; i++) {
+		ASSERT_EQ(0, reap(self, &c)) TH_LOG("%d of %d CQEs", i, BATCH);
+		ASSERT_LE(100, c.user_data);
+		ASSERT_GT(100 + BATCH, c.user_data);
+		j = (int)c.user_data - 100;
+		EXPECT_EQ(0, seen[j]) TH_LOG("user_data %d twice", 100 + j);
+		seen[j]++;
+		EXPECT_EQ(PAGE, c.res) TH_LOG("READ of page %u", page[j]);
+	}
+	for (i = 0; i < BATCH; i++) {
+		unsigned int pg = page[i];
+
+		EXPECT_EQ(0, memcmp(self->buf + (size_t)i * PAGE,
+				    self->data + (size_t)pg * PAGE, PAGE))
+			TH_LOG("page %u", pg);
+	}
+	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	/* no CQE more than the 32 */
+	EXPECT_EQ(0, cc_cq_pending(&self->ch));
+	/*
+	 * Where the non-blocking attempt starts no I/O every READ is punted;
+	 * where it does, a READ whose I/O finished before the attempt looked
+	 * again reads inline (see the top): at least one punt is demanded
+	 * only where none can complete inline.
+	 */
+	now = fdv(self->ch.fd, "worker-punted");
+	if (nowait_starts_io(self) == 0)
+		EXPECT_LE(punted + 1, now);
+	EXPECT_GE(punted + BATCH, now);
+	TH_LOG("%lld of %d READs went to a worker", now - punted, BATCH);
+}
+
+TEST_F_TIMEOUT(disk, partly_cached, 120)
+{
+	const size_t off = 9 * BIG;
+	struct capchan_cqe c;
+	long long punted;
+	bool inline_cqe;
+	int starts_io;
+
+	NEED_DISK();
+	starts_io = nowait_starts_io(self);
+	ASSERT_LE(0, starts_io);
+	ASSERT_EQ(0, drop(self));
+	/* the first page only (POSIX_FADV_RANDOM: no readahead) */
+	ASSERT_EQ(PAGE, pread(self->fd, self->buf, PAGE, off));
+	ASSERT_EQ(1, cached_pages(self, off, PAGE));
+	ASSERT_EQ(1, cached_pages(self, off, BIG));
+
+	punted = fdv(self->ch.fd, "worker-punted");
+	memset(self->buf, 0, BIG);
+	push_read(self, self->buf, BIG, off, 7);
+	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+	inline_cqe = cc_cq_pending(&self->ch) == 1;
+	ASSERT_EQ(0, reap(self, &c));
+	EXPECT_EQ(7, c.user_data);
+	/* the whole length: the worker's part added to the first page */
+	EXPECT_EQ(BIG, c.res);
+	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
+	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
+		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
+		       punted, fdv(self->ch.fd, "worker-punted"),
+		       inline_cqe ? "there when" : "after",
+		       starts_io ? "start" : "start no");
+	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
+	       fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+	       "completed inline");
+	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+}
+
+TEST_F_TIMEOUT(disk, invoke_miss_runs_inline, 120)
+{
+	const size_t off = 17 * BIG;
+	struct capchan_sqe s;
+	long long punted;
+
+	NEED_DISK();
+	ASSERT_EQ(0, drop(self));
+	punted = fdv(self->ch.fd, "worker-punted");
+	memset(self->buf, 0, BIG);
+	cc_sqe(&s, CAPCHAN_OP_READ, self->fh);
+	s.addr = (uintptr_t)self->buf;
+	s.len = BIG;
+	s.off = off;
+	EXPECT_EQ(BIG, cc_invoke(self->ch.fd, &s));
+	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
+	EXPECT_EQ(punted, fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+}
+
+TEST_HARNESS_MAIN
