@@ -499,6 +499,117 @@ long long cc_fdinfo_value(int fd, const char *key, int *err)
 	return val;
 }
 
+/* ---- ops, CQEs, fdinfo and threads ---------------------------------------- */
+
+void cc_push(struct capchan *ch, unsigned int op, uint32_t h,
+	     unsigned int flags, void *buf, uint32_t len, uint64_t off,
+	     uint64_t ud)
+{
+	struct capchan_sqe s;
+
+	cc_sqe(&s, op, h);
+	s.flags = (uint8_t)flags;
+	s.addr = (uintptr_t)buf;
+	s.len = len;
+	s.off = off;
+	s.user_data = ud;
+	cc_sq_push(ch, &s);
+}
+
+int cc_reap(struct capchan *ch, struct capchan_cqe *c, unsigned int ms)
+{
+	int r = cc_cq_wait(ch, ms);
+
+	if (r)
+		return r;
+	return cc_cq_pop(ch, c);
+}
+
+long long cc_fdv(int fd, const char *key)
+{
+	int err;
+	long long v = cc_fdinfo_value(fd, key, &err);
+
+	return err ? err : v;
+}
+
+long long cc_wait_fdv(int fd, const char *key, long long want,
+		      unsigned int ms)
+{
+	double end = cc_now() + ms / 1000.0;
+	long long v;
+
+	while ((v = cc_fdv(fd, key)) != want && cc_now() < end)
+		usleep(2000);
+	return v;
+}
+
+pid_t cc_find_comm(const char *comm)
+{
+	char path[300], name[64];
+	struct dirent *d;
+	pid_t pid = 0;
+	DIR *dir = opendir("/proc");
+
+	if (!dir)
+		return 0;
+	while (!pid && (d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = '\0';
+			if (!strcmp(name, comm))
+				pid = atoi(d->d_name);
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return pid;
+}
+
+bool cc_wait_comm_gone(const char *comm, unsigned int ms)
+{
+	double end = cc_now() + ms / 1000.0;
+
+	while (cc_find_comm(comm)) {
+		if (cc_now() > end)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+int cc_derive(int chfd, uint32_t h, uint64_t rights)
+{
+	struct capchan_sqe s;
+
+	cc_sqe(&s, CAPCHAN_OP_DERIVE, h);
+	s.rights = rights;
+	return cc_invoke(chfd, &s);
+}
+
+int cc_revoke(int chfd, uint32_t h)
+{
+	struct capchan_sqe s;
+
+	cc_sqe(&s, CAPCHAN_OP_REVOKE, h);
+	return cc_invoke(chfd, &s);
+}
+
+int cc_close_cap(int chfd, uint32_t h)
+{
+	struct capchan_sqe s;
+
+	cc_sqe(&s, CAPCHAN_OP_CLOSE, h);
+	return cc_invoke(chfd, &s);
+}
+
 /* ---- userfaultfd ---------------------------------------------------------- */
 
 /* 0, -ENOSYS/-EPERM (no userfaultfd here) or another -errno. */

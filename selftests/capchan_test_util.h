@@ -297,6 +297,36 @@ int cc_become(uid_t uid, gid_t gid);
 long long cc_fdinfo_value(int fd, const char *key, int *err);
 
 /* ------------------------------------------------------------------ */
+/* Ops, CQEs, fdinfo and threads, as the worker tests use them         */
+/* ------------------------------------------------------------------ */
+
+/* Publish one SQE made of these fields (cc_sq_push()). */
+void cc_push(struct capchan *ch, unsigned int op, uint32_t h,
+	     unsigned int flags, void *buf, uint32_t len, uint64_t off,
+	     uint64_t ud);
+
+/* Wait up to @ms for the next CQE and pop it; 0 or -ETIMEDOUT. */
+int cc_reap(struct capchan *ch, struct capchan_cqe *c, unsigned int ms);
+
+/* cc_fdinfo_value() of @key, or the -errno when it has none. */
+long long cc_fdv(int fd, const char *key);
+
+/* Wait up to @ms until fdinfo @key of @fd reads @want; the last value. */
+long long cc_wait_fdv(int fd, const char *key, long long want,
+		      unsigned int ms);
+
+/* The pid of a task named @comm (a worker: "capchan-wk/<id>"), or 0. */
+pid_t cc_find_comm(const char *comm);
+
+/* Wait up to @ms until no task is named @comm; true if none is. */
+bool cc_wait_comm_gone(const char *comm, unsigned int ms);
+
+/* INVOKE of DERIVE (rights asked for), REVOKE, CLOSE: the op's result. */
+int cc_derive(int chfd, uint32_t h, uint64_t rights);
+int cc_revoke(int chfd, uint32_t h);
+int cc_close_cap(int chfd, uint32_t h);
+
+/* ------------------------------------------------------------------ */
 /* userfaultfd: a page whose first touch waits for the test            */
 /* ------------------------------------------------------------------ */
 /*

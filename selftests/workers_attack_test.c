@@ -67,21 +67,6 @@
 #define LEN		64
 #define MAXW_PATH	"/sys/module/capchan/parameters/max_workers"
 
-static void push(struct capchan *ch, unsigned int op, uint32_t h,
-		 unsigned int flags, void *buf, uint32_t len, uint64_t off,
-		 uint64_t ud)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, op, h);
-	s.flags = flags;
-	s.addr = (uintptr_t)buf;
-	s.len = len;
-	s.off = off;
-	s.user_data = ud;
-	cc_sq_push(ch, &s);
-}
-
 static void push_sqe(struct capchan *ch, struct capchan_sqe *s,
 		     unsigned int flags, uint64_t ud)
 {
@@ -100,80 +85,9 @@ static void open_sqe(struct capchan_sqe *s, uint32_t dh, const char *path,
 	s->rights = rights;
 }
 
-/* The next CQE, waited for; 0 or -ETIMEDOUT. */
-static int reap(struct capchan *ch, struct capchan_cqe *c)
-{
-	int r = cc_cq_wait(ch, CQ_WAIT_MS);
-
-	if (r)
-		return r;
-	return cc_cq_pop(ch, c);
-}
-
-static long long fdv(int fd, const char *key)
-{
-	int err;
-	long long v = cc_fdinfo_value(fd, key, &err);
-
-	return err ? err : v;
-}
-
-/* Wait until fdinfo @key of @fd reads @want; the last value read. */
-static long long wait_fdv(int fd, const char *key, long long want)
-{
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-	long long v;
-
-	while ((v = fdv(fd, key)) != want && cc_now() < end)
-		usleep(10000);
-	return v;
-}
-
-/* The pid of a task named @comm ("capchan-wk/<channel id>"), or 0. */
-static pid_t find_comm(const char *comm)
-{
-	char path[300], name[64];
-	struct dirent *d;
-	pid_t pid = 0;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return 0;
-	while (!pid && (d = readdir(dir))) {
-		FILE *f;
-
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f)) {
-			name[strcspn(name, "\n")] = '\0';
-			if (!strcmp(name, comm))
-				pid = atoi(d->d_name);
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return pid;
-}
-
-static bool wait_comm_gone(const char *comm, unsigned int ms)
-{
-	double end = cc_now() + ms / 1000.0;
-
-	while (find_comm(comm)) {
-		if (cc_now() > end)
-			return false;
-		usleep(20000);
-	}
-	return true;
-}
-
 static void wk_comm(char *buf, size_t n, int chfd)
 {
-	snprintf(buf, n, "capchan-wk/%lld", fdv(chfd, "channel-id"));
+	snprintf(buf, n, "capchan-wk/%lld", cc_fdv(chfd, "channel-id"));
 }
 
 static int set_max_workers(unsigned int v)
@@ -182,31 +96,6 @@ static int set_max_workers(unsigned int v)
 
 	snprintf(s, sizeof(s), "%u", v);
 	return cc_write_str(MAXW_PATH, s);
-}
-
-static int derive(int chfd, uint32_t h, uint64_t rights)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_DERIVE, h);
-	s.rights = rights;
-	return cc_invoke(chfd, &s);
-}
-
-static int revoke_cap(int chfd, uint32_t h)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_REVOKE, h);
-	return cc_invoke(chfd, &s);
-}
-
-static int close_cap(int chfd, uint32_t h)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_CLOSE, h);
-	return cc_invoke(chfd, &s);
 }
 
 FIXTURE(wa) {
@@ -310,7 +199,7 @@ static int nobody_child(int jail_fd)
 		unsigned int n = 1;
 
 		if (cases[i].async_first) {
-			push(&ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&ch, CAPCHAN_OP_NOP, 0,
 			     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0,
 			     1000);
 			n++;
@@ -326,7 +215,7 @@ static int nobody_child(int jail_fd)
 		if (cc_enter(ch.fd, n, 0, 0) != (int)n)
 			return 103;
 		while (n--) {
-			if (reap(&ch, &c))
+			if (cc_reap(&ch, &c, CQ_WAIT_MS))
 				return 104;
 			if (c.user_data == 1000) {
 				if (c.res != 0)
@@ -374,26 +263,26 @@ TEST_F_TIMEOUT(wa, chain_matches_inline, 60)
 
 		/* pass 1: each chain behind an ASYNC NOP, in a worker */
 		if (pass)
-			push(&self->ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 			     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0,
 			     6);
 		open_sqe(&s, self->dh, "hello", 0, 0, R_READ | R_STAT);
 		push_sqe(&self->ch, &s, CAPCHAN_SQE_LINK, 0);
-		push(&self->ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN,
+		cc_push(&self->ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN,
 		     CAPCHAN_SQE_LINK, self->buf, LEN, CAPCHAN_OFF_CURRENT, 1);
-		push(&self->ch, CAPCHAN_OP_STAT, CAPCHAN_HANDLE_CHAIN,
+		cc_push(&self->ch, CAPCHAN_OP_STAT, CAPCHAN_HANDLE_CHAIN,
 		     CAPCHAN_SQE_LINK, &st, sizeof(st), 0, 2);
-		push(&self->ch, CAPCHAN_OP_CLOSE, CAPCHAN_HANDLE_CHAIN, 0,
+		cc_push(&self->ch, CAPCHAN_OP_CLOSE, CAPCHAN_HANDLE_CHAIN, 0,
 		     NULL, 0, 0, 3);
 		if (pass)
-			push(&self->ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 			     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0,
 			     7);
 		cc_sqe(&s, CAPCHAN_OP_EXPORT, self->dh);
 		s.rights = R_LOOKUP;
 		push_sqe(&self->ch, &s, 0, 4);
 		if (pass)
-			push(&self->ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 			     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0,
 			     8);
 		cc_sqe(&s, CAPCHAN_OP_IMPORT, 0);
@@ -407,7 +296,7 @@ TEST_F_TIMEOUT(wa, chain_matches_inline, 60)
 		for (i = 0; i < 9; i++)
 			res[pass][i] = 12345;
 		for (i = 0; i < (int)n; i++) {
-			ASSERT_EQ(0, reap(&self->ch, &c));
+			ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 			ASSERT_GT(9, c.user_data);
 			res[pass][c.user_data] = c.res;
 		}
@@ -426,8 +315,8 @@ TEST_F_TIMEOUT(wa, chain_matches_inline, 60)
 	EXPECT_EQ(-EOPNOTSUPP, res[1][5]);
 	for (i = 6; i < 9; i++)
 		EXPECT_EQ(0, res[1][i]);
-	EXPECT_EQ(3, fdv(self->ch.fd, "worker-punted"));
-	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(3, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 }
 
 /*
@@ -446,18 +335,18 @@ TEST_F_TIMEOUT(wa, rlimit_fsize, 60)
 
 	memset(self->buf, 'w', sizeof(self->buf));
 	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &rl));
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC,
 	     self->buf, LEN, 8192, 1);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     NULL, 0, 0, 2);
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_LINK,
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_LINK,
 	     self->buf, LEN, 4096 - 10, 3);
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, self->buf, LEN, 9000, 4);
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, self->buf, LEN, 9000, 4);
 	ASSERT_EQ(4, cc_enter(self->ch.fd, 4, 0, 0));
 	for (i = 0; i < 4; i++) {
 		static const long want[] = { -EFBIG, 0, 10, -EFBIG };
 
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		ASSERT_LE(1, c.user_data);
 		ASSERT_GE(4, c.user_data);
 		EXPECT_EQ(want[c.user_data - 1], c.res)
@@ -466,31 +355,31 @@ TEST_F_TIMEOUT(wa, rlimit_fsize, 60)
 	EXPECT_EQ(4096, lseek(self->wfd, 0, SEEK_END));
 	/* the worker is alive and works */
 	wk_comm(comm, sizeof(comm), self->ch.fd);
-	wk = find_comm(comm);
+	wk = cc_find_comm(comm);
 	EXPECT_NE(0, wk);
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC,
 	     self->buf, 8, 0, 5);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(8, c.res);
 
 	/* TRUNCATE past it too (inode_newsize_ok) */
-	push(&self->ch, CAPCHAN_OP_TRUNCATE, self->wh, CAPCHAN_SQE_ASYNC, NULL,
+	cc_push(&self->ch, CAPCHAN_OP_TRUNCATE, self->wh, CAPCHAN_SQE_ASYNC, NULL,
 	     0, 8192, 7);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(-EFBIG, c.res);
 	EXPECT_EQ(4096, lseek(self->wfd, 0, SEEK_END));
 
 	/* inline, as write(2) */
 	signal(SIGXFSZ, SIG_IGN);
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, self->buf, LEN, 8192, 6);
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, self->buf, LEN, 8192, 6);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(-EFBIG, c.res);
-	push(&self->ch, CAPCHAN_OP_TRUNCATE, self->wh, 0, NULL, 0, 8192, 8);
+	cc_push(&self->ch, CAPCHAN_OP_TRUNCATE, self->wh, 0, NULL, 0, 8192, 8);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(-EFBIG, c.res);
 	EXPECT_EQ(-1, pwrite(self->wfd, self->buf, LEN, 8192));
 	EXPECT_EQ(EFBIG, errno);
@@ -507,7 +396,7 @@ TEST_F_TIMEOUT(wa, rlimit_nofile, 60)
 	int pass, i;
 
 	for (pass = 0; pass < 2; pass++) {
-		long long files = fdv(self->ch.fd, "user-files");
+		long long files = cc_fdv(self->ch.fd, "user-files");
 		struct rlimit rl, old;
 		struct capchan_sqe s;
 		struct capchan_cqe c;
@@ -518,7 +407,7 @@ TEST_F_TIMEOUT(wa, rlimit_nofile, 60)
 		rl.rlim_cur = files + 1;
 		rl.rlim_max = old.rlim_max;
 		if (pass) {
-			push(&self->ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 			     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0,
 			     9);
 			n++;
@@ -531,7 +420,7 @@ TEST_F_TIMEOUT(wa, rlimit_nofile, 60)
 		ASSERT_EQ(n, cc_enter(self->ch.fd, n, 0, 0));
 		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 		for (i = 0; i < (int)n; i++) {
-			ASSERT_EQ(0, reap(&self->ch, &c));
+			ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 			if (c.user_data == 9) {
 				EXPECT_EQ(0, c.res);
 				continue;
@@ -540,7 +429,7 @@ TEST_F_TIMEOUT(wa, rlimit_nofile, 60)
 			res[pass][c.user_data] = c.res;
 		}
 		ASSERT_TRUE(cc_handle_ok(res[pass][0]));
-		EXPECT_EQ(0, close_cap(self->ch.fd, res[pass][0]));
+		EXPECT_EQ(0, cc_close_cap(self->ch.fd, res[pass][0]));
 	}
 	EXPECT_EQ(-EMFILE, res[0][1]);
 	EXPECT_EQ(-EMFILE, res[1][1]);
@@ -567,18 +456,18 @@ TEST_F_TIMEOUT(wa, userns_stat_ids, 60)
 			_exit(101);
 		close(fd);
 		memset(st, 0, sizeof(st));
-		push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st[0],
+		cc_push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st[0],
 		     sizeof(st[0]), 0, 0);
-		push(&self->ch, CAPCHAN_OP_STAT, self->fh, CAPCHAN_SQE_ASYNC,
+		cc_push(&self->ch, CAPCHAN_OP_STAT, self->fh, CAPCHAN_SQE_ASYNC,
 		     &st[1], sizeof(st[1]), 0, 1);
-		push(&self->ch, CAPCHAN_OP_NOP, 0,
+		cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 		     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, NULL, 0, 0, 3);
-		push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st[2],
+		cc_push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st[2],
 		     sizeof(st[2]), 0, 2);
 		if (cc_enter(self->ch.fd, 4, 0, 0) != 4)
 			_exit(102);
 		for (i = 0; i < 4; i++)
-			if (reap(&self->ch, &c) || c.res)
+			if (cc_reap(&self->ch, &c, CQ_WAIT_MS) || c.res)
 				_exit(103);
 		for (i = 0; i < 3; i++)
 			if (st[i].uid != 1000)
@@ -620,13 +509,13 @@ TEST_F_TIMEOUT(wa, proc_self_in_worker, 60)
 	s.addr2 = (uintptr_t)&st[0];
 	s.len = sizeof(st[0]);
 	push_sqe(&self->ch, &s, 0, 0);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     NULL, 0, 0, 2);
 	s.addr2 = (uintptr_t)&st[1];
 	push_sqe(&self->ch, &s, 0, 1);
 	ASSERT_EQ(3, cc_enter(self->ch.fd, 3, 0, 0));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		EXPECT_EQ(0, c.res) TH_LOG("CQE %llu",
 					   (unsigned long long)c.user_data);
 	}
@@ -679,12 +568,12 @@ TEST_F_TIMEOUT(wa, worker_cgroup, 60)
 		h = cc_grant(ch.fd, fd, R_READ | R_SEEK, NULL);
 		if (!cc_handle_ok(h))
 			_exit(12);
-		push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0,
+		cc_push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0,
 		     1);
 		if (cc_enter(ch.fd, 1, 0, 0) != 1 || cc_uffd_wait_fault(&u))
 			_exit(13);
 		wk_comm(comm, sizeof(comm), ch.fd);
-		wk = find_comm(comm);
+		wk = cc_find_comm(comm);
 		snprintf(path, sizeof(path), "/proc/%d/cgroup", wk);
 		if (!wk || cc_get_file(AT_FDCWD, "/proc/self/cgroup", mine,
 				       sizeof(mine)) <= 0 ||
@@ -740,7 +629,7 @@ TEST_F_TIMEOUT(wa, escapes_in_worker, 60)
 				unsigned int n = mode == 2 ? 2 : 1;
 
 				if (mode == 2)
-					push(&self->ch, CAPCHAN_OP_NOP, 0,
+					cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 					     CAPCHAN_SQE_ASYNC |
 					     CAPCHAN_SQE_LINK, NULL, 0, 0, 99);
 				open_sqe(&s, self->dh, cases[i].path, 0, 0,
@@ -750,7 +639,7 @@ TEST_F_TIMEOUT(wa, escapes_in_worker, 60)
 				if (cc_enter(self->ch.fd, n, 0, 0) != (int)n)
 					_exit(102);
 				while (n--) {
-					if (reap(&self->ch, &c))
+					if (cc_reap(&self->ch, &c, CQ_WAIT_MS))
 						_exit(103);
 					if (c.user_data == 99)
 						continue;
@@ -793,26 +682,26 @@ TEST_F_TIMEOUT(wa, revoke_then_queued_op, 120)
 	int d, i;
 
 	ASSERT_EQ(0, set_max_workers(1));
-	d = derive(self->ch.fd, self->wh, R_READ | R_WRITE | R_SEEK);
+	d = cc_derive(self->ch.fd, self->wh, R_READ | R_WRITE | R_SEEK);
 	ASSERT_TRUE(cc_handle_ok(d));
 	/* the one worker waits in the copy to the page */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 1);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 	/* checked now, queued: no worker is free */
 	memset(wbuf, 'X', sizeof(wbuf));
-	push(&self->ch, CAPCHAN_OP_WRITE, d, CAPCHAN_SQE_ASYNC, wbuf, LEN, 0,
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, d, CAPCHAN_SQE_ASYNC, wbuf, LEN, 0,
 	     2);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	EXPECT_EQ(1, fdv(self->ch.fd, "workers"));
-	EXPECT_EQ(2, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "workers"));
+	EXPECT_EQ(2, cc_fdv(self->ch.fd, "inflight"));
 
-	ASSERT_EQ(1, revoke_cap(self->ch.fd, self->wh));
+	ASSERT_EQ(1, cc_revoke(self->ch.fd, self->wh));
 	/* REVOKE returned: from here on no op on d may start */
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		if (c.user_data == 1) {
 			EXPECT_EQ(LEN, c.res);
 		} else {
@@ -822,7 +711,7 @@ TEST_F_TIMEOUT(wa, revoke_then_queued_op, 120)
 	ASSERT_EQ(LEN, pread(self->wfd, back, LEN, 0));
 	memset(wbuf, 'a', sizeof(wbuf));
 	EXPECT_EQ(0, memcmp(back, wbuf, LEN)) TH_LOG("the file was written");
-	EXPECT_EQ(0, close_cap(self->ch.fd, d));
+	EXPECT_EQ(0, cc_close_cap(self->ch.fd, d));
 }
 
 /*
@@ -847,28 +736,28 @@ TEST_F_TIMEOUT(wa, filter_then_queued_op, 120)
 	int i;
 
 	ASSERT_EQ(0, set_max_workers(1));
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 1);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 	memset(wbuf, 'X', sizeof(wbuf));
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC, wbuf,
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, CAPCHAN_SQE_ASYNC, wbuf,
 	     LEN, 0, 2);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	EXPECT_EQ(2, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(2, cc_fdv(self->ch.fd, "inflight"));
 
 	ASSERT_EQ(0, capchan_filter_deny_ops(&self->ch,
 					     1ULL << CAPCHAN_OP_WRITE, EACCES));
 	/* the filter is in force for a WRITE submitted now */
-	push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, wbuf, LEN, 0, 3);
+	cc_push(&self->ch, CAPCHAN_OP_WRITE, self->wh, 0, wbuf, LEN, 0, 3);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(3, c.user_data);
 	EXPECT_EQ(-EACCES, c.res);
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		if (c.user_data == 1) {
 			EXPECT_EQ(LEN, c.res);
 		} else {
@@ -925,11 +814,11 @@ TEST_F_TIMEOUT(wa, exit_after_close, 120)
 			_exit(11);
 		if (cc_uffd_page_init(&u) || cc_send_fd(sv[1], u.uffd))
 			_exit(12);
-		push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0,
+		cc_push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0,
 		     1);
 		if (cc_enter(ch.fd, 1, 0, 0) != 1 || cc_uffd_wait_fault(&u))
 			_exit(13);
-		if (cc_send_u32(sv[1], (uint32_t)fdv(ch.fd, "channel-id")))
+		if (cc_send_u32(sv[1], (uint32_t)cc_fdv(ch.fd, "channel-id")))
 			_exit(14);
 		/* the channel fd goes; the rings stay mapped till the exit */
 		close(ch.fd);
@@ -942,11 +831,11 @@ TEST_F_TIMEOUT(wa, exit_after_close, 120)
 	snprintf(comm, sizeof(comm), "capchan-wk/%u", id);
 	EXPECT_EQ(0, cc_wait_child(pid));
 	/* the submitter is gone: its op must be interrupted, the worker go */
-	EXPECT_TRUE(wait_comm_gone(comm, GONE_WAIT_MS))
+	EXPECT_TRUE(cc_wait_comm_gone(comm, GONE_WAIT_MS))
 		TH_LOG("%s outlives its dead submitter", comm);
 	/* closing the userfaultfd ends the wait whatever capchan did */
 	close(uffd);
-	EXPECT_TRUE(wait_comm_gone(comm, CQ_WAIT_MS));
+	EXPECT_TRUE(cc_wait_comm_gone(comm, CQ_WAIT_MS));
 	close(sv[0]);
 }
 
@@ -954,29 +843,29 @@ TEST_F_TIMEOUT(wa, exit_after_close, 120)
 TEST_F_TIMEOUT(wa, close_handle_while_queued, 120)
 {
 	struct capchan_cqe c;
-	long long caps0 = fdv(self->ch.fd, "user-caps");
+	long long caps0 = cc_fdv(self->ch.fd, "user-caps");
 	int d, i;
 
 	ASSERT_EQ(0, set_max_workers(1));
-	d = derive(self->ch.fd, self->fh, R_READ | R_SEEK);
+	d = cc_derive(self->ch.fd, self->fh, R_READ | R_SEEK);
 	ASSERT_TRUE(cc_handle_ok(d));
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 1);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
-	push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC, self->buf, LEN,
+	cc_push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC, self->buf, LEN,
 	     LEN, 2);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	EXPECT_EQ(0, close_cap(self->ch.fd, d));
-	EXPECT_EQ(-EBADF, close_cap(self->ch.fd, d));
+	EXPECT_EQ(0, cc_close_cap(self->ch.fd, d));
+	EXPECT_EQ(-EBADF, cc_close_cap(self->ch.fd, d));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		EXPECT_EQ(LEN, c.res);
 	}
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, LEN));
-	EXPECT_EQ(caps0, wait_fdv(self->ch.fd, "user-caps", caps0));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(caps0, cc_wait_fdv(self->ch.fd, "user-caps", caps0, CQ_WAIT_MS));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 }
 
 /* The rings unmapped while an op waits: its CQE is there once remapped. */
@@ -990,7 +879,7 @@ TEST_F_TIMEOUT(wa, munmap_rings_while_inflight, 120)
 	unsigned int tail;
 	char *m;
 
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 7);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
@@ -998,7 +887,7 @@ TEST_F_TIMEOUT(wa, munmap_rings_while_inflight, 120)
 	ASSERT_EQ(0, munmap(ring, sz));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	/* posted into the pages the channel still holds */
-	ASSERT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	ASSERT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, self->ch.fd,
 		 CAPCHAN_OFF_RINGS);
 	ASSERT_NE(MAP_FAILED, m);
@@ -1049,7 +938,7 @@ TEST_F_TIMEOUT(wa, fork_child_exit, 120)
 		close(sv[0]);
 		if (cc_uffd_page_init(&u) || cc_send_fd(sv[1], u.uffd))
 			_exit(10);
-		push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+		cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 		     u.mem, LEN, 0, 50);
 		if (cc_enter(self->ch.fd, 1, 0, 0) != 1 ||
 		    cc_uffd_wait_fault(&u))
@@ -1063,15 +952,15 @@ TEST_F_TIMEOUT(wa, fork_child_exit, 120)
 	ASSERT_LE(0, uffd);
 	ASSERT_EQ(0, cc_recv_u32(sv[0], &v));
 	memset(self->buf, 0, sizeof(self->buf));
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->buf, LEN, LEN, 51);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	EXPECT_EQ(1, fdv(self->ch.fd, "workers"));
-	EXPECT_EQ(2, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "workers"));
+	EXPECT_EQ(2, cc_fdv(self->ch.fd, "inflight"));
 	ASSERT_EQ(0, cc_send_u32(sv[0], 1));
 	EXPECT_EQ(0, cc_wait_child(pid));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		if (c.user_data == 50) {
 			EXPECT_EQ(-EINTR, c.res) TH_LOG("the child's op");
 		} else {
@@ -1080,7 +969,7 @@ TEST_F_TIMEOUT(wa, fork_child_exit, 120)
 		}
 	}
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, LEN));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 	close(uffd);
 	close(sv[0]);
 }
@@ -1104,7 +993,7 @@ TEST_F_TIMEOUT(wa, module_ref, 120)
 	close(fd);
 	ASSERT_TRUE(cc_handle_ok(h));
 	r0 = cc_module_refcnt();
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0,
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0,
 	     1);
 	ASSERT_EQ(1, cc_enter(ch2.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
@@ -1113,10 +1002,10 @@ TEST_F_TIMEOUT(wa, module_ref, 120)
 	EXPECT_EQ(-EWOULDBLOCK,
 		  syscall(SYS_delete_module, "capchan", O_NONBLOCK) ? -errno : 0);
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
-	ASSERT_EQ(0, reap(&ch2, &c));
+	ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 	EXPECT_EQ(LEN, c.res);
 	capchan_queue_exit(&ch2);
-	EXPECT_TRUE(wait_comm_gone(comm, CQ_WAIT_MS));
+	EXPECT_TRUE(cc_wait_comm_gone(comm, CQ_WAIT_MS));
 	EXPECT_EQ(r0 - 1, cc_module_refcnt());
 }
 
@@ -1146,14 +1035,14 @@ TEST_F_TIMEOUT(wa, cq_head_ahead_inflight, 120)
 	head = *self->ch.cq.khead;
 	ASSERT_EQ(tail, head);
 	__atomic_store_n(self->ch.cq.khead, tail + 1, __ATOMIC_RELEASE);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 1);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 1);
 	EXPECT_EQ(-EBUSY, cc_enter(self->ch.fd, 1, 0, 0));
 	__atomic_store_n(self->ch.cq.khead, head, __ATOMIC_RELEASE);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 
 	/* one op in flight: the same garbage must be refused the same way */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 2);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
@@ -1161,7 +1050,7 @@ TEST_F_TIMEOUT(wa, cq_head_ahead_inflight, 120)
 	head = *self->ch.cq.khead;
 	ASSERT_EQ(tail, head);
 	__atomic_store_n(self->ch.cq.khead, tail + 1, __ATOMIC_RELEASE);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 3);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 3);
 	r = cc_enter(self->ch.fd, 1, 0, 0);
 	EXPECT_EQ(-EBUSY, r);
 	/* what it costs: fill what the module took for room, put head back */
@@ -1169,7 +1058,7 @@ TEST_F_TIMEOUT(wa, cq_head_ahead_inflight, 120)
 		unsigned int k;
 
 		for (k = 0; k < self->ch.sq.ring_entries; k++)
-			push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
 		r = cc_enter(self->ch.fd, self->ch.sq.ring_entries, 0, 0);
 		if (r < 0)
 			break;
@@ -1180,7 +1069,7 @@ TEST_F_TIMEOUT(wa, cq_head_ahead_inflight, 120)
 	}
 	__atomic_store_n(self->ch.cq.khead, head, __ATOMIC_RELEASE);
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
-	ASSERT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	ASSERT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	/* the READ's CQE must not have gone over one nobody read */
 	EXPECT_GE(self->ch.cq.ring_entries, cc_cq_pending(&self->ch))
 		TH_LOG("CQEs posted over unreaped ones");
@@ -1209,17 +1098,17 @@ TEST_F_TIMEOUT(wa, cq_nearly_full_chain, 60)
 	ASSERT_EQ(0, capchan_queue_init(4, &ch2, 0));
 	ASSERT_EQ(8, ch2.cq.ring_entries);
 	for (i = 0; i < 7; i++) {
-		push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, i);
+		cc_push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, i);
 		ASSERT_EQ(1, cc_enter(ch2.fd, 1, 0, 0));
 	}
-	push(&ch2, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
+	cc_push(&ch2, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     NULL, 0, 0, 7);
-	push(&ch2, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 8);
-	push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 9);
+	cc_push(&ch2, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 8);
+	cc_push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 9);
 	EXPECT_EQ(1, cc_enter(ch2.fd, 3, 0, 0));
 	EXPECT_EQ(8, cc_cq_pending(&ch2));
 	EXPECT_EQ(-EBUSY, cc_enter(ch2.fd, 2, 0, 0));
-	EXPECT_EQ(0, fdv(ch2.fd, "inflight"));
+	EXPECT_EQ(0, cc_fdv(ch2.fd, "inflight"));
 	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(0, cc_cq_pop(&ch2, &c));
 		EXPECT_EQ(i, c.user_data);
@@ -1255,16 +1144,16 @@ TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 	h = cc_grant(ch2.fd, fd, R_READ | R_SEEK, NULL);
 	close(fd);
 	ASSERT_TRUE(cc_handle_ok(h));
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0,
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0,
 	     1);
 	ASSERT_EQ(1, cc_enter(ch2.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     self->buf, LEN, LEN, 2);
-	push(&ch2, CAPCHAN_OP_READ, h, 0, self->buf + LEN, LEN, 2 * LEN, 3);
+	cc_push(&ch2, CAPCHAN_OP_READ, h, 0, self->buf + LEN, LEN, 2 * LEN, 3);
 	EXPECT_EQ(2, cc_enter(ch2.fd, 2, 0, 0));
-	EXPECT_EQ(1, fdv(ch2.fd, "worker-punted"));
-	EXPECT_EQ(1, fdv(ch2.fd, "inflight"));
+	EXPECT_EQ(1, cc_fdv(ch2.fd, "worker-punted"));
+	EXPECT_EQ(1, cc_fdv(ch2.fd, "inflight"));
 	for (i = 2; i <= 3; i++) {
 		ASSERT_EQ(0, cc_cq_pop(&ch2, &c));
 		EXPECT_EQ(i, c.user_data);
@@ -1272,7 +1161,7 @@ TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 	}
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, 2 * LEN));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
-	ASSERT_EQ(0, reap(&ch2, &c));
+	ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 	EXPECT_EQ(1, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 	capchan_queue_exit(&ch2);
@@ -1318,7 +1207,7 @@ TEST_F_TIMEOUT(wa, link_flip_race, 300)
 	ASSERT_EQ(0, pthread_create(&t, NULL, flipper_main, &f));
 	for (round = 0; round < 400; round++) {
 		for (k = 0; k < 4; k++)
-			push(&self->ch, CAPCHAN_OP_NOP, 0,
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0,
 			     (k ? 0 : CAPCHAN_SQE_ASYNC) |
 			     (k < 3 ? CAPCHAN_SQE_LINK : 0), NULL, 0, 0,
 			     round * 4 + k);
@@ -1326,7 +1215,7 @@ TEST_F_TIMEOUT(wa, link_flip_race, 300)
 		while (got < (round + 1) * 4) {
 			ASSERT_GE(self->ch.cq.ring_entries,
 				  cc_cq_pending(&self->ch));
-			ASSERT_EQ(0, reap(&self->ch, &c));
+			ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 			ASSERT_GT(400 * 4, c.user_data);
 			ASSERT_EQ(0, seen[c.user_data])
 				TH_LOG("CQE %llu twice",
@@ -1341,8 +1230,8 @@ TEST_F_TIMEOUT(wa, link_flip_race, 300)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(400 * 4, got);
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
-	EXPECT_EQ(*self->ch.sq.ktail, fdv(self->ch.fd, "sq-head"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(*self->ch.sq.ktail, cc_fdv(self->ch.fd, "sq-head"));
 }
 
 /* ---- signals and bounds ------------------------------------------------- */
@@ -1357,12 +1246,12 @@ TEST_F_TIMEOUT(wa, kill_worker, 120)
 	char comm[32];
 	pid_t wk, pid;
 
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 1);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 	wk_comm(comm, sizeof(comm), self->ch.fd);
-	wk = find_comm(comm);
+	wk = cc_find_comm(comm);
 	ASSERT_LT(0, wk);
 
 	pid = fork();
@@ -1377,22 +1266,22 @@ TEST_F_TIMEOUT(wa, kill_worker, 120)
 	EXPECT_EQ(0, kill(wk, SIGTERM));
 	EXPECT_EQ(0, kill(wk, SIGSTOP));
 	usleep(200000);
-	EXPECT_EQ(wk, find_comm(comm));
+	EXPECT_EQ(wk, cc_find_comm(comm));
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(&self->ch, &c));
-	EXPECT_EQ(1, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "inflight"));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x11));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(1, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, LEN));
 	/* and it still serves ops, none of them interrupted */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->buf, LEN, LEN, 2);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(LEN, c.res);
-	EXPECT_EQ(wk, find_comm(comm));
-	EXPECT_EQ(0, fdv(self->ch.fd, "worker-interrupted"));
+	EXPECT_EQ(wk, cc_find_comm(comm));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "worker-interrupted"));
 }
 
 /* max_workers is clamped where it is used: 0 is 1, 1000 is 64. */
@@ -1452,20 +1341,20 @@ TEST_F_TIMEOUT(wa, workers_per_user, 120)
 			if (!cc_handle_ok(h))
 				_exit(114);
 			for (j = 0; j < nr; j++)
-				push(&ch[i], CAPCHAN_OP_READ, h,
+				cc_push(&ch[i], CAPCHAN_OP_READ, h,
 				     CAPCHAN_SQE_ASYNC,
 				     i ? buf : u.mem + j * LEN, LEN, 0, j);
 			if (cc_enter(ch[i].fd, nr, 0, 0) != nr)
 				_exit(115);
-			n += fdv(ch[i].fd, "workers");
-			if (i && fdv(ch[i].fd, "worker-punted") != 0)
+			n += cc_fdv(ch[i].fd, "workers");
+			if (i && cc_fdv(ch[i].fd, "worker-punted") != 0)
 				_exit(116);
 		}
 		if (cc_uffd_supply(&u, 0))
 			_exit(117);
 		for (i = 0; i < 4; i++) {
 			for (j = 0; j < (i ? 1 : 2); j++)
-				if (reap(&ch[i], &c) || c.res != LEN)
+				if (cc_reap(&ch[i], &c, CQ_WAIT_MS) || c.res != LEN)
 					_exit(118);
 			capchan_queue_exit(&ch[i]);
 		}

@@ -141,25 +141,6 @@ static int find_disk(char *why, size_t n)
 	return 0;
 }
 
-static long long fdv(int fd, const char *key)
-{
-	int err;
-	long long v = cc_fdinfo_value(fd, key, &err);
-
-	return err ? err : v;
-}
-
-/* Wait until fdinfo @key of @fd reads @want; the last value read. */
-static long long wait_fdv(int fd, const char *key, long long want)
-{
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-	long long v;
-
-	while ((v = fdv(fd, key)) != want && cc_now() < end)
-		usleep(1000);
-	return v;
-}
-
 FIXTURE(disk) {
 	char dir[PATH_MAX];
 	char path[PATH_MAX + 16];
@@ -306,7 +287,7 @@ static int nowait_starts_io(FIXTURE_DATA(disk) *self)
 static int one_punt_or_inline(FIXTURE_DATA(disk) *self, long long before,
 			      bool inline_cqe, int starts_io)
 {
-	long long now = fdv(self->ch.fd, "worker-punted");
+	long long now = cc_fdv(self->ch.fd, "worker-punted");
 
 	if (now == before + 1)
 		return 0;
@@ -347,7 +328,7 @@ TEST_F_TIMEOUT(disk, miss_goes_to_a_worker, 120)
 	starts_io = nowait_starts_io(self);
 	ASSERT_LE(0, starts_io);
 	ASSERT_EQ(0, drop(self));
-	punted = fdv(self->ch.fd, "worker-punted");
+	punted = cc_fdv(self->ch.fd, "worker-punted");
 	ASSERT_LE(0, punted);
 	memset(self->buf, 0, BIG);
 	push_read(self, self->buf, BIG, off, 1);
@@ -359,13 +340,13 @@ TEST_F_TIMEOUT(disk, miss_goes_to_a_worker, 120)
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
 	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
 		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
-		       punted, fdv(self->ch.fd, "worker-punted"),
+		       punted, cc_fdv(self->ch.fd, "worker-punted"),
 		       inline_cqe ? "there when" : "after",
 		       starts_io ? "start" : "start no");
 	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
-	       fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+	       cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
 	       "completed inline");
-	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
 	/* the worker's read brought exactly those pages in */
 	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
@@ -384,10 +365,10 @@ TEST_F_TIMEOUT(disk, cached_reread_runs_inline, 120)
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
 	ASSERT_EQ(0, reap(self, &c));
 	ASSERT_EQ(BIG, c.res);
-	ASSERT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	ASSERT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	ASSERT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
 
-	punted = fdv(self->ch.fd, "worker-punted");
+	punted = cc_fdv(self->ch.fd, "worker-punted");
 	ASSERT_LE(1, punted);
 	memset(self->buf, 0, BIG);
 	push_read(self, self->buf, BIG, off, 2);
@@ -398,8 +379,8 @@ TEST_F_TIMEOUT(disk, cached_reread_runs_inline, 120)
 	EXPECT_EQ(2, c.user_data);
 	EXPECT_EQ(BIG, c.res);
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
-	EXPECT_EQ(punted, fdv(self->ch.fd, "worker-punted"));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 }
 
 TEST_F_TIMEOUT(disk, random_batch_32, 120)
@@ -426,7 +407,7 @@ TEST_F_TIMEOUT(disk, random_batch_32, 120)
 	}
 	NEED_DISK();
 	ASSERT_EQ(0, drop(self));
-	punted = fdv(self->ch.fd, "worker-punted");
+	punted = cc_fdv(self->ch.fd, "worker-punted");
 	memset(self->buf, 0, BATCH * PAGE);
 	for (i = 0; i < BATCH; i++)
 		push_read(self, self->buf + (size_t)i * PAGE, PAGE,
@@ -448,7 +429,7 @@ TEST_F_TIMEOUT(disk, random_batch_32, 120)
 				    self->data + (size_t)pg * PAGE, PAGE))
 			TH_LOG("page %u", pg);
 	}
-	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	/* no CQE more than the 32 */
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
 	/*
@@ -457,7 +438,7 @@ TEST_F_TIMEOUT(disk, random_batch_32, 120)
 	 * again reads inline (see the top): at least one punt is demanded
 	 * only where none can complete inline.
 	 */
-	now = fdv(self->ch.fd, "worker-punted");
+	now = cc_fdv(self->ch.fd, "worker-punted");
 	if (nowait_starts_io(self) == 0)
 		EXPECT_LE(punted + 1, now);
 	EXPECT_GE(punted + BATCH, now);
@@ -481,7 +462,7 @@ TEST_F_TIMEOUT(disk, partly_cached, 120)
 	ASSERT_EQ(1, cached_pages(self, off, PAGE));
 	ASSERT_EQ(1, cached_pages(self, off, BIG));
 
-	punted = fdv(self->ch.fd, "worker-punted");
+	punted = cc_fdv(self->ch.fd, "worker-punted");
 	memset(self->buf, 0, BIG);
 	push_read(self, self->buf, BIG, off, 7);
 	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
@@ -493,13 +474,13 @@ TEST_F_TIMEOUT(disk, partly_cached, 120)
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
 	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
 		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
-		       punted, fdv(self->ch.fd, "worker-punted"),
+		       punted, cc_fdv(self->ch.fd, "worker-punted"),
 		       inline_cqe ? "there when" : "after",
 		       starts_io ? "start" : "start no");
 	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
-	       fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+	       cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
 	       "completed inline");
-	EXPECT_EQ(0, wait_fdv(self->ch.fd, "inflight", 0));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
 }
 
@@ -511,7 +492,7 @@ TEST_F_TIMEOUT(disk, invoke_miss_runs_inline, 120)
 
 	NEED_DISK();
 	ASSERT_EQ(0, drop(self));
-	punted = fdv(self->ch.fd, "worker-punted");
+	punted = cc_fdv(self->ch.fd, "worker-punted");
 	memset(self->buf, 0, BIG);
 	cc_sqe(&s, CAPCHAN_OP_READ, self->fh);
 	s.addr = (uintptr_t)self->buf;
@@ -519,7 +500,7 @@ TEST_F_TIMEOUT(disk, invoke_miss_runs_inline, 120)
 	s.off = off;
 	EXPECT_EQ(BIG, cc_invoke(self->ch.fd, &s));
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
-	EXPECT_EQ(punted, fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
 	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
 }
 

@@ -48,31 +48,6 @@ __attribute__((constructor)) static void workers_exec_child(void)
 		_exit(0);
 }
 
-static void push(struct capchan *ch, unsigned int op, uint32_t h,
-		 unsigned int flags, void *buf, uint32_t len, uint64_t off,
-		 uint64_t ud)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, op, h);
-	s.flags = flags;
-	s.addr = (uintptr_t)buf;
-	s.len = len;
-	s.off = off;
-	s.user_data = ud;
-	cc_sq_push(ch, &s);
-}
-
-/* The next CQE, waited for; 0 or -ETIMEDOUT. */
-static int reap(struct capchan *ch, struct capchan_cqe *c)
-{
-	int r = cc_cq_wait(ch, CQ_WAIT_MS);
-
-	if (r)
-		return r;
-	return cc_cq_pop(ch, c);
-}
-
 /*
  * Have the published SQEs consumed: ENTER, or wake the poll thread and
  * wait until its SQ head catches up.  What ENTER returned, or the count.
@@ -94,66 +69,6 @@ static int submit(struct capchan *ch, unsigned int n, bool sqpoll)
 		usleep(1000);
 	}
 	return n;
-}
-
-static long long fdv(int fd, const char *key)
-{
-	int err;
-	long long v = cc_fdinfo_value(fd, key, &err);
-
-	return err ? err : v;
-}
-
-/* Is a thread named @comm alive (a worker is "capchan-wk/<channel id>")? */
-static bool thread_alive(const char *comm)
-{
-	char path[300], name[64];
-	struct dirent *d;
-	bool found = false;
-	DIR *dir = opendir("/proc");
-
-	if (!dir)
-		return false;
-	while (!found && (d = readdir(dir))) {
-		FILE *f;
-
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f)) {
-			name[strcspn(name, "\n")] = '\0';
-			found = !strcmp(name, comm);
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return found;
-}
-
-/* Wait until fdinfo @key of @fd reads @want; the last value read. */
-static long long wait_fdv(int fd, const char *key, long long want)
-{
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-	long long v;
-
-	while ((v = fdv(fd, key)) != want && cc_now() < end)
-		usleep(10000);
-	return v;
-}
-
-static bool wait_thread_gone(const char *comm)
-{
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-
-	while (thread_alive(comm)) {
-		if (cc_now() > end)
-			return false;
-		usleep(10000);
-	}
-	return true;
 }
 
 FIXTURE(wk) {
@@ -221,33 +136,33 @@ TEST_F_TIMEOUT(wk, out_of_order, 120)
 {
 	struct capchan_cqe c;
 
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->u.mem, LEN, 0, 1);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 2);
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 3);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 2);
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 3);
 	ASSERT_EQ(3, submit(&self->ch, 3, self->sqpoll));
 	/* the first READ waits in a worker, in its copy to the page */
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(2, c.user_data);
 	EXPECT_EQ(0, c.res);
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(3, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, LEN));
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
-	EXPECT_EQ(1, fdv(self->ch.fd, "inflight"));
-	EXPECT_EQ(1, fdv(self->ch.fd, "worker-punted"));
-	EXPECT_EQ(1, fdv(self->ch.fd, "workers"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "workers"));
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x5a));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(1, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, LEN));
 	EXPECT_EQ(0x5a, self->u.mem[LEN]);
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 }
 
 TEST_F_TIMEOUT(wk, chain_stays_in_order, 120)
@@ -257,33 +172,33 @@ TEST_F_TIMEOUT(wk, chain_stays_in_order, 120)
 	uint64_t want[3] = { 10, 11, 12 };
 	int i;
 
-	push(&self->ch, CAPCHAN_OP_READ, self->fh,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh,
 	     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, self->u.mem, LEN, 0, 10);
-	push(&self->ch, CAPCHAN_OP_STAT, self->fh, CAPCHAN_SQE_LINK, &st,
+	cc_push(&self->ch, CAPCHAN_OP_STAT, self->fh, CAPCHAN_SQE_LINK, &st,
 	     sizeof(st), 0, 11);
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 12);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 13);
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 12);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 13);
 	memset(&st, 0, sizeof(st));
 	ASSERT_EQ(4, submit(&self->ch, 4, self->sqpoll));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(13, c.user_data);
 	EXPECT_EQ(0, c.res);
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
 	/* the chain's three CQEs are reserved, none posted */
-	EXPECT_EQ(3, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(3, cc_fdv(self->ch.fd, "inflight"));
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		EXPECT_EQ(want[i], c.user_data);
 		EXPECT_EQ(i == 1 ? 0 : LEN, c.res) TH_LOG("CQE %d", i);
 	}
 	EXPECT_EQ(CC_FILE_LEN, st.size);
 	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, LEN));
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, LEN));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 }
 
 TEST_F_TIMEOUT(wk, efault_after_unmap, 120)
@@ -295,68 +210,43 @@ TEST_F_TIMEOUT(wk, efault_after_unmap, 120)
 	struct capchan_cqe c;
 
 	ASSERT_NE(MAP_FAILED, b);
-	push(&self->ch, CAPCHAN_OP_READ, self->fh,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh,
 	     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, self->u.mem, LEN, 0, 20);
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_LINK, b, LEN, 0,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_LINK, b, LEN, 0,
 	     21);
-	push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st, sizeof(st), 0, 22);
-	push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 23);
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 24);
+	cc_push(&self->ch, CAPCHAN_OP_STAT, self->fh, 0, &st, sizeof(st), 0, 22);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 23);
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, LEN, 24);
 	ASSERT_EQ(5, submit(&self->ch, 5, self->sqpoll));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(23, c.user_data);
 	EXPECT_EQ(0, c.res);
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(24, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 
 	/* the chain's second buffer goes while the chain waits */
 	ASSERT_EQ(0, munmap(b, pg));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(20, c.user_data);
 	EXPECT_EQ(LEN, c.res);
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(21, c.user_data);
 	EXPECT_EQ(-EFAULT, c.res);
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(22, c.user_data);
 	EXPECT_EQ(-ECANCELED, c.res);
 
 	/* nothing else is affected: the next ASYNC READ reads */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->buf, LEN, 2 * LEN, 25);
 	ASSERT_EQ(1, submit(&self->ch, 1, self->sqpoll));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(25, c.user_data);
 	EXPECT_EQ(LEN, c.res);
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + 2 * LEN, LEN));
-}
-
-static int derive(int chfd, uint32_t h, uint64_t rights)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_DERIVE, h);
-	s.rights = rights;
-	return cc_invoke(chfd, &s);
-}
-
-static int revoke_cap(int chfd, uint32_t h)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_REVOKE, h);
-	return cc_invoke(chfd, &s);
-}
-
-static int close_cap(int chfd, uint32_t h)
-{
-	struct capchan_sqe s;
-
-	cc_sqe(&s, CAPCHAN_OP_CLOSE, h);
-	return cc_invoke(chfd, &s);
 }
 
 TEST_F_TIMEOUT(wk, revoke_while_blocked, 120)
@@ -364,39 +254,39 @@ TEST_F_TIMEOUT(wk, revoke_while_blocked, 120)
 	struct capchan_cqe c;
 	int d;
 
-	d = derive(self->ch.fd, self->fh, R_READ | R_SEEK | R_REVOKE);
+	d = cc_derive(self->ch.fd, self->fh, R_READ | R_SEEK | R_REVOKE);
 	ASSERT_TRUE(cc_handle_ok(d));
-	push(&self->ch, CAPCHAN_OP_READ, d,
+	cc_push(&self->ch, CAPCHAN_OP_READ, d,
 	     CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK, self->u.mem, LEN, 0, 30);
-	push(&self->ch, CAPCHAN_OP_READ, d, 0, self->buf, LEN, LEN, 31);
+	cc_push(&self->ch, CAPCHAN_OP_READ, d, 0, self->buf, LEN, LEN, 31);
 	ASSERT_EQ(2, submit(&self->ch, 2, self->sqpoll));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
 
 	/* REVOKE of the parent: d and all below it die (1 capability) */
-	ASSERT_EQ(1, revoke_cap(self->ch.fd, self->fh));
+	ASSERT_EQ(1, cc_revoke(self->ch.fd, self->fh));
 	/* after REVOKE returned, no op starts on d: not even in a worker */
-	push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC, self->buf, LEN,
+	cc_push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC, self->buf, LEN,
 	     0, 32);
 	ASSERT_EQ(1, submit(&self->ch, 1, self->sqpoll));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(32, c.user_data);
 	EXPECT_EQ(-EKEYREVOKED, c.res);
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(30, c.user_data);
 	EXPECT_EQ(LEN, c.res);
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(31, c.user_data);
 	EXPECT_EQ(-EKEYREVOKED, c.res);
 	/* the parent was not revoked */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
 	     self->buf, LEN, 0, 33);
 	ASSERT_EQ(1, submit(&self->ch, 1, self->sqpoll));
-	ASSERT_EQ(0, reap(&self->ch, &c));
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(33, c.user_data);
 	EXPECT_EQ(LEN, c.res);
-	EXPECT_EQ(0, close_cap(self->ch.fd, d));
+	EXPECT_EQ(0, cc_close_cap(self->ch.fd, d));
 }
 
 struct revoker {
@@ -413,7 +303,7 @@ static void *revoker_main(void *arg)
 	struct revoker *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		if (revoke_cap(r->chfd, r->h) < 0)
+		if (cc_revoke(r->chfd, r->h) < 0)
 			r->bad++;
 		r->revokes++;
 	}
@@ -427,22 +317,22 @@ TEST_F_TIMEOUT(wk, revoke_storm, 300)
 	int round, i, full = 0, revoked = 0, caps0;
 	pthread_t t;
 
-	caps0 = fdv(self->ch.fd, "caps");
+	caps0 = cc_fdv(self->ch.fd, "caps");
 	ASSERT_EQ(0, pthread_create(&t, NULL, revoker_main, &rv));
 	for (round = 0; round < 100; round++) {
 		unsigned int seen = 0;
-		int d = derive(self->ch.fd, self->fh, R_READ | R_SEEK);
+		int d = cc_derive(self->ch.fd, self->fh, R_READ | R_SEEK);
 
 		ASSERT_TRUE(cc_handle_ok(d));
 		for (i = 0; i < 8; i++)
-			push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC,
+			cc_push(&self->ch, CAPCHAN_OP_READ, d, CAPCHAN_SQE_ASYNC,
 			     bufs[i], CC_FILE_LEN, 0, 100 + i);
 		ASSERT_EQ(8, submit(&self->ch, 8, self->sqpoll));
 		for (i = 0; i < 8; i++) {
 			struct capchan_cqe c;
 			int k;
 
-			ASSERT_EQ(0, reap(&self->ch, &c));
+			ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 			k = (int)c.user_data - 100;
 			ASSERT_TRUE(k >= 0 && k < 8) TH_LOG("user_data %llu",
 				(unsigned long long)c.user_data);
@@ -458,14 +348,14 @@ TEST_F_TIMEOUT(wk, revoke_storm, 300)
 			}
 		}
 		EXPECT_EQ(0, cc_cq_pending(&self->ch));
-		EXPECT_EQ(0, close_cap(self->ch.fd, d));
+		EXPECT_EQ(0, cc_close_cap(self->ch.fd, d));
 	}
 	atomic_store(&rv.stop, true);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, rv.bad);
 	EXPECT_EQ(800, full + revoked);
-	EXPECT_EQ(caps0, fdv(self->ch.fd, "caps"));
-	EXPECT_EQ(0, fdv(self->ch.fd, "inflight"));
+	EXPECT_EQ(caps0, cc_fdv(self->ch.fd, "caps"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
 	TH_LOG("%d full reads, %d revoked, %ld REVOKEs", full, revoked,
 	       rv.revokes);
 }
@@ -476,15 +366,15 @@ TEST_F_TIMEOUT(wk, inline_when_it_cannot_block, 60)
 	int i;
 
 	/* tmpfs: every page cached, fsync does nothing: no worker needed */
-	push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, 0, 1);
-	push(&self->ch, CAPCHAN_OP_FSYNC, self->fh, 0, NULL, 0, 0, 2);
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->buf, LEN, 0, 1);
+	cc_push(&self->ch, CAPCHAN_OP_FSYNC, self->fh, 0, NULL, 0, 0, 2);
 	ASSERT_EQ(2, submit(&self->ch, 2, self->sqpoll));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ch, &c));
+		ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
 		EXPECT_EQ(i + 1, c.user_data);
 	}
-	EXPECT_EQ(0, fdv(self->ch.fd, "worker-punted"));
-	EXPECT_EQ(0, fdv(self->ch.fd, "workers"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "workers"));
 }
 
 TEST_F(wk, invoke_async_is_einval)
@@ -524,30 +414,30 @@ TEST_F_TIMEOUT(wk, backpressure, 120)
 	close(fd);
 	ASSERT_TRUE(cc_handle_ok(h));
 
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0, 1);
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem + LEN,
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0, 1);
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem + LEN,
 	     LEN, LEN, 2);
 	ASSERT_EQ(2, cc_enter(ch2.fd, 2, 0, 0));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
-	EXPECT_EQ(2, fdv(ch2.fd, "inflight"));
+	EXPECT_EQ(2, cc_fdv(ch2.fd, "inflight"));
 
-	push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 3);
-	push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
+	cc_push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 3);
+	cc_push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
 	/* at the bound: nothing consumed, nothing lost */
 	EXPECT_EQ(-EBUSY, cc_enter(ch2.fd, 2, 0, 0));
-	EXPECT_EQ(2, fdv(ch2.fd, "sq-head"));
+	EXPECT_EQ(2, cc_fdv(ch2.fd, "sq-head"));
 	EXPECT_EQ(0, cc_cq_pending(&ch2));
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&ch2, &c));
+		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 		EXPECT_EQ(LEN, c.res) TH_LOG("CQE %llu",
 					     (unsigned long long)c.user_data);
 	}
 	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, 2 * LEN));
 	ASSERT_EQ(2, cc_enter(ch2.fd, 2, 0, 0));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&ch2, &c));
+		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 		EXPECT_EQ(3 + i, c.user_data);
 		EXPECT_EQ(0, c.res);
 	}
@@ -563,34 +453,34 @@ TEST_F_TIMEOUT(wk, close_interrupts, 120)
 	long long caps0, files0;
 	int fd, h;
 
-	caps0 = fdv(self->ch.fd, "user-caps");
-	files0 = fdv(self->ch.fd, "user-files");
+	caps0 = cc_fdv(self->ch.fd, "user-caps");
+	files0 = cc_fdv(self->ch.fd, "user-files");
 	memset(&p, 0, sizeof(p));
 	/* with a poll thread: it and the worker both go at the close */
 	if (self->sqpoll)
 		p.flags = CAPCHAN_SETUP_SQPOLL;
 	ASSERT_EQ(0, capchan_queue_init_params(8, &ch2, &p));
 	snprintf(comm, sizeof(comm), "capchan-wk/%lld",
-		 fdv(ch2.fd, "channel-id"));
+		 cc_fdv(ch2.fd, "channel-id"));
 	fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	h = cc_grant(ch2.fd, fd, R_READ | R_SEEK, NULL);
 	close(fd);
 	ASSERT_TRUE(cc_handle_ok(h));
-	EXPECT_EQ(caps0 + 1, fdv(self->ch.fd, "user-caps"));
+	EXPECT_EQ(caps0 + 1, cc_fdv(self->ch.fd, "user-caps"));
 
-	push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0, 1);
+	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, self->u.mem, LEN, 0, 1);
 	ASSERT_EQ(1, submit(&ch2, 1, self->sqpoll));
 	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
-	EXPECT_TRUE(thread_alive(comm));
+	EXPECT_NE(0, cc_find_comm(comm));
 
 	/* munmap and close: the release interrupts the worker, waits for it */
 	capchan_queue_exit(&ch2);
-	EXPECT_TRUE(wait_thread_gone(comm));
+	EXPECT_TRUE(cc_wait_comm_gone(comm, CQ_WAIT_MS));
 	/* the poll thread's own fput()s are delayed: wait for them */
-	EXPECT_EQ(caps0, wait_fdv(self->ch.fd, "user-caps", caps0));
-	EXPECT_EQ(files0, wait_fdv(self->ch.fd, "user-files", files0));
-	EXPECT_EQ(1, wait_fdv(self->ch.fd, "user-channels", 1));
+	EXPECT_EQ(caps0, cc_wait_fdv(self->ch.fd, "user-caps", caps0, CQ_WAIT_MS));
+	EXPECT_EQ(files0, cc_wait_fdv(self->ch.fd, "user-files", files0, CQ_WAIT_MS));
+	EXPECT_EQ(1, cc_wait_fdv(self->ch.fd, "user-channels", 1, CQ_WAIT_MS));
 }
 
 /*
@@ -620,13 +510,13 @@ static void blocked_child(int sock, const char *file, bool exec, bool sqpoll)
 		_exit(12);
 	if (cc_send_fd(sock, u.uffd))
 		_exit(13);
-	push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0, 1);
+	cc_push(&ch, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC, u.mem, LEN, 0, 1);
 	/* from a poll thread, the op is still this process's */
 	if (submit(&ch, 1, sqpoll) != 1)
 		_exit(14);
 	if (cc_uffd_wait_fault(&u))
 		_exit(15);
-	if (cc_send_u32(sock, (uint32_t)fdv(ch.fd, "channel-id")))
+	if (cc_send_u32(sock, (uint32_t)cc_fdv(ch.fd, "channel-id")))
 		_exit(16);
 	if (!exec)
 		_exit(0);
@@ -646,8 +536,8 @@ static void exit_or_exec(struct __test_metadata *_metadata,
 	uint32_t id;
 	pid_t pid;
 
-	caps0 = fdv(self->ch.fd, "user-caps");
-	files0 = fdv(self->ch.fd, "user-files");
+	caps0 = cc_fdv(self->ch.fd, "user-caps");
+	files0 = cc_fdv(self->ch.fd, "user-files");
 	snprintf(file, sizeof(file), "%s/file", self->t.jail);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	pid = fork();
@@ -663,10 +553,10 @@ static void exit_or_exec(struct __test_metadata *_metadata,
 	snprintf(comm, sizeof(comm), "capchan-wk/%u", id);
 	EXPECT_EQ(0, cc_wait_child(pid));
 	/* its userfaultfd is still open here: only capchan can end the wait */
-	EXPECT_TRUE(wait_thread_gone(comm));
-	EXPECT_EQ(caps0, wait_fdv(self->ch.fd, "user-caps", caps0));
-	EXPECT_EQ(files0, wait_fdv(self->ch.fd, "user-files", files0));
-	EXPECT_EQ(1, wait_fdv(self->ch.fd, "user-channels", 1));
+	EXPECT_TRUE(cc_wait_comm_gone(comm, CQ_WAIT_MS));
+	EXPECT_EQ(caps0, cc_wait_fdv(self->ch.fd, "user-caps", caps0, CQ_WAIT_MS));
+	EXPECT_EQ(files0, cc_wait_fdv(self->ch.fd, "user-files", files0, CQ_WAIT_MS));
+	EXPECT_EQ(1, cc_wait_fdv(self->ch.fd, "user-channels", 1, CQ_WAIT_MS));
 	close(uffd);
 	close(sv[0]);
 }
