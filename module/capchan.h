@@ -308,6 +308,8 @@ struct capchan_ctx {
 
 	/* the poll thread (sqpoll.c): set before ring_ready, NULL without */
 	struct capchan_sqpoll	*sqpoll;
+	/* with one: the SETUP caller's namespace, for STAT (capchan_req_ns()) */
+	struct user_namespace	*submit_ns;
 
 	/* the workers (worker.c) */
 	struct capchan_workers	*workers;

@@ -387,6 +387,8 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		long res;
 
 		capchan_req_init(&req);
+		/* the poll thread's caller (NULL from ENTER: the caller is here) */
+		req.caller_ns = ctx->submit_ns;
 		capchan_sqe_copy(&req.sqe,
 				 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 		WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + 1);

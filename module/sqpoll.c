@@ -28,9 +28,13 @@
  * the rings, not the address space).  Once that address space is gone (the
  * process exited or called execve) the thread consumes nothing more and
  * ENTER fails with -EOWNERDEAD; SQEs still in the SQ are never consumed.
- * It commits a copy of the caller's credentials as its own (the base under
- * each capability's, which ops switch to as under ENTER; the policy hook's
- * caller_uid and STAT's id mapping see the caller's), copies the caller's
+ * It acts with a copy of the caller's credentials around each batch
+ * (override_creds(): the base under each capability's, which ops switch
+ * to as under ENTER; the policy hook's caller_uid sees the caller's, STAT
+ * maps ids in the caller's namespace through ctx->submit_ns) but never
+ * commits them: its own stay the kernel's, so the caller has no owner's
+ * rights over the thread (ptrace_may_access(), its /proc links, signals);
+ * it copies the caller's
  * rlimits at SETUP (RLIMIT_NOFILE for the file charge, RLIMIT_FSIZE for
  * WRITE; later setrlimit() calls are not followed) and charges what it
  * allocates to the caller's memory cgroup.  What it cannot take over: the
@@ -46,8 +50,7 @@
  * most max_user_sqpoll poll threads (-EAGAIN), and SQ_AFF pins only to a
  * CPU the caller may run on itself.  An unpinned thread keeps the caller's
  * CPU mask for good: being a kernel thread it is in no cpuset of the
- * caller's, and with the caller's credentials the caller could otherwise
- * move it anywhere with sched_setaffinity(2), so nobody may.
+ * caller's, so nobody may move it with sched_setaffinity(2).
  */
 #include "capchan.h"
 
@@ -68,7 +71,8 @@ struct capchan_sqpoll {
 	struct task_struct	*thread;
 	struct mm_struct	*mm;		/* mmgrab()'d: the SETUP caller's */
 	struct pid		*owner;		/* the SETUP caller's process */
-	struct cred		*cred;		/* the caller's, until the thread commits it */
+	/* the caller's: the thread's subjective credentials around each batch */
+	const struct cred	*cred;
 	struct mem_cgroup	*memcg;		/* the caller's, with a reference */
 	struct rlimit		rlim[RLIM_NLIMITS];
 	wait_queue_head_t	wait;		/* the thread, asleep */
@@ -115,6 +119,7 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 {
 	struct capchan_sqpoll *sq = ctx->sqpoll;
 	struct mem_cgroup *old_memcg;
+	const struct cred *old_cred;
 	bool cut = false;
 	long done;
 
@@ -126,9 +131,11 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 	}
 	kthread_use_mm(sq->mm);
 	old_memcg = set_active_memcg(sq->memcg);
+	old_cred = override_creds(sq->cred);
 	mutex_lock(&ctx->ring_lock);
 	done = capchan_ring_submit(ctx, ctx->sq_entries, &cut);
 	mutex_unlock(&ctx->ring_lock);
+	revert_creds(old_cred);
 	set_active_memcg(old_memcg);
 	kthread_unuse_mm(sq->mm);
 	/*
@@ -143,20 +150,24 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 	return done;
 }
 
-/* Take over the SETUP caller's credentials and rlimits. */
+/*
+ * Take over the SETUP caller's rlimits.  Its credentials are not
+ * committed: the thread's own (objective) ones stay the kernel's, and it
+ * acts with the caller's only around each batch (override_creds()).  With
+ * the caller's committed, the caller passed ptrace_may_access() for the
+ * thread whenever it was inside a batch (its mm then the caller's,
+ * dumpable): /proc/<tid>/root and cwd led out of a chroot.
+ */
 static void capchan_sqpoll_become_owner(struct capchan_sqpoll *sq)
 {
 	struct task_struct *leader = current->group_leader;
-	struct cred *cred = sq->cred;
 
 	/* a kernel thread has a signal_struct of its own: no one else's */
 	task_lock(leader);
 	memcpy(current->signal->rlim, sq->rlim, sizeof(sq->rlim));
 	task_unlock(leader);
-	/* before the caller's credentials let the caller move it (top) */
+	/* nobody moves it out of the caller's CPUs (top of file) */
 	current->flags |= PF_NO_SETAFFINITY;
-	sq->cred = NULL;
-	commit_creds(cred);	/* consumes the reference */
 }
 
 static int capchan_sqpoll_thread(void *data)
@@ -204,8 +215,8 @@ static void capchan_sqpoll_free(struct capchan_ctx *ctx)
 {
 	struct capchan_sqpoll *sq = ctx->sqpoll;
 
-	if (sq->cred)
-		put_cred(sq->cred);
+	ctx->submit_ns = NULL;
+	put_cred(sq->cred);
 	mem_cgroup_put(sq->memcg);
 	put_pid(sq->owner);
 	mmdrop(sq->mm);
@@ -239,6 +250,8 @@ int capchan_sqpoll_create(struct capchan_ctx *ctx, const struct capchan_params *
 		capchan_user_uncharge_sqpoll(ctx->user);
 		return -ENOMEM;
 	}
+	/* STAT shows ids as the caller sees them (capchan_req_ns()) */
+	ctx->submit_ns = sq->cred->user_ns;
 	mmgrab(current->mm);
 	sq->mm = current->mm;
 	sq->owner = get_pid(task_tgid(current));
