@@ -351,39 +351,12 @@ TEST(thread_stays_in_callers_cpuset)
  * is not the caller's to inspect).  Exit codes: 0, or the step that
  * failed; 30+ for a path that did escape.
  */
-static int jailed_child(const char *jail, const char *secret,
-			const struct stat *realroot)
+/* Can the caller follow the thread's /proc links?  0, or the exit code. */
+static int thread_links_closed(long long tid, const char *secret)
 {
 	char path[PATH_MAX + 64], buf[64];
-	struct capchan_params p;
-	struct capchan ch;
 	struct stat st;
-	long long tid;
-	int err, fd;
-
-	if (chroot(jail) || chdir("/"))
-		return 10;
-	if (cc_become(65534, 65534))
-		return 11;
-	/* the jail holds neither the secret nor the real root */
-	if (!access(secret, F_OK) || stat("/", &st) ||
-	    (st.st_dev == realroot->st_dev && st.st_ino == realroot->st_ino))
-		return 12;
-	memset(&p, 0, sizeof(p));
-	p.flags = CAPCHAN_SETUP_SQPOLL;
-	if (capchan_queue_init_params(8, &ch, &p))
-		return 13;
-	tid = cc_fdinfo_value(ch.fd, "sq-thread-pid", &err);
-	if (err || tid <= 0)
-		return 14;
-	/* an op done: the thread runs as its caller by now */
-	{
-		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
-
-		capchan_prep_nop(sqe);
-		if (complete1(&ch) != 0)
-			return 20;
-	}
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%lld/root%s", tid, secret);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -413,6 +386,85 @@ static int jailed_child(const char *jail, const char *secret,
 	}
 	if (errno != EACCES)
 		return 18;
+	return 0;
+}
+
+/*
+ * The same while the thread is inside a batch (its mm the caller's): a
+ * READ of jail/file into a userfaultfd page waits in the thread's copy
+ * until the page is supplied.  With the caller's credentials committed
+ * as the thread's own, this is when the links opened.  0, or 40+.
+ */
+static int links_closed_in_batch(struct capchan *ch, struct cc_uffd_page *u,
+				 long long tid, const char *secret)
+{
+	struct capchan_sqe *sqe;
+	struct capchan_cqe *cqe;
+	int fd, h, ret;
+
+	fd = open("/file", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 40;
+	h = capchan_grant(ch, fd, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	close(fd);
+	if (h <= 0)
+		return 41;
+	sqe = capchan_get_sqe(ch);
+	capchan_prep_read(sqe, h, u->mem, 64, 0);
+	if (capchan_submit(ch) != 1 || cc_uffd_wait_fault(u))
+		return 42;
+	ret = thread_links_closed(tid, secret);
+	if (cc_uffd_supply(u, 0) || cq_wait(ch) || capchan_peek_cqe(ch, &cqe))
+		return 43;
+	if (cqe->res != 64)
+		return 44;
+	capchan_cqe_seen(ch, cqe);
+	return ret;
+}
+
+static int jailed_child(const char *jail, const char *secret,
+			const struct stat *realroot)
+{
+	struct cc_uffd_page u;
+	struct capchan_params p;
+	struct capchan ch;
+	struct stat st;
+	long long tid;
+	int err;
+
+	/* as root: a kernel-mode fault needs it, nobody then uses it */
+	if (cc_uffd_page_init(&u))
+		return 9;
+	if (chroot(jail) || chdir("/"))
+		return 10;
+	if (cc_become(65534, 65534))
+		return 11;
+	/* the jail holds neither the secret nor the real root */
+	if (!access(secret, F_OK) || stat("/", &st) ||
+	    (st.st_dev == realroot->st_dev && st.st_ino == realroot->st_ino))
+		return 12;
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_SQPOLL;
+	if (capchan_queue_init_params(8, &ch, &p))
+		return 13;
+	tid = cc_fdinfo_value(ch.fd, "sq-thread-pid", &err);
+	if (err || tid <= 0)
+		return 14;
+	/* an op done: the thread runs as its caller by now */
+	{
+		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
+
+		capchan_prep_nop(sqe);
+		if (complete1(&ch) != 0)
+			return 20;
+	}
+
+	err = thread_links_closed(tid, secret);
+	if (err)
+		return err;
+	err = links_closed_in_batch(&ch, &u, tid, secret);
+	if (err)
+		return err;
 	/* the thread still works for its caller */
 	{
 		struct capchan_sqe *sqe = capchan_get_sqe(&ch);
@@ -439,6 +491,11 @@ TEST_F_TIMEOUT(sqa, proc_links_of_thread_closed, 60)
 	snprintf(sub, sizeof(sub), "%s/proc", jail);
 	ASSERT_EQ(0, mkdir(sub, 0755));
 	ASSERT_EQ(0, mount("proc", sub, "proc", 0, NULL));
+	snprintf(sub, sizeof(sub), "%s/file", jail);
+	fd = open(sub, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(64, write(fd, self->t.data, 64));
+	close(fd);
 	snprintf(sub, sizeof(sub), "%s/dev", jail);
 	ASSERT_EQ(0, mkdir(sub, 0755));
 	snprintf(sub, sizeof(sub), "%s/dev/capchan", jail);
@@ -456,6 +513,8 @@ TEST_F_TIMEOUT(sqa, proc_links_of_thread_closed, 60)
 	EXPECT_EQ(0, WEXITSTATUS(st));
 
 	EXPECT_EQ(0, umount2(sub, MNT_DETACH));
+	unlink(sub);
+	snprintf(sub, sizeof(sub), "%s/file", jail);
 	unlink(sub);
 	snprintf(sub, sizeof(sub), "%s/dev", jail);
 	rmdir(sub);
