@@ -193,15 +193,14 @@ u32 capchan_cq_pending(struct capchan_ctx *ctx)
 	return min(pending, ctx->cq_entries);
 }
 
-/* Free CQE slots, from the application's cq_head [C2]. */
-static u32 capchan_cq_space(struct capchan_ctx *ctx)
+/*
+ * Free CQE slots, from the application's cq_head [C2].  @reserved: the
+ * slots of ops in workers, which count as used.  A worker posts (tail +
+ * 1), then drops its count (release): the caller read the count first
+ * (acquire), so tail + count is never below the truth.
+ */
+static u32 capchan_cq_space(struct capchan_ctx *ctx, u32 reserved)
 {
-	/*
-	 * Slots reserved for ops in workers count as used.  A worker posts
-	 * (tail + 1), then drops its count (release): read the count first
-	 * (acquire), so tail + count is never below the truth.
-	 */
-	u32 reserved = atomic_read_acquire(&ctx->inflight);
 	u32 tail = READ_ONCE(ctx->cached_cq_tail);
 	/* pairs with the application's store-release of cq_head [C2] */
 	u32 head = smp_load_acquire(&ctx->rings->cq_head);
@@ -267,9 +266,9 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 
 /*
  * ENTER's CQE: under cq_lock only while workers may post beside it.
- * @shared: ops were in workers when the batch began (capchan_cq_space()'s
- * acquire read) or were handed over since.  Otherwise no worker can post:
- * only this submitter, under ring_lock, hands ops over.
+ * @shared: ops were in workers when the batch began (the batch's acquire
+ * read of the count) or were handed over since.  Otherwise no worker can
+ * post: only this submitter, under ring_lock, hands ops over.
  */
 static __always_inline void capchan_post_cqe_submit(struct capchan_ctx *ctx,
 						    u64 user_data, long res,
@@ -369,14 +368,15 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	to_submit = min(to_submit, avail);
 	if (!to_submit)
 		return 0;
-	space = capchan_cq_space(ctx);
 	/*
-	 * Only this submitter raises the in-flight count: what the bound
-	 * leaves now is all this batch may hand over (workers finishing
+	 * One read of the in-flight count for the batch, before the CQ tail
+	 * (capchan_cq_space()).  Acquire: seeing 0, every worker's CQE and
+	 * tail are seen too.  Only this submitter raises the count: what the
+	 * bound leaves now is all this batch may hand over (workers finishing
 	 * meanwhile make room for the next ENTER).
 	 */
-	/* acquire: seeing 0, every worker's CQE and tail are seen too */
 	inflight = atomic_read_acquire(&ctx->inflight);
+	space = capchan_cq_space(ctx, inflight);
 	room = inflight < ctx->max_inflight ? ctx->max_inflight - inflight : 0;
 	shared = inflight;
 
