@@ -462,10 +462,12 @@ long capchan_execute(struct capchan_ctx *ctx, struct capchan_req *req,
 
 /*
  * What capchan_execute() lets go of after the issue step, for an op it
- * stopped with -EIOCBQUEUED: its capabilities and paths; then op_done.
+ * stopped with -EIOCBQUEUED: its capabilities and paths; then op_done
+ * with @res.  After capchan_execute_finish(), or for such an op a worker
+ * never runs (interrupted, refused at its start).
  */
-static void capchan_req_release(struct capchan_ctx *ctx,
-				struct capchan_req *req, long res)
+void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
+			    long res)
 {
 	if (req->cap2) {
 		capchan_cap_exit(req->cap2);
@@ -505,15 +507,8 @@ long capchan_execute_finish(struct capchan_ctx *ctx, struct capchan_req *req,
 		revert_creds(old);
 	if (def->makes_handle && res > 0)
 		*chain_handle = res;
-	capchan_req_release(ctx, req, res);
+	capchan_execute_cancel(ctx, req, res);
 	return res;
-}
-
-/* Such an op never run: let go of what it held, @res is its result. */
-void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
-			    long res)
-{
-	capchan_req_release(ctx, req, res);
 }
 
 /* ---- ops with no family of their own ------------------------------------- */
