@@ -12,6 +12,8 @@
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
 
+#include <sys/resource.h>
+
 #define CQ_WAIT_MS	3000
 #define RMAP		(R_READ | R_WRITE | R_MMAP | R_DELEGATE)
 
@@ -201,8 +203,8 @@ TEST_F_TIMEOUT(sqa, revoked_mapping_as_buffer, 60)
 }
 
 /*
- * The thread runs with its SETUP caller's credentials, so that caller may
- * signal it: SIGSTOP and SIGKILL must neither stop nor kill it.
+ * Root may signal the thread (its caller may not: no_owner_rights_over_thread):
+ * SIGSTOP and SIGKILL must neither stop nor kill it.
  */
 TEST_F_TIMEOUT(sqa, signals_do_not_stop_the_thread, 60)
 {
@@ -522,6 +524,150 @@ TEST_F_TIMEOUT(sqa, proc_links_of_thread_closed, 60)
 	EXPECT_EQ(0, umount2(sub, MNT_DETACH));
 	rmdir(sub);
 	rmdir(jail);
+}
+
+/*
+ * What an owner may do to a task of its own (signal it, read its rlimits,
+ * lower its priority or move it to SCHED_IDLE) its caller may not do to
+ * the thread: the thread's own credentials are the kernel's, the caller's
+ * are only its subjective ones inside a batch.  Each call must fail with
+ * EPERM, idle and while a READ into a userfaultfd page holds the thread
+ * inside a batch.  0, or the step that failed (+10 inside a batch).
+ */
+static int owner_rights_refused(pid_t tid)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	struct rlimit rl;
+
+	errno = 0;
+	if (kill(tid, 0) != -1 || errno != EPERM)
+		return 1;
+	if (kill(tid, SIGKILL) != -1 || errno != EPERM)
+		return 2;
+	if (prlimit(tid, RLIMIT_NOFILE, NULL, &rl) != -1 || errno != EPERM)
+		return 3;
+	if (setpriority(PRIO_PROCESS, tid, 19) != -1 || errno != EPERM)
+		return 4;
+	if (sched_setscheduler(tid, SCHED_IDLE, &sp) != -1 || errno != EPERM)
+		return 5;
+	return 0;
+}
+
+static int unowned_child(int jail_fd)
+{
+	struct cc_uffd_page u;
+	struct capchan_params p;
+	struct capchan_sqe *sqe;
+	struct capchan_cqe *cqe;
+	struct capchan ch;
+	long long tid;
+	int err, fd, h, ret;
+
+	/* as root: a kernel-mode fault needs it, nobody then uses it */
+	if (cc_uffd_page_init(&u))
+		return 30;
+	fd = openat(jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 31;
+	if (cc_become(65534, 65534))
+		return 32;
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_SQPOLL;
+	if (capchan_queue_init_params(8, &ch, &p))
+		return 33;
+	tid = cc_fdinfo_value(ch.fd, "sq-thread-pid", &err);
+	if (err || tid <= 0)
+		return 34;
+	h = capchan_grant(&ch, fd, CAPCHAN_RIGHT_READ | CAPCHAN_RIGHT_SEEK);
+	close(fd);
+	if (h <= 0)
+		return 35;
+	sqe = capchan_get_sqe(&ch);
+	capchan_prep_nop(sqe);
+	if (complete1(&ch) != 0)
+		return 36;
+	ret = owner_rights_refused((pid_t)tid);
+	if (ret)
+		return ret;
+	sqe = capchan_get_sqe(&ch);
+	capchan_prep_read(sqe, h, u.mem, 64, 0);
+	if (capchan_submit(&ch) != 1 || cc_uffd_wait_fault(&u))
+		return 37;
+	ret = owner_rights_refused((pid_t)tid);
+	if (cc_uffd_supply(&u, 0) || cq_wait(&ch) || capchan_peek_cqe(&ch, &cqe))
+		return 38;
+	if (cqe->res != 64)
+		return 39;
+	capchan_cqe_seen(&ch, cqe);
+	if (ret)
+		return ret + 10;
+	capchan_queue_exit(&ch);
+	return 0;
+}
+
+TEST_F_TIMEOUT(sqa, no_owner_rights_over_thread, 60)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(unowned_child(self->t.jail_fd));
+	/* 1..5 idle, 11..15 in a batch: that call was not EPERM */
+	EXPECT_EQ(0, cc_wait_child(pid));
+}
+
+/*
+ * STAT through the poll thread shows ids in its SETUP caller's user
+ * namespace, as ENTER does (the thread's own credentials are the initial
+ * namespace's): a child where host root is 1000 sees 1000 for root's
+ * file through both channels, made in that namespace.
+ */
+TEST_F_TIMEOUT(sqa, userns_stat_same_as_enter, 60)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct capchan_params p;
+		struct capchan_stat st[2];
+		struct capchan_sqe *sqe;
+		struct capchan sq, en;
+		int fd, hs, he;
+
+		if (unshare(CLONE_NEWUSER))
+			_exit(99);
+		fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1000 0 1", 8) != 8)
+			_exit(10);
+		close(fd);
+		memset(&p, 0, sizeof(p));
+		p.flags = CAPCHAN_SETUP_SQPOLL;
+		if (capchan_queue_init_params(8, &sq, &p) ||
+		    capchan_queue_init(8, &en, 0))
+			_exit(11);
+		fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(12);
+		hs = capchan_grant(&sq, fd, CAPCHAN_RIGHT_STAT);
+		he = capchan_grant(&en, fd, CAPCHAN_RIGHT_STAT);
+		if (hs <= 0 || he <= 0)
+			_exit(13);
+		memset(st, 0, sizeof(st));
+		if (sq_stat(&sq, hs, &st[0]) != 0)
+			_exit(14);
+		sqe = capchan_get_sqe(&en);
+		capchan_prep_stat(sqe, he, &st[1]);
+		if (complete1(&en) != 0)
+			_exit(15);
+		if (st[1].uid != 1000)
+			_exit(1);	/* ENTER: not the caller's view */
+		if (st[0].uid != 1000)
+			_exit(2);	/* the poll thread: not the caller's */
+		if (st[0].gid != st[1].gid || st[0].ino != st[1].ino)
+			_exit(3);
+		_exit(0);
+	}
+	EXPECT_EQ(0, cc_wait_child(pid));
 }
 
 TEST_HARNESS_MAIN
