@@ -241,7 +241,8 @@ static long capchan_ioc_setup(struct capchan_ctx *ctx, void __user *arg)
 
 static long capchan_ioc_invoke(struct capchan_ctx *ctx, void __user *arg)
 {
-	struct capchan_req req;
+	/* all of it written below (capchan_req_init(), the copy) */
+	struct capchan_req req __uninitialized;
 	u32 no_chain = 0;
 
 	capchan_req_init(&req);

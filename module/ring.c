@@ -265,9 +265,10 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 }
 
 /*
- * How many SQEs one ENTER copies out of the SQ at a time (512 bytes of its
- * stack).  They are consumed, their CQE slots reserved, and ring_lock let
- * go of before any of them runs.
+ * How many SQEs one ENTER copies out of the SQ at a time, each straight
+ * into the request that runs it (about 1 KiB of its stack).  They are
+ * consumed, their CQE slots reserved, and ring_lock let go of before any
+ * of them runs.
  */
 #define CAPCHAN_SUBMIT_BATCH	8
 
@@ -275,8 +276,8 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 struct capchan_batch {
 	u32			nr;
 	u32			punted;		/* bit i: SQE i is a worker's */
-	struct capchan_sqe	sqes[CAPCHAN_SUBMIT_BATCH];
 	s32			res[CAPCHAN_SUBMIT_BATCH];
+	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
 };
 
 /*
@@ -293,8 +294,9 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 	lockdep_assert_held(&ctx->ring_lock);
 	max = min_t(u32, max, CAPCHAN_SUBMIT_BATCH);
 	while (n < max) {
-		capchan_sqe_copy(&b->sqes[n], &ctx->sqes[(head + n) & ctx->sq_mask]);
-		if (!(b->sqes[n++].flags & CAPCHAN_SQE_LINK))
+		capchan_sqe_copy(&b->reqs[n].sqe,
+				 &ctx->sqes[(head + n) & ctx->sq_mask]);
+		if (!(b->reqs[n++].sqe.flags & CAPCHAN_SQE_LINK))
 			whole = n;
 	}
 	b->nr = whole;
@@ -307,12 +309,13 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
  * to a worker, with the rest of its chain in @b.  Returns the number of
  * SQEs it accounted for (1, or the chain it handed over).
  */
-static u32 capchan_batch_run_one(struct capchan_ctx *ctx,
-				 struct capchan_batch *b, u32 i,
-				 struct capchan_chain *c, bool may_punt)
+static __always_inline u32 capchan_batch_run_one(struct capchan_ctx *ctx,
+						  struct capchan_batch *b, u32 i,
+						  struct capchan_chain *c,
+						  bool may_punt)
 {
-	const struct capchan_sqe *sqe = &b->sqes[i];
-	struct capchan_req req;
+	struct capchan_req *req = &b->reqs[i];
+	const struct capchan_sqe *sqe = &req->sqe;
 	long res;
 
 	if (!c->in_link) {
@@ -325,27 +328,26 @@ static u32 capchan_batch_run_one(struct capchan_ctx *ctx,
 		b->res[i] = -ECANCELED;
 		return 1;
 	}
-	capchan_req_init(&req);
+	capchan_req_init(req);
 	/* the poll thread's caller (NULL from ENTER: the caller is here) */
-	req.caller_ns = ctx->submit_ns;
-	req.sqe = *sqe;
-	req.may_punt = may_punt;
-	res = capchan_execute(ctx, &req, &c->handle, true);
+	req->caller_ns = ctx->submit_ns;
+	req->may_punt = may_punt;
+	res = capchan_execute(ctx, req, &c->handle, true);
 	if (unlikely(res == -EIOCBQUEUED)) {
 		u32 end = i;
 
 		/* a batch ends where a chain does: the rest is all in it */
 		while (end + 1 < b->nr &&
-		       (b->sqes[end].flags & CAPCHAN_SQE_LINK))
+		       (b->reqs[end].sqe.flags & CAPCHAN_SQE_LINK))
 			end++;
-		if (!capchan_workers_punt(ctx, &req, c->handle,
-					  &b->sqes[i + 1], end - i)) {
+		if (!capchan_workers_punt(ctx, req, c->handle,
+					  &b->reqs[i + 1], end - i)) {
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
 			return 1 + end - i;
 		}
-		res = capchan_execute_finish(ctx, &req, &c->handle);
+		res = capchan_execute_finish(ctx, req, &c->handle);
 	}
 	if (res < 0)
 		c->failed = true;
@@ -367,7 +369,7 @@ static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b)
 	for (i = 0; i < b->nr; i++) {
 		if (b->punted & BIT(i))
 			continue;
-		capchan_post_cqe(ctx, b->sqes[i].user_data, b->res[i]);
+		capchan_post_cqe(ctx, b->reqs[i].sqe.user_data, b->res[i]);
 		n++;
 	}
 	if (n)
@@ -475,7 +477,8 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
  */
 long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
-	struct capchan_batch b;
+	/* each part written before it is read: nr, punted, requests, results */
+	struct capchan_batch b __uninitialized;
 	u32 done = 0, closing = 0;
 	bool released = false, busy = false;
 
@@ -493,7 +496,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			/* one SQE of a long chain, under the lock */
 			b.nr = 1;
 			b.punted = 0;
-			capchan_sqe_copy(&b.sqes[0],
+			capchan_sqe_copy(&b.reqs[0].sqe,
 					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 			capchan_ring_consume(ctx, 1);
 			capchan_batch_run(ctx, &b, &ctx->chain, &released);

@@ -388,13 +388,13 @@ err_put:
 
 /*
  * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
- * after it (@rest, consumed copies) to a worker, with the CQE slots the
- * submitter reserved for them (ctx->inflight), which the worker drops as
- * it posts.  0: the work owns @req and the slots; else nothing changed,
- * the caller runs them inline.
+ * after it (those of @rest: consumed copies, not started) to a worker,
+ * with the CQE slots the submitter reserved for them (ctx->inflight),
+ * which the worker drops as it posts.  0: the work owns @req and the
+ * slots; else nothing changed, the caller runs them inline.
  */
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, const struct capchan_sqe *rest,
+			 u32 chain_handle, const struct capchan_req *rest,
 			 u32 nr_rest)
 {
 	struct capchan_workers *w = ctx->workers;
@@ -434,7 +434,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (capchan_pid_dead(work->tgid))
 		work->cancelled = true;
 	for (i = 0; i < nr_rest; i++)
-		work->rest[i] = rest[i];
+		work->rest[i] = rest[i].sqe;
 
 	/*
 	 * Queue and decide in one critical section: a worker leaves only
