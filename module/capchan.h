@@ -240,6 +240,13 @@ struct capchan_ring_hdr {
 	u32 cq_overflow;
 };
 
+/* The link chain an op of the rings belongs to, as it runs. */
+struct capchan_chain {
+	bool	in_link;	/* the op before it had CAPCHAN_SQE_LINK */
+	bool	failed;		/* an op before it in the chain failed */
+	u32	handle;		/* what CAPCHAN_HANDLE_CHAIN resolves to */
+};
+
 /* ---- channel ------------------------------------------------------------ */
 struct capchan_ctx {
 	/*
@@ -251,10 +258,11 @@ struct capchan_ctx {
 	 * never held while an op runs.  Never taken under mmap_lock (mmap
 	 * only reads ring_ready).
 	 *
-	 * @ring_lock: the one consumer of the SQ and producer of the CQ at a
-	 * time (ENTER or the poll thread): the private ring indices and the
-	 * link chain state.  Held across the ops run from the rings, so an op
-	 * blocked there holds up the rings only, never INVOKE or fdinfo.
+	 * @ring_lock: the one consumer of the SQ at a time (ENTER or the poll
+	 * thread): the SQ head, the reservations of CQE slots, and the state
+	 * of a chain run op by op.  Held while SQEs are copied out, not while
+	 * they run (except such a chain's), so an op blocked in one ENTER
+	 * holds up no other ENTER, INVOKE or fdinfo (ring.c).
 	 *
 	 * @table has its own spinlock (table.c).  Order: ring_lock, then
 	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock.
@@ -277,14 +285,15 @@ struct capchan_ctx {
 	u32			sq_entries, sq_mask;
 	u32			cq_entries, cq_mask;
 	u32			cached_sq_head;	/* private: consumed; ring_lock */
-	/* private: produced; ring_lock, and cq_lock while ops are in workers */
-	u32			cached_cq_tail;
+	u32			cached_cq_tail;	/* private: produced; cq_lock */
 	u32			cq_published;	/* cq_tail as the app sees it [C3] */
 	wait_queue_head_t	cq_wait;
 	/*
-	 * Ops handed to workers and not completed: each has its CQE's slot
-	 * reserved.  A worker posts under @cq_lock and only then drops its
-	 * count (release), so ENTER, seeing 0 (acquire), posts without it.
+	 * Ops consumed and not completed (running in an ENTER, the poll
+	 * thread or a worker): each has its CQE's slot reserved, raised only
+	 * under ring_lock.  Each is posted under @cq_lock and only then its
+	 * count dropped (release), so a submitter reading the count (acquire)
+	 * and then the tail never counts a slot free that is not.
 	 */
 	spinlock_t		cq_lock;
 	atomic_t		inflight;
@@ -301,10 +310,11 @@ struct capchan_ctx {
 	atomic_long_t		policy_bad_verdicts;
 	atomic_long_t		filter_denied;
 
-	/* link chain state: a chain may span ENTER calls; ring_lock */
-	bool			in_link;
-	bool			link_failed;
-	u32			chain_handle;
+	/*
+	 * a chain run op by op (it spans ENTER calls, or is longer than a
+	 * batch: ring.c); ring_lock
+	 */
+	struct capchan_chain	chain;
 
 	/* the poll thread (sqpoll.c): set before ring_ready, NULL without */
 	struct capchan_sqpoll	*sqpoll;
@@ -446,7 +456,8 @@ void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
 /* ---- workers (worker.c) ------------------------------------------------- */
 int capchan_workers_init(struct capchan_ctx *ctx);
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, u32 nr_rest);
+			 u32 chain_handle, const struct capchan_sqe *rest,
+			 u32 nr_rest);
 void capchan_workers_cancel_task(struct capchan_ctx *ctx);
 void capchan_workers_destroy(struct capchan_ctx *ctx);
 void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);

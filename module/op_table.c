@@ -286,9 +286,9 @@ static __always_inline bool capchan_hooked(void)
 /*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
- * this op makes a handle.  No channel lock is held by INVOKE: ops of one
- * channel run in parallel.  From the rings ctx->ring_lock is held, which
- * guards @chain_handle.
+ * this op makes a handle: the caller's own (a chain run op by op from the
+ * rings: ctx->chain, under ring_lock).  No channel lock is held otherwise:
+ * ops of one channel run in parallel, from INVOKE and from the rings.
  *
  * The capability is looked up with a user reference of the op's own
  * (capchan_table_get()), dropped when the op is done: a CLOSE of its

@@ -265,67 +265,141 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 }
 
 /*
- * ENTER's CQE: under cq_lock only while workers may post beside it.
- * @shared: ops were in workers when the batch began (the batch's acquire
- * read of the count) or were handed over since.  Otherwise no worker can
- * post: only this submitter, under ring_lock, hands ops over.
+ * How many SQEs one ENTER copies out of the SQ at a time (512 bytes of its
+ * stack).  They are consumed, their CQE slots reserved, and ring_lock let
+ * go of before any of them runs.
  */
-static __always_inline void capchan_post_cqe_submit(struct capchan_ctx *ctx,
-						    u64 user_data, long res,
-						    bool shared)
+#define CAPCHAN_SUBMIT_BATCH	8
+
+/* SQEs taken out of the SQ together, their results, who went to a worker */
+struct capchan_batch {
+	u32			nr;
+	u32			punted;		/* bit i: SQE i is a worker's */
+	struct capchan_sqe	sqes[CAPCHAN_SUBMIT_BATCH];
+	s32			res[CAPCHAN_SUBMIT_BATCH];
+};
+
+/*
+ * Copy SQEs from the head, at most @max, ending where a chain ends: how
+ * many (0 when the first chain goes on past them).  The copies are what
+ * runs and what the chains are read from: a LINK bit flipped in the ring
+ * afterwards changes nothing.  ring_lock held; nothing is consumed yet.
+ */
+static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
+			      u32 max)
 {
-	if (likely(!shared)) {
-		capchan_post_cqe(ctx, user_data, res);
-		return;
+	u32 head = ctx->cached_sq_head, n = 0, whole = 0;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	max = min_t(u32, max, CAPCHAN_SUBMIT_BATCH);
+	while (n < max) {
+		capchan_sqe_copy(&b->sqes[n], &ctx->sqes[(head + n) & ctx->sq_mask]);
+		if (!(b->sqes[n++].flags & CAPCHAN_SQE_LINK))
+			whole = n;
 	}
+	b->nr = whole;
+	b->punted = 0;
+	return whole;
+}
+
+/*
+ * Run SQE @i of @b in chain @c.  @may_punt: an op that would block may go
+ * to a worker, with the rest of its chain in @b.  Returns the number of
+ * SQEs it accounted for (1, or the chain it handed over).
+ */
+static u32 capchan_batch_run_one(struct capchan_ctx *ctx,
+				 struct capchan_batch *b, u32 i,
+				 struct capchan_chain *c, bool may_punt)
+{
+	const struct capchan_sqe *sqe = &b->sqes[i];
+	struct capchan_req req;
+	long res;
+
+	if (!c->in_link) {
+		c->failed = false;
+		c->handle = 0;
+	}
+	/* even an SQE rejected for bad flags keeps its chain's shape */
+	c->in_link = sqe->flags & CAPCHAN_SQE_LINK;
+	if (c->failed) {
+		b->res[i] = -ECANCELED;
+		return 1;
+	}
+	capchan_req_init(&req);
+	/* the poll thread's caller (NULL from ENTER: the caller is here) */
+	req.caller_ns = ctx->submit_ns;
+	req.sqe = *sqe;
+	req.may_punt = may_punt;
+	res = capchan_execute(ctx, &req, &c->handle, true);
+	if (unlikely(res == -EIOCBQUEUED)) {
+		u32 end = i;
+
+		/* a batch ends where a chain does: the rest is all in it */
+		while (end + 1 < b->nr &&
+		       (b->sqes[end].flags & CAPCHAN_SQE_LINK))
+			end++;
+		if (!capchan_workers_punt(ctx, &req, c->handle,
+					  &b->sqes[i + 1], end - i)) {
+			b->punted |= GENMASK(end, i);
+			/* the chain, if any, ends in the worker */
+			c->in_link = false;
+			return 1 + end - i;
+		}
+		res = capchan_execute_finish(ctx, &req, &c->handle);
+	}
+	if (res < 0)
+		c->failed = true;
+	b->res[i] = res;
+	return 1;
+}
+
+/*
+ * Post the CQEs of @b's ops that ran here into the slots reserved for them,
+ * publish them, then drop their reservations (release: a submitter that
+ * sees the count fall sees the tail too).  Other ENTERs and workers post
+ * beside it: cq_lock orders the tails.
+ */
+static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b)
+{
+	u32 i, n = 0;
+
 	spin_lock(&ctx->cq_lock);
-	capchan_post_cqe(ctx, user_data, res);
-	spin_unlock(&ctx->cq_lock);
-}
-
-/*
- * How many SQEs after the current one its chain still has, all in the SQ
- * (the last without CAPCHAN_SQE_LINK); 0 with none; -1 when the chain goes
- * on past what is published or @max.  Only the flags are looked at here:
- * the worker's copies are what runs (a LINK bit changed meanwhile just
- * ends the chain there).
- */
-static long capchan_chain_rest(struct capchan_ctx *ctx, u32 tail, u32 max)
-{
-	u32 head = ctx->cached_sq_head, n = 0;
-
-	while (head != tail && n < max) {
-		u8 flags = READ_ONCE(ctx->sqes[head & ctx->sq_mask].flags);
-
+	for (i = 0; i < b->nr; i++) {
+		if (b->punted & BIT(i))
+			continue;
+		capchan_post_cqe(ctx, b->sqes[i].user_data, b->res[i]);
 		n++;
-		head++;
-		if (!(flags & CAPCHAN_SQE_LINK))
-			return n;
 	}
-	return -1;
+	if (n)
+		capchan_publish_cqes(ctx);
+	spin_unlock(&ctx->cq_lock);
+	if (n) {
+		atomic_sub_return_release(n, &ctx->inflight);
+		capchan_wake_cq(ctx);
+	}
 }
 
 /*
- * @req stopped with -EIOCBQUEUED: hand it, with the rest of its chain, to
- * a worker if the CQ has room for all their CQEs and the in-flight bound
- * allows (@room: the smaller of the two).  The SQEs given away, or -1 if
- * it must run inline after all.
+ * Run @b: with @c NULL, whole chains on a chain of their own (ring_lock
+ * not held, ops may go to workers); else the one SQE of a chain that spans
+ * batches or ENTER calls, with the channel's chain state (ring_lock held,
+ * inline).  Whether an op queued closes (task work) is told to @released.
  */
-static long capchan_ring_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			      u32 tail, u32 left, u32 room)
+static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
+			      struct capchan_chain *c, bool *released)
 {
-	long rest = 0;
+	struct capchan_chain own = {};
+	u32 i = 0;
 
-	if (req->sqe.flags & CAPCHAN_SQE_LINK) {
-		rest = capchan_chain_rest(ctx, tail, left);
-		if (rest < 0)
-			return -1;
+	while (i < b->nr) {
+		struct callback_head *works = READ_ONCE(current->task_works);
+
+		i += capchan_batch_run_one(ctx, b, i, c ?: &own, !c);
+		if (READ_ONCE(current->task_works) != works)
+			*released = true;
+		cond_resched();
 	}
-	if (1 + rest > room)
-		return -1;
-	if (capchan_workers_punt(ctx, req, ctx->chain_handle, rest))
-		return -1;
-	return 1 + rest;
+	capchan_batch_post(ctx, b);
 }
 
 /*
@@ -335,6 +409,7 @@ static long capchan_ring_punt(struct capchan_ctx *ctx, struct capchan_req *req,
  * without a bound a ring of OPEN+CLOSE pairs would hold thousands of files
  * at once for a user limited to a few (each op opens at most one).  An op
  * that queued task work (fput's) is told by the task's work list head.
+ * Checked between batches: at most CAPCHAN_SUBMIT_BATCH - 1 more run.
  */
 #define CAPCHAN_OPS_WHILE_CLOSING	32
 
@@ -349,111 +424,108 @@ bool capchan_sq_pending(struct capchan_ctx *ctx)
 }
 
 /*
+ * How many SQEs at the head may be consumed now, at most @want: published
+ * ones whose CQEs have a reserved place, within the in-flight bound.
+ * *@busy when SQEs wait but the CQ or the bound has no room.
+ */
+static u32 capchan_ring_room(struct capchan_ctx *ctx, u32 want, bool *busy)
+{
+	u32 tail, inflight, space, room;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	/* [S1] pairs with the application's store-release of sq_tail */
+	tail = smp_load_acquire(&ctx->rings->sq_tail);
+	want = min3(want, tail - ctx->cached_sq_head, ctx->sq_entries);
+	if (!want)
+		return 0;
+	/*
+	 * The in-flight count before the CQ tail (capchan_cq_space()).
+	 * Acquire: a slot whose reservation is seen dropped is seen posted.
+	 * Only ring_lock's holder raises the count.
+	 */
+	inflight = atomic_read_acquire(&ctx->inflight);
+	space = capchan_cq_space(ctx, inflight);
+	room = inflight < ctx->max_inflight ? ctx->max_inflight - inflight : 0;
+	want = min3(want, space, room);
+	*busy = !want;
+	return want;
+}
+
+/* Consume @n SQEs (copied): their CQE slots reserved, the head published. */
+static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
+{
+	lockdep_assert_held(&ctx->ring_lock);
+	atomic_add(n, &ctx->inflight);
+	WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + n);
+	/* [S2] pairs with the application's load-acquire of sq_head */
+	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
+}
+
+/*
  * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
- * SQE is consumed only when its CQE has a place.  Runs under ctx->ring_lock,
- * from ENTER or from the poll thread; INVOKE and fdinfo never wait for it.
+ * SQE is consumed only when its CQE has a reserved place.  ring_lock is
+ * held only while SQEs are copied out and consumed, a batch at a time: the
+ * ops run without it, so an op blocked in one ENTER holds up no other
+ * ENTER, INVOKE or fdinfo of the channel.  A chain that does not end
+ * within one batch (or goes on from an earlier ENTER) runs op by op with
+ * ring_lock held, its state the channel's.  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).
  */
 long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
-	u32 tail, avail, space, room, inflight, done = 0, closing = 0;
-	bool released = false, shared;
+	struct capchan_batch b;
+	u32 done = 0, closing = 0;
+	bool released = false, busy = false;
 
-	lockdep_assert_held(&ctx->ring_lock);
-	/* [S1] pairs with the application's store-release of sq_tail */
-	tail = smp_load_acquire(&ctx->rings->sq_tail);
-	avail = min(tail - ctx->cached_sq_head, ctx->sq_entries);
-	to_submit = min(to_submit, avail);
-	if (!to_submit)
-		return 0;
-	/*
-	 * One read of the in-flight count for the batch, before the CQ tail
-	 * (capchan_cq_space()).  Acquire: seeing 0, every worker's CQE and
-	 * tail are seen too.  Only this submitter raises the count: what the
-	 * bound leaves now is all this batch may hand over (workers finishing
-	 * meanwhile make room for the next ENTER).
-	 */
-	inflight = atomic_read_acquire(&ctx->inflight);
-	space = capchan_cq_space(ctx, inflight);
-	room = inflight < ctx->max_inflight ? ctx->max_inflight - inflight : 0;
-	shared = inflight;
+	/* one pass over the SQ at most, whatever its tail says */
+	to_submit = min(to_submit, ctx->sq_entries);
+	/* a chain step may block here: waiters must stay killable */
+	if (mutex_lock_killable(&ctx->ring_lock))
+		return -EINTR;
+	while (done < to_submit) {
+		u32 n = capchan_ring_room(ctx, to_submit - done, &busy);
 
-	/* at the in-flight bound nothing is consumed: backpressure */
-	while (done < to_submit && space && room) {
-		struct capchan_req req;
-		bool linked = ctx->in_link;
-		long res;
-
-		capchan_req_init(&req);
-		/* the poll thread's caller (NULL from ENTER: the caller is here) */
-		req.caller_ns = ctx->submit_ns;
-		capchan_sqe_copy(&req.sqe,
-				 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
-		WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + 1);
-
-		if (!linked) {
-			ctx->link_failed = false;
-			ctx->chain_handle = 0;
-		}
-		if (ctx->link_failed) {
-			res = -ECANCELED;
+		if (!n)
+			break;
+		if (ctx->chain.in_link || !capchan_batch_fill(ctx, &b, n)) {
+			/* one SQE of a long chain, under the lock */
+			b.nr = 1;
+			b.punted = 0;
+			capchan_sqe_copy(&b.sqes[0],
+					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
+			capchan_ring_consume(ctx, 1);
+			capchan_batch_run(ctx, &b, &ctx->chain, &released);
+			done++;
 		} else {
-			struct callback_head *works = READ_ONCE(current->task_works);
-
-			req.may_punt = true;
-			res = capchan_execute(ctx, &req, &ctx->chain_handle, true);
-			if (unlikely(res == -EIOCBQUEUED)) {
-				long gone = capchan_ring_punt(ctx, &req, tail,
-							      to_submit - done - 1,
-							      min(space, room));
-
-				if (gone > 0) {
-					/* the chain, if any, ends in the worker */
-					ctx->in_link = false;
-					shared = true;
-					space -= gone;
-					room -= gone;
-					done += gone;
-					continue;
-				}
-				res = capchan_execute_finish(ctx, &req,
-							     &ctx->chain_handle);
+			capchan_ring_consume(ctx, b.nr);
+			mutex_unlock(&ctx->ring_lock);
+			capchan_batch_run(ctx, &b, NULL, &released);
+			done += b.nr;
+			if (released)
+				closing += b.nr;
+			if (done == to_submit)
+				return done;
+			if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {
+				*cut = true;
+				return done;
 			}
-			if (res < 0)
-				ctx->link_failed = true;
-			if (READ_ONCE(current->task_works) != works)
-				released = true;
+			if (mutex_lock_killable(&ctx->ring_lock))
+				return done;
+			continue;
 		}
-		/* even an SQE rejected for bad flags keeps its chain's shape */
-		ctx->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
-		capchan_post_cqe_submit(ctx, req.sqe.user_data, res, shared);
-		space--;
-		done++;
 		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&
 		    done < to_submit) {
 			*cut = true;
 			break;
 		}
-		cond_resched();
 	}
-
-	/* [S2] pairs with the application's load-acquire of sq_head */
+	/* [S2] again: a head the application scribbled on is put right */
 	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
-	if (done) {
-		/* a worker may publish too: never move the tails backwards */
-		if (shared) {
-			spin_lock(&ctx->cq_lock);
-			capchan_publish_cqes(ctx);
-			spin_unlock(&ctx->cq_lock);
-		} else {
-			capchan_publish_cqes(ctx);
-		}
-		capchan_wake_cq(ctx);
-	}
-	/* SQEs were waiting but the CQ had no room for even one */
-	return done ? (long)done : -EBUSY;
+	mutex_unlock(&ctx->ring_lock);
+	/* SQEs were waiting but the CQ or the bound had no room for even one */
+	return done ? (long)done : busy ? -EBUSY : 0;
 }
 
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
@@ -483,11 +555,7 @@ long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)
 	} else if (e->flags & CAPCHAN_ENTER_SQ_WAKEUP) {
 		return -EINVAL;
 	} else if (e->to_submit) {
-		/* an op may block (a slow file): waiters must stay killable */
-		if (mutex_lock_killable(&ctx->ring_lock))
-			return -EINTR;
 		submitted = capchan_ring_submit(ctx, e->to_submit, &cut);
-		mutex_unlock(&ctx->ring_lock);
 		if (submitted < 0)
 			return submitted;
 	}

@@ -3,8 +3,8 @@
  * capchan - the poll thread (CAPCHAN_SETUP_SQPOLL).
  *
  * One kernel thread per channel consumes the SQ through the path ENTER
- * uses (capchan_ring_submit() under ctx->ring_lock: the same ops, the same
- * linked chains, the same CQ-space rule), so a submitter that finds it
+ * uses (capchan_ring_submit(): the same ops, the same linked chains, the
+ * same CQ-space rule), so a submitter that finds it
  * awake makes no system call at all.  Idle for sq_thread_idle ms, it sets
  * CAPCHAN_SQ_NEED_WAKEUP and sleeps; ENTER(CAPCHAN_ENTER_SQ_WAKEUP) wakes
  * it.  The protocol, whose both halves must keep their full barrier [W1]:
@@ -132,9 +132,7 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 	kthread_use_mm(sq->mm);
 	old_memcg = set_active_memcg(sq->memcg);
 	old_cred = override_creds(sq->cred);
-	mutex_lock(&ctx->ring_lock);
 	done = capchan_ring_submit(ctx, ctx->sq_entries, &cut);
-	mutex_unlock(&ctx->ring_lock);
 	revert_creds(old_cred);
 	set_active_memcg(old_memcg);
 	kthread_unuse_mm(sq->mm);

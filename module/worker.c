@@ -35,8 +35,9 @@
  * and the rest of its chain is cancelled.  Release then waits for every
  * worker to be gone before anything they use is freed.
  *
- * Lock order: ctx->ring_lock (the submitter), then workers->lock, then
- * ctx->cq_lock; a worker never holds @lock while running an op.
+ * Lock order: workers->lock, then ctx->cq_lock; the submitter hands over
+ * with neither ring_lock nor cq_lock held, and a worker never holds @lock
+ * while running an op.
  */
 #include "capchan.h"
 
@@ -386,13 +387,15 @@ err_put:
 }
 
 /*
- * Hand @req (stopped with -EIOCBQUEUED) and the next @nr_rest SQEs of its
- * chain to a worker.  ring_lock held; the caller has checked the CQ room
- * and the in-flight bound for 1 + @nr_rest CQEs.  0: the SQEs are consumed
- * and the work owns @req; else nothing changed, the caller runs it inline.
+ * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
+ * after it (@rest, consumed copies) to a worker, with the CQE slots the
+ * submitter reserved for them (ctx->inflight), which the worker drops as
+ * it posts.  0: the work owns @req and the slots; else nothing changed,
+ * the caller runs them inline.
  */
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, u32 nr_rest)
+			 u32 chain_handle, const struct capchan_sqe *rest,
+			 u32 nr_rest)
 {
 	struct capchan_workers *w = ctx->workers;
 	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
@@ -403,7 +406,6 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	int err;
 	u32 i;
 
-	lockdep_assert_held(&ctx->ring_lock);
 	if (!current->mm)
 		return -EINVAL;
 	work = kvzalloc(struct_size(work, rest, nr_rest), CAPCHAN_GFP);
@@ -432,10 +434,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (capchan_pid_dead(work->tgid))
 		work->cancelled = true;
 	for (i = 0; i < nr_rest; i++)
-		capchan_sqe_copy(&work->rest[i],
-				 &ctx->sqes[(ctx->cached_sq_head + i) & ctx->sq_mask]);
-	/* reserved before any worker can post one of them */
-	atomic_add(1 + nr_rest, &ctx->inflight);
+		work->rest[i] = rest[i];
 
 	/*
 	 * Queue and decide in one critical section: a worker leaves only
@@ -463,13 +462,11 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 				list_del(&work->node);
 			spin_unlock(&w->lock);
 			if (orphan) {
-				atomic_sub(1 + nr_rest, &ctx->inflight);
 				capchan_work_free(work);
 				return err;
 			}
 		}
 	}
-	WRITE_ONCE(ctx->cached_sq_head, ctx->cached_sq_head + nr_rest);
 	atomic_long_inc(&w->punted);
 	wake_up(&w->idle_wait);
 	return 0;

@@ -317,8 +317,9 @@ struct capchan_params {
  * CAPCHAN_SQE_ASYNC.  Other ops run inline, as before, even if they block
  * (WRITE to a regular file, OPEN, directory ops).  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
- * runs in that worker, one op after the other; a chain whose last SQE is
- * not yet in the SQ at that point is not split: its op runs inline.
+ * runs in that worker, one op after the other.  A chain that goes on from
+ * an earlier ENTER, or does not end within eight SQEs of what this ENTER
+ * consumes, runs inline, op by op.
  *
  * Everything an op was checked against (handle, rights, policy, filters)
  * is decided before it leaves the submitter, with the submitter's
@@ -332,8 +333,9 @@ struct capchan_params {
  * umask (022 for O_CREAT and MKDIR), the pid the policy hook sees and
  * what "self" means beneath a DIR on /proc (the worker's).
  *
- * max_inflight bounds the ops handed to workers and not yet completed
- * (their CQEs have room reserved in the CQ).  Without SETUP_INFLIGHT it
+ * max_inflight bounds the ops consumed and not yet completed: running in
+ * an ENTER, the poll thread or a worker, or queued for one (their CQEs
+ * have room reserved in the CQ).  Without SETUP_INFLIGHT it
  * is sq_entries; 0 or more than CAPCHAN_MAX_INFLIGHT is -EINVAL.  At the
  * bound, ENTER consumes no more SQEs (like a full CQ: fewer than asked,
  * or -EBUSY for none) until a CQE comes: backpressure, never a lost CQE.
@@ -515,10 +517,13 @@ struct capchan_filter {
  */
 #define CAPCHAN_IOC_SEAL	_IO(CAPCHAN_IOC_MAGIC, 0x03)
 /*
- * Submit and/or wait.  Returns the number of SQEs consumed.  ENTERs that
- * submit run one at a time per channel (and not beside its poll thread);
- * an op that would block goes to a worker ("Workers and completion
- * order"), one that blocks inline holds up the rings, never INVOKE.
+ * Submit and/or wait.  Returns the number of SQEs consumed.  Many threads
+ * may ENTER at once: SQEs are taken out of the ring a few at a time under
+ * a short lock, their CQE slots reserved, and run with no channel lock,
+ * so an op blocked in one ENTER holds up no other ENTER or INVOKE; an op
+ * that would block goes to a worker ("Workers and completion order").  A
+ * linked chain that goes on from an earlier ENTER, or does not end within
+ * eight SQEs, runs op by op holding the ring.
  */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /*
