@@ -21,9 +21,29 @@
  *    value or -EBADF (the stale-handle errno), never anything else; each
  *    CLOSE gives 0, each OPEN a handle; afterwards the table and the
  *    user's capability and file counts are exactly what is left.
+ *  - shared_ring: threads that each push SQEs (a mutex around the SQ tail)
+ *    and ENTER them on one ring, reaping under another mutex; every
+ *    user_data comes back exactly once with its exact result (NOP 0, READ
+ *    its byte count and the file's bytes).
+ *    - blocked_enter_others_enter: one thread's ENTER is blocked in its
+ *      READ into a missing userfaultfd page; with no page supplied 4
+ *      threads ENTER 1000 NOPs and READs each on the same ring (ENTER runs
+ *      its ops with no channel lock held), fdinfo readable and sane
+ *      meanwhile; then the page comes and the blocked ENTER returns 1, its
+ *      CQE exact.
+ *    - many_enter_threads: 4 threads ENTER 20000 ops, each with to_submit
+ *      what it pushed (it may consume another's SQEs); in the end
+ *      sq_head == sq_tail == cq_tail.
+ *    - in_flight_bound_with_blocked_enter: max_inflight 2, one ENTER
+ *      blocked in its op holding a slot: another ENTER of 3 NOPs takes
+ *      one per pass, each NOP's CQE giving its slot back, and returns 3;
+ *      with two blocked ENTERs holding both slots an ENTER is -EBUSY.
  *
  * Nothing waits for time: a blocked op is known to be blocked by the
- * userfaultfd event it raised.  The harness timeout bounds every test.
+ * userfaultfd event it raised.  The harness timeout bounds every test;
+ * where an ENTER could wait behind a blocked one, the test gives it a
+ * generous deadline (PE_DEADLINE_S) and, missed, fails and unblocks
+ * everything rather than hang: a deadline, not a measure of speed.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -559,6 +579,646 @@ TEST_F_TIMEOUT(race, close_reopen_vs_invoke, 300)
 	}
 	free(fi);
 	free(r);
+}
+
+/* ---- ENTER from many threads on one ring --------------------------------- */
+
+#define PE_THREADS	4
+#define PE_BATCH_MAX	8		/* SQEs one thread pushes before its ENTER */
+#define PE_RING		64		/* SQEs: CQ 128, in-flight bound 64 */
+#define PE_BLOCKED_OPS	1000		/* per thread, beside the blocked ENTER */
+#define PE_MANY_OPS	20000		/* all threads together */
+#define PE_DEADLINE_S	60		/* a missed one is a failure, not slowness */
+#define PE_BLOCKED_LEN	1000
+
+/* One op of the table: its SQE's user_data is its index. */
+struct pe_op {
+	uint8_t opcode;			/* NOP or READ */
+	uint32_t len;
+	uint64_t off;
+	unsigned char *buf;
+	int res;			/* from its CQE */
+	int seen;			/* CQEs with its user_data */
+};
+
+/*
+ * A ring shared by threads that each push and ENTER.  The SQ tail and the
+ * CQ head are the application's: one pusher and one reaper at a time.
+ * ops[nops] is the blocked READ's, when a test has one.
+ */
+struct pe_ring {
+	struct capchan *ch;
+	uint32_t fh;			/* READ | SEEK on jail/file */
+	const unsigned char *data;	/* jail/file's content */
+	pthread_mutex_t push_lock;
+	pthread_mutex_t reap_lock;
+	unsigned int nops;
+	struct pe_op *ops;
+	unsigned char *bufs;
+	_Atomic int may_reap;		/* 0: leave CQEs in the ring */
+	_Atomic long consumed;		/* what the ENTERs returned, summed */
+	_Atomic int finished;		/* submitters done */
+	int stray;			/* CQEs of no op (reap_lock) */
+};
+
+static void pe_ring_free(struct pe_ring *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->push_lock);
+	pthread_mutex_destroy(&r->reap_lock);
+	free(r->ops);
+	free(r->bufs);
+	free(r);
+}
+
+/* @nops NOPs and READs (IO_LEN bytes at spread offsets), and a blocked slot. */
+static struct pe_ring *pe_ring_new(struct capchan *ch, uint32_t fh,
+				   const unsigned char *data, unsigned int nops)
+{
+	struct pe_ring *r = calloc(1, sizeof(*r));
+	unsigned int i;
+
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->push_lock, NULL);
+	pthread_mutex_init(&r->reap_lock, NULL);
+	r->ch = ch;
+	r->fh = fh;
+	r->data = data;
+	r->nops = nops;
+	r->may_reap = 1;
+	r->ops = calloc(nops + 1, sizeof(*r->ops));
+	r->bufs = calloc(nops, IO_LEN);
+	if (!r->ops || !r->bufs) {
+		pe_ring_free(r);
+		return NULL;
+	}
+	for (i = 0; i < nops; i++) {
+		struct pe_op *op = &r->ops[i];
+
+		if (i % 2) {
+			op->opcode = CAPCHAN_OP_NOP;
+			continue;
+		}
+		op->opcode = CAPCHAN_OP_READ;
+		op->len = IO_LEN;
+		op->off = (i * 37u) % (CC_FILE_LEN - IO_LEN);
+		op->buf = r->bufs + (size_t)i * IO_LEN;
+	}
+	return r;
+}
+
+/* Every CQE in the ring into the table. */
+static void pe_reap(struct pe_ring *r)
+{
+	struct capchan_cqe c;
+
+	if (!atomic_load(&r->may_reap))
+		return;
+	pthread_mutex_lock(&r->reap_lock);
+	while (cc_cq_pop(r->ch, &c) == 0) {
+		if (c.user_data > r->nops) {
+			r->stray++;
+			continue;
+		}
+		if (!r->ops[c.user_data].seen++)
+			r->ops[c.user_data].res = c.res;
+	}
+	pthread_mutex_unlock(&r->reap_lock);
+}
+
+/*
+ * Ops [first, first + n) not seen exactly once with their exact result
+ * (NOP 0, READ its length and the file's bytes); the first in *first_bad.
+ */
+static int pe_check(const struct pe_ring *r, unsigned int first,
+		    unsigned int n, long *first_bad)
+{
+	unsigned int i;
+	int bad = 0;
+
+	for (i = first; i < first + n; i++) {
+		const struct pe_op *op = &r->ops[i];
+		bool good = op->seen == 1;
+
+		if (good && op->opcode == CAPCHAN_OP_NOP)
+			good = op->res == 0;
+		else if (good)
+			good = op->res == (int)op->len &&
+			       !memcmp(op->buf, r->data + op->off, op->len);
+		if (!good && !bad++)
+			*first_bad = i;
+	}
+	return bad;
+}
+
+/*
+ * A thread that pushes batches of its ops (1..PE_BATCH_MAX SQEs) and
+ * ENTERs them itself, to_submit = what it pushed; the ENTER may consume
+ * other threads' SQEs instead, which is fine: it ENTERs again until the
+ * SQ head has passed its own, reaping whatever CQEs are there meanwhile.
+ */
+struct pe_submitter {
+	pthread_t thread;
+	struct pe_ring *r;
+	unsigned int id, first, count;
+	unsigned int enters;
+	int bad_enter;			/* an ENTER result not in 0..to_submit, -EBUSY */
+	unsigned int bad_want;		/* its to_submit */
+};
+
+static void pe_push(struct pe_ring *r, unsigned int i)
+{
+	const struct pe_op *op = &r->ops[i];
+
+	cc_push(r->ch, op->opcode, op->opcode == CAPCHAN_OP_NOP ? 0 : r->fh,
+		0, op->buf, op->len, op->off, i);
+}
+
+static void *pe_submitter_main(void *arg)
+{
+	struct pe_submitter *t = arg;
+	struct pe_ring *r = t->r;
+	struct capchan *ch = r->ch;
+	unsigned int i = t->first, end = t->first + t->count, round = 0;
+
+	while (i < end && !t->bad_enter) {
+		unsigned int k = 1 + (t->id * 3 + round++) % PE_BATCH_MAX;
+		unsigned int j, mine, want;
+
+		if (k > end - i)
+			k = end - i;
+		pthread_mutex_lock(&r->push_lock);
+		for (j = 0; j < k; j++)
+			pe_push(r, i + j);
+		mine = *ch->sq.ktail;		/* one past our last SQE */
+		pthread_mutex_unlock(&r->push_lock);
+		i += k;
+		want = k;
+		for (;;) {
+			unsigned int head;
+			int n = cc_enter(ch->fd, want, 0, 0);
+
+			t->enters++;
+			if (n >= 0 && (unsigned int)n <= want) {
+				atomic_fetch_add(&r->consumed, n);
+			} else if (n == -EBUSY) {
+				/* no CQ room or in-flight room: make some */
+				sched_yield();
+			} else {
+				t->bad_enter = n ? n : -1;
+				t->bad_want = want;
+				break;
+			}
+			pe_reap(r);
+			/* pairs with the module's store-release of sq_head */
+			head = __atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE);
+			if ((int)(head - mine) >= 0)
+				break;
+			want = mine - head;
+		}
+	}
+	atomic_fetch_add(&r->finished, 1);
+	return NULL;
+}
+
+static void pe_start(struct __test_metadata *_metadata, struct pe_ring *r,
+		     struct pe_submitter *t, unsigned int nr,
+		     unsigned int per_thread)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		t[i] = (struct pe_submitter){
+			.r = r, .id = i, .first = i * per_thread,
+			.count = per_thread,
+		};
+		ASSERT_EQ(0, pthread_create(&t[i].thread, NULL,
+					    pe_submitter_main, &t[i]));
+	}
+}
+
+/* A thread ENTERing one READ into a userfaultfd page: it blocks in it. */
+struct pe_blocked {
+	pthread_t thread;
+	struct capchan *ch;
+	pthread_mutex_t *push_lock;	/* NULL: nobody else pushes now */
+	uint32_t h;
+	void *buf;
+	uint64_t user_data;
+	int enter_res;
+	_Atomic int returned;
+};
+
+static void *pe_blocked_main(void *arg)
+{
+	struct pe_blocked *b = arg;
+
+	if (b->push_lock)
+		pthread_mutex_lock(b->push_lock);
+	/* positioned (offset 0), no CAPCHAN_SQE_ASYNC */
+	cc_push(b->ch, CAPCHAN_OP_READ, b->h, 0, b->buf, PE_BLOCKED_LEN, 0,
+		b->user_data);
+	if (b->push_lock)
+		pthread_mutex_unlock(b->push_lock);
+	b->enter_res = cc_enter(b->ch->fd, 1, 1, CAPCHAN_ENTER_GETEVENTS);
+	atomic_store(&b->returned, 1);
+	return NULL;
+}
+
+/* A thread doing one ENTER (to_submit, no waiting) for a bounded join. */
+struct pe_enter {
+	pthread_t thread;
+	int fd;
+	unsigned int to_submit;
+	int res;
+};
+
+static void *pe_enter_main(void *arg)
+{
+	struct pe_enter *e = arg;
+
+	e->res = cc_enter(e->fd, e->to_submit, 0, 0);
+	return NULL;
+}
+
+/* Wait up to @ms for the fault on @u; 0, -ETIMEDOUT or -errno. */
+static int pe_wait_fault(struct cc_uffd_page *u, int ms)
+{
+	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
+	int n = poll(&p, 1, ms);
+
+	if (n < 0)
+		return -errno;
+	if (!n)
+		return -ETIMEDOUT;
+	return cc_uffd_wait_fault(u);
+}
+
+/* pthread_join() giving up after @s seconds: 0 or ETIMEDOUT. */
+static int pe_join(pthread_t thread, unsigned int s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s;
+	return pthread_timedjoin_np(thread, NULL, &ts);
+}
+
+/*
+ * Rings of @entries SQEs (and a bound of @max_inflight ops in flight when
+ * not 0), and a READ | SEEK capability on jail/file: its handle or -errno.
+ */
+static int pe_channel(struct capchan *ch, int jail_fd, unsigned int entries,
+		      unsigned int max_inflight, struct capchan_params *p)
+{
+	int fd, h;
+
+	memset(p, 0, sizeof(*p));
+	if (max_inflight) {
+		p->flags = CAPCHAN_SETUP_INFLIGHT;
+		p->max_inflight = max_inflight;
+	}
+	h = capchan_queue_init_params(entries, ch, p);
+	if (h)
+		return h;
+	fd = openat(jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		h = -errno;
+	} else {
+		h = cc_grant(ch->fd, fd, R_READ | R_SEEK, NULL);
+		close(fd);
+	}
+	if (h < 0)
+		capchan_queue_exit(ch);
+	return h;
+}
+
+FIXTURE(shared_ring)
+{
+	struct cc_tree t;
+	struct capchan ch;
+	bool ch_up;
+	struct cc_uffd_page u[2];
+};
+
+FIXTURE_SETUP(shared_ring)
+{
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		self->u[i].uffd = -1;
+		self->u[i].mem = MAP_FAILED;
+	}
+	ASSERT_EQ(0, cc_tree_create(&self->t, "threads-enter"));
+	for (i = 0; i < 2; i++) {
+		r = cc_uffd_page_init(&self->u[i]);
+		if (r == -ENOSYS)
+			SKIP(return, "no userfaultfd in this kernel");
+		ASSERT_EQ(0, r);
+	}
+}
+
+FIXTURE_TEARDOWN(shared_ring)
+{
+	if (self->ch_up)
+		capchan_queue_exit(&self->ch);
+	cc_uffd_page_destroy(&self->u[0]);
+	cc_uffd_page_destroy(&self->u[1]);
+	cc_tree_destroy(&self->t);
+}
+
+/*
+ * Let a blocked ENTER go after a missed deadline, so that a test fails
+ * rather than hangs: nobody reaps until its GETEVENTS has seen its CQE,
+ * then everyone goes on.  false if a thread is still stuck (its memory
+ * is then left alone).
+ */
+static bool pe_unwind(struct pe_ring *r, struct cc_uffd_page *u,
+		      struct pe_blocked *b, struct pe_submitter *t,
+		      unsigned int nr)
+{
+	bool all = true;
+	unsigned int i;
+
+	if (r)
+		atomic_store(&r->may_reap, 0);
+	cc_uffd_supply(u, 0);
+	if (pe_join(b->thread, PE_DEADLINE_S))
+		all = false;
+	if (r)
+		atomic_store(&r->may_reap, 1);
+	for (i = 0; i < nr; i++)
+		if (pe_join(t[i].thread, PE_DEADLINE_S))
+			all = false;
+	return all;
+}
+
+TEST_F_TIMEOUT(shared_ring, blocked_enter_others_enter, 300)
+{
+	const unsigned int nops = PE_THREADS * PE_BLOCKED_OPS;
+	struct pe_submitter t[PE_THREADS];
+	struct capchan_params p;
+	struct pe_blocked b;
+	struct pe_ring *r;
+	struct cc_fdinfo *fi = calloc(1, sizeof(*fi));
+	int i, h, reads = 0, reads_bad = 0, done, bad, r_fault;
+	long first_bad = -1;
+	double end;
+
+	ASSERT_NE(NULL, fi);
+	h = pe_channel(&self->ch, self->t.jail_fd, PE_RING, 0, &p);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("channel: %d", h);
+	self->ch_up = true;
+	r = pe_ring_new(&self->ch, h, self->t.data, nops);
+	ASSERT_NE(NULL, r);
+	/* the blocked READ: ops[nops], into the missing page */
+	r->ops[nops] = (struct pe_op){
+		.opcode = CAPCHAN_OP_READ, .len = PE_BLOCKED_LEN, .off = 0,
+		.buf = self->u[0].mem,
+	};
+	b = (struct pe_blocked){
+		.ch = &self->ch, .push_lock = &r->push_lock, .h = h,
+		.buf = self->u[0].mem, .user_data = nops, .enter_res = -ENODATA,
+	};
+	ASSERT_EQ(0, pthread_create(&b.thread, NULL, pe_blocked_main, &b));
+	/* B is inside its ENTER, in the READ's copy into the page */
+	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	if (r_fault)
+		pe_unwind(NULL, &self->u[0], &b, NULL, 0);
+	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
+				     b.enter_res);
+	ASSERT_EQ(0, cc_read_fdinfo(self->ch.fd, fi));
+	EXPECT_EQ(1, fi->sq_head);
+	EXPECT_EQ(0, fi->cq_tail);
+
+	/* no page supplied: 4 threads push and ENTER on the same ring */
+	pe_start(_metadata, r, t, PE_THREADS, PE_BLOCKED_OPS);
+	end = cc_now() + PE_DEADLINE_S;
+	while (atomic_load(&r->finished) < PE_THREADS && cc_now() < end) {
+		/* fdinfo stays readable and sane meanwhile */
+		if (cc_read_fdinfo(self->ch.fd, fi) || fi->sq_entries != PE_RING ||
+		    fi->cq_entries != 2 * PE_RING || fi->caps != 1 ||
+		    fi->ncap != 1 || fi->bad_cap_lines || fi->sq_head < 1 ||
+		    fi->sq_head > 1 + nops || fi->cq_tail > nops)
+			reads_bad++;
+		reads++;
+		usleep(20000);
+	}
+	done = atomic_load(&r->finished);
+	EXPECT_EQ(PE_THREADS, done)
+		TH_LOG("one ENTER blocked in its op: after %d s %d of %d threads done, %ld of %u SQEs consumed",
+		       PE_DEADLINE_S, done, PE_THREADS,
+		       atomic_load(&r->consumed), nops);
+	if (done < PE_THREADS) {
+		EXPECT_TRUE(pe_unwind(r, &self->u[0], &b, t, PE_THREADS));
+		free(fi);
+		return;		/* r is left to any thread still stuck */
+	}
+	EXPECT_EQ(0, reads_bad) TH_LOG("%d of %d fdinfo reads", reads_bad,
+				       reads);
+	for (i = 0; i < PE_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i].thread, NULL));
+		EXPECT_EQ(0, t[i].bad_enter)
+			TH_LOG("thread %d: ENTER(%u) gave %d", i,
+			       t[i].bad_want, t[i].bad_enter);
+	}
+	EXPECT_EQ(nops, atomic_load(&r->consumed));
+	bad = pe_check(r, 0, nops, &first_bad);
+	EXPECT_EQ(0, bad) TH_LOG("op %ld: seen %d, res %d", first_bad,
+				 first_bad >= 0 ? r->ops[first_bad].seen : 0,
+				 first_bad >= 0 ? r->ops[first_bad].res : 0);
+	EXPECT_EQ(0, r->stray);
+
+	/* B is still blocked, its SQE consumed, its CQE not posted */
+	EXPECT_EQ(0, atomic_load(&b.returned));
+	EXPECT_EQ(0, r->ops[nops].seen);
+	ASSERT_EQ(0, cc_read_fdinfo(self->ch.fd, fi));
+	EXPECT_EQ(1 + nops, fi->sq_tail);
+	EXPECT_EQ(1 + nops, fi->sq_head);
+	EXPECT_EQ(nops, fi->cq_tail);
+	EXPECT_EQ(nops, fi->cq_head);
+	EXPECT_EQ(1, cc_fdv(self->ch.fd, "inflight"));
+
+	/* the page arrives: B's ENTER returns 1, its CQE exact */
+	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0xa5));
+	ASSERT_EQ(0, pe_join(b.thread, PE_DEADLINE_S));
+	EXPECT_EQ(1, b.enter_res);
+	pe_reap(r);
+	bad = pe_check(r, nops, 1, &first_bad);
+	EXPECT_EQ(0, bad) TH_LOG("blocked READ: seen %d, res %d",
+				 r->ops[nops].seen, r->ops[nops].res);
+	EXPECT_EQ(0xa5, self->u[0].mem[PE_BLOCKED_LEN]);
+	EXPECT_EQ(0, r->stray);
+	ASSERT_EQ(0, cc_read_fdinfo(self->ch.fd, fi));
+	EXPECT_EQ(1 + nops, fi->sq_head);
+	EXPECT_EQ(1 + nops, fi->cq_tail);
+	EXPECT_EQ(1 + nops, fi->cq_head);
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
+	pe_ring_free(r);
+	free(fi);
+}
+
+TEST_F_TIMEOUT(shared_ring, many_enter_threads, 300)
+{
+	const unsigned int per = PE_MANY_OPS / PE_THREADS;
+	struct pe_submitter t[PE_THREADS];
+	struct capchan_params p;
+	struct pe_ring *r;
+	struct cc_fdinfo *fi = calloc(1, sizeof(*fi));
+	unsigned int enters = 0;
+	long first_bad = -1;
+	int i, h, bad;
+
+	ASSERT_NE(NULL, fi);
+	h = pe_channel(&self->ch, self->t.jail_fd, PE_RING, 0, &p);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("channel: %d", h);
+	self->ch_up = true;
+	r = pe_ring_new(&self->ch, h, self->t.data, PE_MANY_OPS);
+	ASSERT_NE(NULL, r);
+
+	pe_start(_metadata, r, t, PE_THREADS, per);
+	for (i = 0; i < PE_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i].thread, NULL));
+		EXPECT_EQ(0, t[i].bad_enter)
+			TH_LOG("thread %d: ENTER(%u) gave %d", i,
+			       t[i].bad_want, t[i].bad_enter);
+		enters += t[i].enters;
+	}
+	pe_reap(r);
+	EXPECT_EQ(PE_MANY_OPS, atomic_load(&r->consumed));
+	bad = pe_check(r, 0, PE_MANY_OPS, &first_bad);
+	EXPECT_EQ(0, bad) TH_LOG("%d bad, op %ld: seen %d, res %d", bad,
+				 first_bad,
+				 first_bad >= 0 ? r->ops[first_bad].seen : 0,
+				 first_bad >= 0 ? r->ops[first_bad].res : 0);
+	EXPECT_EQ(0, r->stray);
+	ASSERT_EQ(0, cc_read_fdinfo(self->ch.fd, fi));
+	EXPECT_EQ(PE_MANY_OPS, fi->sq_tail);
+	EXPECT_EQ(PE_MANY_OPS, fi->sq_head);
+	EXPECT_EQ(PE_MANY_OPS, fi->cq_tail);
+	EXPECT_EQ(PE_MANY_OPS, fi->cq_head);
+	EXPECT_EQ(0, cc_fdv(self->ch.fd, "inflight"));
+	TH_LOG("%u ENTERs for %d ops", enters, PE_MANY_OPS);
+	pe_ring_free(r);
+	free(fi);
+}
+
+TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
+{
+	struct pe_blocked b[2];
+	struct pe_enter e;
+	struct capchan_params p;
+	struct capchan_cqe c;
+	struct capchan *ch = &self->ch;
+	int i, h, r_fault, r_join;
+
+	h = pe_channel(ch, self->t.jail_fd, 8, 2, &p);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("channel: %d", h);
+	self->ch_up = true;
+	EXPECT_EQ(2, p.max_inflight);
+	for (i = 0; i < 2; i++)
+		b[i] = (struct pe_blocked){
+			.ch = ch, .h = h, .buf = self->u[i].mem,
+			.user_data = 1 + i, .enter_res = -ENODATA,
+		};
+
+	/* one ENTER blocked in its READ: 1 of the 2 in flight */
+	ASSERT_EQ(0, pthread_create(&b[0].thread, NULL, pe_blocked_main, &b[0]));
+	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	if (r_fault)
+		pe_unwind(NULL, &self->u[0], &b[0], NULL, 0);
+	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
+				     b[0].enter_res);
+	EXPECT_EQ(1, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "inflight"));
+
+	/*
+	 * 3 NOPs from another thread: room for 1 per pass, and each NOP's
+	 * CQE is posted, its slot given back, before the next pass.
+	 */
+	for (i = 0; i < 3; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 10 + i);
+	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 3, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
+	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	EXPECT_EQ(0, r_join)
+		TH_LOG("ENTER of 3 NOPs still waiting after %d s beside the blocked one",
+		       PE_DEADLINE_S);
+	if (r_join) {
+		cc_uffd_supply(&self->u[0], 0);
+		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		return;
+	}
+	EXPECT_EQ(3, e.res);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("CQE %d", i);
+		EXPECT_EQ(10 + i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	EXPECT_EQ(4, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(0, atomic_load(&b[0].returned));
+
+	/* a second blocked ENTER: both slots held */
+	ASSERT_EQ(0, pthread_create(&b[1].thread, NULL, pe_blocked_main, &b[1]));
+	r_fault = pe_wait_fault(&self->u[1], PE_DEADLINE_S * 1000);
+	EXPECT_EQ(0, r_fault) TH_LOG("the second READ never faulted: ENTER %d",
+				     b[1].enter_res);
+	if (r_fault) {
+		cc_uffd_supply(&self->u[0], 0);
+		cc_uffd_supply(&self->u[1], 0);
+		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, pe_join(b[1].thread, PE_DEADLINE_S));
+		return;
+	}
+	EXPECT_EQ(5, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(2, cc_fdv(ch->fd, "inflight"));
+
+	/* at the bound: nothing consumed, -EBUSY, the NOP stays queued */
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 20);
+	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 1, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
+	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	EXPECT_EQ(0, r_join)
+		TH_LOG("ENTER at the bound still waiting after %d s",
+		       PE_DEADLINE_S);
+	if (r_join) {
+		cc_uffd_supply(&self->u[0], 0);
+		cc_uffd_supply(&self->u[1], 0);
+		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, pe_join(b[1].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		return;
+	}
+	EXPECT_EQ(-EBUSY, e.res);
+	EXPECT_EQ(5, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(6, cc_fdv(ch->fd, "sq-tail"));
+	EXPECT_EQ(0, cc_cq_pending(ch));
+
+	/* the pages arrive, one after the other: each ENTER returns 1 */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, cc_uffd_supply(&self->u[i], 0x5a));
+		ASSERT_EQ(0, pe_join(b[i].thread, PE_DEADLINE_S));
+		EXPECT_EQ(1, b[i].enter_res);
+		ASSERT_EQ(0, cc_cq_pop(ch, &c));
+		EXPECT_EQ(1 + i, c.user_data);
+		EXPECT_EQ(PE_BLOCKED_LEN, c.res);
+		EXPECT_EQ(0, memcmp(self->u[i].mem, self->t.data,
+				    PE_BLOCKED_LEN));
+		EXPECT_EQ(0x5a, self->u[i].mem[PE_BLOCKED_LEN]);
+	}
+	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	/* and the NOP left behind goes */
+	EXPECT_EQ(1, cc_enter(ch->fd, 1, 0, 0));
+	ASSERT_EQ(0, cc_cq_pop(ch, &c));
+	EXPECT_EQ(20, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(6, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(6, cc_fdv(ch->fd, "cq-tail"));
 }
 
 TEST_HARNESS_MAIN
