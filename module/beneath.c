@@ -63,7 +63,8 @@ int capchan_lookup_beneath(const struct path *root, const char *name,
 	for (i = 0; i < CAPCHAN_LOOKUP_RETRIES; i++) {
 		err = vfs_path_lookup(root->dentry, root->mnt, name,
 				      flags | CAPCHAN_SCOPED, out);
-		if (err != -EAGAIN)
+		/* a cached-only walk says -EAGAIN for a miss: the caller's */
+		if (err != -EAGAIN || (flags & LOOKUP_CACHED))
 			break;
 	}
 	return err;

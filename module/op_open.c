@@ -95,6 +95,7 @@
  */
 #include "capchan.h"
 
+#include <linux/backing-dev.h>
 #include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs_struct.h>
@@ -362,23 +363,38 @@ static struct file *capchan_open_create(const struct path *root,
 	return file;
 }
 
-static struct file *capchan_open_beneath(const struct path *root,
-					 const char *name, int flags,
-					 u64 rights, umode_t mode)
+/* The walk an OPEN without O_CREAT makes, as open(2) would. */
+static unsigned int capchan_open_lookup_flags(int flags)
 {
 	unsigned int lookup = 0;
-	struct file *file;
-	struct path p;
-	int err;
-
-	if (flags & O_CREAT)
-		return capchan_open_create(root, name, flags, rights, mode);
 
 	if (!(flags & O_NOFOLLOW))
 		lookup |= LOOKUP_FOLLOW;
 	if (flags & O_DIRECTORY)
 		lookup |= LOOKUP_DIRECTORY;
-	err = capchan_lookup_beneath(root, name, lookup, &p);
+	return lookup;
+}
+
+/*
+ * @found: what a cached-only walk already found (capchan_issue_open()),
+ * else NULL.
+ */
+static struct file *capchan_open_beneath(const struct path *root,
+					 const char *name, int flags,
+					 u64 rights, umode_t mode,
+					 const struct path *found)
+{
+	struct file *file;
+	struct path p;
+	int err;
+
+	if (found)
+		return capchan_open_path(found, flags, rights, false);
+	if (flags & O_CREAT)
+		return capchan_open_create(root, name, flags, rights, mode);
+
+	err = capchan_lookup_beneath(root, name,
+				     capchan_open_lookup_flags(flags), &p);
 	if (err)
 		return ERR_PTR(err);
 	file = capchan_open_path(&p, flags, rights, false);
@@ -415,15 +431,42 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
 	struct capchan_cap *dir = req->cap;
+	const struct path *root = &capchan_cap_file(dir)->f_path;
 	int flags = sqe->op_flags;
+	struct path found, *have = NULL;
 	struct capchan_obj *obj;
 	struct capchan_cap *cap;
 	struct file *file;
 	int handle, err;
 
+	/*
+	 * From the rings, the walk of an OPEN that changes nothing (no
+	 * O_CREAT, no O_TRUNC) is tried in the dentry cache alone first
+	 * (LOOKUP_CACHED, openat2's RESOLVE_CACHED): a name not cached there
+	 * would wait for the file system's storage, so a worker makes the
+	 * whole OPEN (worker.c).  Not where there is no storage to wait for
+	 * (tmpfs, proc, sysfs: the no-op backing device), whose misses, a
+	 * missing name on tmpfs for one, a full walk answers at once.  The
+	 * walk changes nothing, so doing it before the reservations below
+	 * keeps their rule: nothing is made that a limit could undo.
+	 */
+	if (req->may_punt && !(flags & (O_CREAT | O_TRUNC)) &&
+	    root->mnt->mnt_sb->s_bdi != &noop_backing_dev_info) {
+		err = capchan_lookup_beneath(root, req->path,
+					     capchan_open_lookup_flags(flags) |
+					     LOOKUP_CACHED, &found);
+		if (err == -EAGAIN)
+			return -EIOCBQUEUED;
+		if (err)
+			return err;
+		have = &found;
+	}
+
 	handle = capchan_table_reserve(&ctx->table);
-	if (handle < 0)
-		return handle;
+	if (handle < 0) {
+		err = handle;
+		goto out_found;
+	}
 	/* the type is fixed below, once we know what was opened */
 	cap = capchan_cap_prepare_child(dir, NULL, 0, sqe->rights, ctx->user);
 	if (IS_ERR(cap)) {
@@ -437,8 +480,8 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	}
 
 	/* the path capchan_execute() copied once, the one policy saw */
-	file = capchan_open_beneath(&capchan_cap_file(dir)->f_path, req->path,
-				    flags, sqe->rights, (umode_t)sqe->off);
+	file = capchan_open_beneath(root, req->path, flags, sqe->rights,
+				    (umode_t)sqe->off, have);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		capchan_obj_put(obj);
@@ -460,11 +503,16 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 							cap->cred->fsuid),
 			  cap->depth, 1);
 	capchan_table_commit(&ctx->table, handle, cap);
+	if (have)
+		path_put(have);
 	return handle;
 
 out_cap:
 	capchan_cap_put(cap);
 out_cancel:
 	capchan_table_cancel(&ctx->table, handle);
+out_found:
+	if (have)
+		path_put(have);
 	return err;
 }

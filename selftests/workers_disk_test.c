@@ -40,6 +40,23 @@
  *    (one punt, or as above); the whole length, exact bytes.
  *  - invoke_miss_runs_inline: INVOKE never hands off: the same miss via
  *    INVOKE reads inline (no punt), exact bytes.
+ *
+ * OPEN from the rings walks the dentry cache alone first (LOOKUP_CACHED,
+ * module/op_open.c capchan_issue_open()); a name not cached there goes to
+ * a worker, which makes the whole OPEN.  That walk never starts I/O, so
+ * the counts are exact on every kernel.  The names live in a directory
+ * "sub" of their own, and drop_caches (dentries and inodes) forgets them
+ * while nothing holds them:
+ *  - open_miss_goes_to_a_worker: OPEN of sub/f after the drop, linked to
+ *    a READ of CAPCHAN_HANDLE_CHAIN: exactly one punt (the chain goes
+ *    whole), a handle, the file's bytes.
+ *  - open_cached_runs_inline: the same OPEN again: no punt, a handle.
+ *  - open_miss_enoent: a missing name after the drop: one punt, -ENOENT;
+ *    again (ext4 keeps the negative dentry): no punt, -ENOENT.
+ *  - open_invoke_miss_runs_inline: INVOKE of the OPEN after the drop: no
+ *    punt, a handle.
+ *  - open_creat_runs_inline: O_CREAT and O_TRUNC change things: never the
+ *    cached walk, never a punt, even after the drop.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -502,6 +519,177 @@ TEST_F_TIMEOUT(disk, invoke_miss_runs_inline, 120)
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
 	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
 	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+}
+
+/* ---- OPEN: the cached walk first ---------------------------------------- */
+
+#define SUB_LEN		5000
+
+/*
+ * sub/f (SUB_LEN bytes of the pattern) beside the data file, a DIR
+ * capability on the test directory, and everything dropped but what the
+ * test holds.  The DIR's handle, or a negative errno.
+ */
+static int open_setup(FIXTURE_DATA(disk) *self, uint64_t rights)
+{
+	char path[PATH_MAX + 32];
+	int dfd, fd, r;
+
+	snprintf(path, sizeof(path), "%s/sub", self->dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/sub/f", self->dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, self->data, SUB_LEN) == SUB_LEN ? 0 : -EIO;
+	if (!r && fsync(fd))
+		r = -errno;
+	close(fd);
+	if (r)
+		return r;
+	dfd = open(self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = cc_grant(self->ch.fd, dfd, rights, NULL);
+	close(dfd);
+	cc_drop_caches();
+	return r;
+}
+
+static const uint64_t open_rights = R_LOOKUP | R_READ | R_SEEK | R_STAT;
+
+TEST_F_TIMEOUT(disk, open_miss_goes_to_a_worker, 120)
+{
+	struct capchan_sqe s;
+	struct capchan_cqe c;
+	long long punted;
+	int dh;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+
+	capchan_prep_open(&s, dh, "sub/f", O_RDONLY, 0, R_READ | R_SEEK);
+	s.flags = CAPCHAN_SQE_LINK;
+	s.user_data = 1;
+	cc_sq_push(&self->ch, &s);
+	memset(self->buf, 0, SUB_LEN);
+	capchan_prep_read(&s, CAPCHAN_HANDLE_CHAIN, self->buf, SUB_LEN, 0);
+	s.user_data = 2;
+	cc_sq_push(&self->ch, &s);
+	ASSERT_EQ(2, cc_enter(self->ch.fd, 2, 0, 0));
+	ASSERT_EQ(0, reap(self, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_TRUE(cc_handle_ok(c.res)) TH_LOG("OPEN: %d", c.res);
+	ASSERT_EQ(0, reap(self, &c));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(SUB_LEN, c.res);
+	EXPECT_EQ(0, memcmp(self->buf, self->data, SUB_LEN));
+	/* one hand-over: the OPEN, with the READ of its chain */
+	EXPECT_EQ(punted + 1, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
+}
+
+TEST_F_TIMEOUT(disk, open_cached_runs_inline, 120)
+{
+	struct capchan_sqe s;
+	struct capchan_cqe c;
+	long long punted;
+	int dh, i;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+	for (i = 0; i < 2; i++) {
+		capchan_prep_open(&s, dh, "sub/f", O_RDONLY, 0, R_READ);
+		s.user_data = 10 + i;
+		cc_sq_push(&self->ch, &s);
+		ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+		/* the second one is cached: its CQE is there when ENTER returns */
+		if (i)
+			EXPECT_EQ(1, cc_cq_pending(&self->ch));
+		ASSERT_EQ(0, reap(self, &c));
+		EXPECT_EQ(10 + i, c.user_data);
+		EXPECT_TRUE(cc_handle_ok(c.res)) TH_LOG("OPEN %d: %d", i, c.res);
+	}
+	/* the first OPEN after the drop went to a worker, the second not */
+	EXPECT_EQ(punted + 1, cc_fdv(self->ch.fd, "worker-punted"));
+}
+
+TEST_F_TIMEOUT(disk, open_miss_enoent, 120)
+{
+	struct capchan_sqe s;
+	struct capchan_cqe c;
+	long long punted;
+	int dh, i;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+	for (i = 0; i < 2; i++) {
+		capchan_prep_open(&s, dh, "sub/none", O_RDONLY, 0, R_READ);
+		s.user_data = 20 + i;
+		cc_sq_push(&self->ch, &s);
+		ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+		ASSERT_EQ(0, reap(self, &c));
+		EXPECT_EQ(20 + i, c.user_data);
+		EXPECT_EQ(-ENOENT, c.res);
+		/* the miss went to a worker; the negative dentry it left not */
+		EXPECT_EQ(punted + 1, cc_fdv(self->ch.fd, "worker-punted"));
+	}
+}
+
+TEST_F_TIMEOUT(disk, open_invoke_miss_runs_inline, 120)
+{
+	struct capchan_sqe s;
+	long long punted;
+	int dh, r;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+	capchan_prep_open(&s, dh, "sub/f", O_RDONLY, 0, R_READ);
+	r = cc_invoke(self->ch.fd, &s);
+	EXPECT_TRUE(cc_handle_ok(r)) TH_LOG("OPEN: %d", r);
+	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
+}
+
+TEST_F_TIMEOUT(disk, open_creat_runs_inline, 120)
+{
+	static const int flags[] = { O_CREAT, O_TRUNC };
+	struct capchan_sqe s;
+	struct capchan_cqe c;
+	long long punted;
+	int dh, i;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights | R_WRITE | R_CREATE);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	ASSERT_LE(0, punted);
+	for (i = 0; i < 2; i++) {
+		cc_drop_caches();
+		capchan_prep_open(&s, dh, i ? "sub/f" : "sub/new", flags[i],
+				  i ? 0 : 0600, R_READ | R_WRITE);
+		s.user_data = 30 + i;
+		cc_sq_push(&self->ch, &s);
+		ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+		/* ran inside ENTER: its CQE is there when ENTER returns */
+		EXPECT_EQ(1, cc_cq_pending(&self->ch));
+		ASSERT_EQ(0, reap(self, &c));
+		EXPECT_EQ(30 + i, c.user_data);
+		EXPECT_TRUE(cc_handle_ok(c.res)) TH_LOG("OPEN %d: %d", i, c.res);
+	}
+	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
 }
 
 TEST_HARNESS_MAIN

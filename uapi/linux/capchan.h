@@ -313,9 +313,12 @@ struct capchan_params {
  * in any order: user_data says which op each belongs to.  What would
  * block: a READ the file can tell (FMODE_NOWAIT: a page-cache miss on a
  * disk file system, an empty pipe) is tried with IOCB_NOWAIT first; an
- * FSYNC of a file whose fsync does real work; any op with
- * CAPCHAN_SQE_ASYNC.  Other ops run inline, as before, even if they block
- * (WRITE to a regular file, OPEN, directory ops).  A linked chain stays in
+ * FSYNC of a file whose fsync does real work; an OPEN without O_CREAT
+ * or O_TRUNC whose path is not all in the dentry cache (walked with
+ * LOOKUP_CACHED first, except on file systems with no storage to wait
+ * for: tmpfs, proc); any op with CAPCHAN_SQE_ASYNC.  Other ops run
+ * inline, as before, even if they block (WRITE to a regular file, OPEN
+ * with O_CREAT or O_TRUNC, directory ops).  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  A chain that goes on from
  * an earlier ENTER, or does not end within eight SQEs of what this ENTER
