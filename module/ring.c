@@ -309,10 +309,9 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
  * to a worker, with the rest of its chain in @b.  Returns the number of
  * SQEs it accounted for (1, or the chain it handed over).
  */
-static __always_inline u32 capchan_batch_run_one(struct capchan_ctx *ctx,
-						  struct capchan_batch *b, u32 i,
-						  struct capchan_chain *c,
-						  bool may_punt)
+static __always_inline u32
+capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
+		      struct capchan_chain *c, bool may_punt)
 {
 	struct capchan_req *req = &b->reqs[i];
 	const struct capchan_sqe *sqe = &req->sqe;
