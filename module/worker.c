@@ -42,6 +42,7 @@
 #include "capchan.h"
 
 #include <linux/cgroup.h>
+#include <linux/fs_struct.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
@@ -82,6 +83,7 @@ struct capchan_work {
 	struct mem_cgroup	*memcg;		/* referenced */
 	struct pid		*tgid;		/* the submitter's process */
 	struct rlimit		fsize, nofile;
+	umode_t			umask;		/* the submitter's */
 	bool			cancelled;	/* @lock: finish with -EINTR */
 	bool			owner_watched;	/* @owner_wait is queued */
 	/* on tgid's wait_pidfd: the submitting process's death interrupts */
@@ -159,7 +161,8 @@ static long capchan_work_recheck(struct capchan_work *work)
  * the recheck refuses it), then the rest of its chain in order, one CQE
  * each.
  */
-static void capchan_work_run(struct capchan_work *work, bool cancelled)
+static void capchan_work_run(struct capchan_work *work, bool cancelled,
+			     bool own_fs)
 {
 	struct capchan_ctx *ctx = work->ctx;
 	u32 chain_handle = work->chain_handle;
@@ -181,6 +184,9 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled)
 		current->signal->rlim[RLIMIT_FSIZE] = work->fsize;
 		current->signal->rlim[RLIMIT_NOFILE] = work->nofile;
 		task_unlock(leader);
+		/* MKDIR and O_CREAT read it from the fs_struct, ours alone */
+		if (own_fs)
+			WRITE_ONCE(current->fs->umask, work->umask);
 	}
 
 	work->req.caller_ns = work->cred->user_ns;
@@ -241,6 +247,11 @@ static int capchan_worker(void *data)
 {
 	struct capchan_ctx *ctx = data;
 	struct capchan_workers *w = ctx->workers;
+	/*
+	 * Kernel threads share one fs_struct (umask 022): a copy of our own
+	 * takes each submitter's umask.  Without memory for it, 022 it is.
+	 */
+	bool own_fs = !unshare_fs_struct();
 
 	/* only the kernel's SIGKILL (interrupt a work) ever reaches it */
 	allow_kernel_signal(SIGKILL);
@@ -260,7 +271,7 @@ static int capchan_worker(void *data)
 			cancelled = work->cancelled || w->dying;
 			spin_unlock(&w->lock);
 
-			capchan_work_run(work, cancelled);
+			capchan_work_run(work, cancelled, own_fs);
 
 			spin_lock(&w->lock);
 			list_del(&work->node);
@@ -422,6 +433,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	work->fsize = current->signal->rlim[RLIMIT_FSIZE];
 	work->nofile = current->signal->rlim[RLIMIT_NOFILE];
 	task_unlock(leader);
+	work->umask = current_umask();
 	work->chain_handle = chain_handle;
 	work->nr_rest = nr_rest;
 	work->req = *req;

@@ -330,11 +330,11 @@ struct capchan_params {
  * refuses it (-EKEYREVOKED: no op starts after the REVOKE that forbids it
  * returned) and filters attached meanwhile are asked too.  The worker
  * runs it in the submitter's address space (a buffer unmapped meanwhile:
- * -EFAULT for that op only), with its rlimits and memory cgroup, and under
- * the capability's credentials like every op.  Ops later in a chain are
- * checked in the worker, which reads as the submitter too, except for the
- * umask (022 for O_CREAT and MKDIR), the pid the policy hook sees and
- * what "self" means beneath a DIR on /proc (the worker's).
+ * -EFAULT for that op only), with its rlimits, umask and memory cgroup,
+ * and under the capability's credentials like every op.  Ops later in a
+ * chain are checked in the worker, which reads as the submitter too,
+ * except for the pid the policy hook sees and what "self" means beneath a
+ * DIR on /proc (the worker's).
  *
  * max_inflight bounds the ops consumed and not yet completed: running in
  * an ENTER, the poll thread or a worker, or queued for one (their CQEs
