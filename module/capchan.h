@@ -7,6 +7,7 @@
 #ifndef CAPCHAN_INTERNAL_H
 #define CAPCHAN_INTERNAL_H
 
+#include <linux/backing-dev.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -517,6 +518,19 @@ int capchan_stat_path(const struct path *p, struct capchan_stat __user *ust,
 #define CAPCHAN_SEALED		BIT(31)
 
 /* ---- resolution beneath a DIR (beneath.c) -------------------------------- */
+
+/*
+ * From the rings, may @req wait for the storage of the file system at @p?
+ * Then an op that changes that file system, or reads what may not be
+ * cached with no way to ask, goes to a worker before it starts (worker.c).
+ * Memory file systems (the no-op backing device: tmpfs, proc, sysfs) have
+ * no storage to wait for: their ops run inline.
+ */
+static inline bool capchan_storage_punt(const struct capchan_req *req,
+					const struct path *p)
+{
+	return req->may_punt && p->mnt->mnt_sb->s_bdi != &noop_backing_dev_info;
+}
 
 /* every walk capchan makes: beneath the DIR, no magic links, no mounts */
 #define CAPCHAN_SCOPED	(LOOKUP_BENEATH | LOOKUP_NO_MAGICLINKS | LOOKUP_NO_XDEV)

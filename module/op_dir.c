@@ -118,6 +118,9 @@ long capchan_issue_readdir(struct capchan_ctx *ctx, struct capchan_req *req)
 	loff_t pos;
 	int err;
 
+	/* directory blocks may not be cached, and there is no asking */
+	if (capchan_storage_punt(req, &file->f_path))
+		return -EIOCBQUEUED;
 	if (!access_ok(rc.buf, rc.space))
 		return -EFAULT;
 	if (mutex_lock_killable(&file->f_pos_lock))
@@ -154,14 +157,19 @@ int capchan_prep_statat(const struct capchan_sqe *sqe)
 long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req)
 {
 	const struct capchan_sqe *sqe = &req->sqe;
+	const struct path *root = &capchan_cap_file(req->cap)->f_path;
 	unsigned int flags = 0;
 	struct path p;
 	int err;
 
 	if (!(sqe->op_flags & CAPCHAN_STATAT_NOFOLLOW))
 		flags |= LOOKUP_FOLLOW;
-	err = capchan_lookup_beneath(&capchan_cap_file(req->cap)->f_path,
-				     req->path, flags, &p);
+	/* as OPEN's walk: the dentry cache alone first, a miss to a worker */
+	if (capchan_storage_punt(req, root))
+		flags |= LOOKUP_CACHED;
+	err = capchan_lookup_beneath(root, req->path, flags, &p);
+	if (err == -EAGAIN && (flags & LOOKUP_CACHED))
+		return -EIOCBQUEUED;
 	if (err)
 		return err;
 	/* a path, not a capability: no type, no rights to report */
@@ -203,6 +211,9 @@ static long capchan_make(struct capchan_req *req, umode_t mode,
 	struct inode *dir;
 	int err, werr;
 
+	/* it changes the file system: with storage, a worker does it */
+	if (capchan_storage_punt(req, root))
+		return -EIOCBQUEUED;
 	/* mkdirat(2), symlinkat(2): "." and ".." exist */
 	err = capchan_parent_resolve_lock(root, req->path, &par, &werr,
 					  -EEXIST, -EEXIST);
@@ -250,6 +261,9 @@ long capchan_issue_symlink(struct capchan_ctx *ctx, struct capchan_req *req)
 	char *target;
 	long err;
 
+	/* before the target is copied: a worker copies it again */
+	if (capchan_storage_punt(req, &capchan_cap_file(req->cap)->f_path))
+		return -EIOCBQUEUED;
 	/* stored as given; following it later is scoped like any walk */
 	target = capchan_path_copy(req->sqe.addr2);
 	if (IS_ERR(target))
@@ -277,6 +291,9 @@ static long capchan_remove(struct capchan_req *req, bool dir_op)
 	struct inode *dir, *victim = NULL;
 	int err, werr;
 
+	/* it changes the file system: with storage, a worker does it */
+	if (capchan_storage_punt(req, root))
+		return -EIOCBQUEUED;
 	/* unlinkat(2): a dot is a directory; rmdir(2): "." -EINVAL, ".." not empty */
 	err = capchan_parent_resolve_lock(root, req->path, &par, &werr,
 					  dir_op ? -EINVAL : -EISDIR,
@@ -598,6 +615,9 @@ long capchan_issue_rename(struct capchan_ctx *ctx, struct capchan_req *req)
 	struct capchan_parent op, np;
 	int i, err;
 
+	/* it changes the file system: with storage, a worker does it */
+	if (capchan_storage_punt(req, oroot))
+		return -EIOCBQUEUED;
 	for (i = 0; i < 8; i++) {
 		err = capchan_parent_beneath(oroot, req->path, &op);
 		if (err)

@@ -240,5 +240,10 @@ int capchan_prep_truncate(const struct capchan_sqe *sqe)
  */
 long capchan_issue_truncate(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	return vfs_truncate(&capchan_cap_file(req->cap)->f_path, req->sqe.off);
+	const struct path *p = &capchan_cap_file(req->cap)->f_path;
+
+	/* it changes the file system: with storage, a worker does it */
+	if (capchan_storage_punt(req, p))
+		return -EIOCBQUEUED;
+	return vfs_truncate(p, req->sqe.off);
 }

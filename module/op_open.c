@@ -95,7 +95,6 @@
  */
 #include "capchan.h"
 
-#include <linux/backing-dev.h>
 #include <linux/dcache.h>
 #include <linux/file.h>
 #include <linux/fs_struct.h>
@@ -440,18 +439,19 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	int handle, err;
 
 	/*
-	 * From the rings, the walk of an OPEN that changes nothing (no
-	 * O_CREAT, no O_TRUNC) is tried in the dentry cache alone first
+	 * From the rings, on a file system with storage (not tmpfs, proc,
+	 * sysfs: capchan_storage_punt()), an OPEN that changes the file
+	 * system (O_CREAT, O_TRUNC) goes to a worker, and the walk of one
+	 * that does not is tried in the dentry cache alone first
 	 * (LOOKUP_CACHED, openat2's RESOLVE_CACHED): a name not cached there
-	 * would wait for the file system's storage, so a worker makes the
-	 * whole OPEN (worker.c).  Not where there is no storage to wait for
-	 * (tmpfs, proc, sysfs: the no-op backing device), whose misses, a
-	 * missing name on tmpfs for one, a full walk answers at once.  The
-	 * walk changes nothing, so doing it before the reservations below
-	 * keeps their rule: nothing is made that a limit could undo.
+	 * would wait for the storage, so a worker makes the whole OPEN
+	 * (worker.c).  The walk changes nothing, so doing it before the
+	 * reservations below keeps their rule: nothing is made that a limit
+	 * could undo.
 	 */
-	if (req->may_punt && !(flags & (O_CREAT | O_TRUNC)) &&
-	    root->mnt->mnt_sb->s_bdi != &noop_backing_dev_info) {
+	if (capchan_storage_punt(req, root)) {
+		if (flags & (O_CREAT | O_TRUNC))
+			return -EIOCBQUEUED;
 		err = capchan_lookup_beneath(root, req->path,
 					     capchan_open_lookup_flags(flags) |
 					     LOOKUP_CACHED, &found);

@@ -55,8 +55,21 @@
  *    again (ext4 keeps the negative dentry): no punt, -ENOENT.
  *  - open_invoke_miss_runs_inline: INVOKE of the OPEN after the drop: no
  *    punt, a handle.
- *  - open_creat_runs_inline: O_CREAT and O_TRUNC change things: never the
- *    cached walk, never a punt, even after the drop.
+ *  - open_creat_goes_to_a_worker: O_CREAT and O_TRUNC change the file
+ *    system: each goes to a worker, cached or not, and the file made
+ *    has the submitter's umask (027: 0640 from 0666), not the kernel
+ *    threads' 022.
+ *
+ * Ops that change a file system with storage go to a worker before they
+ * start (capchan_storage_punt()), and so does READDIR (directory blocks
+ * may not be cached, and there is no asking); STATAT walks like OPEN:
+ *  - metadata_ops_go_to_workers: MKDIR, SYMLINK, RENAME, UNLINK, RMDIR,
+ *    TRUNCATE and READDIR from the rings, one ENTER each: exactly one
+ *    punt each, the result each gives through INVOKE (which never hands
+ *    off: no punt), and what each did is there afterwards (stat(2)); the
+ *    directory MKDIR made has mode 0750 from 0777 under umask 027.
+ *  - statat_cached_then_miss: STATAT of a cached name: no punt; after the
+ *    drop: one punt; both the same size.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -663,12 +676,15 @@ TEST_F_TIMEOUT(disk, open_invoke_miss_runs_inline, 120)
 	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
 }
 
-TEST_F_TIMEOUT(disk, open_creat_runs_inline, 120)
+TEST_F_TIMEOUT(disk, open_creat_goes_to_a_worker, 120)
 {
 	static const int flags[] = { O_CREAT, O_TRUNC };
+	char path[PATH_MAX + 32];
 	struct capchan_sqe s;
 	struct capchan_cqe c;
 	long long punted;
+	struct stat st;
+	mode_t old;
 	int dh, i;
 
 	NEED_DISK();
@@ -676,20 +692,155 @@ TEST_F_TIMEOUT(disk, open_creat_runs_inline, 120)
 	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
 	punted = cc_fdv(self->ch.fd, "worker-punted");
 	ASSERT_LE(0, punted);
+	old = umask(027);
 	for (i = 0; i < 2; i++) {
-		cc_drop_caches();
 		capchan_prep_open(&s, dh, i ? "sub/f" : "sub/new", flags[i],
-				  i ? 0 : 0600, R_READ | R_WRITE);
+				  i ? 0 : 0666, R_READ | R_WRITE);
 		s.user_data = 30 + i;
 		cc_sq_push(&self->ch, &s);
 		ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
-		/* ran inside ENTER: its CQE is there when ENTER returns */
-		EXPECT_EQ(1, cc_cq_pending(&self->ch));
 		ASSERT_EQ(0, reap(self, &c));
 		EXPECT_EQ(30 + i, c.user_data);
 		EXPECT_TRUE(cc_handle_ok(c.res)) TH_LOG("OPEN %d: %d", i, c.res);
+		EXPECT_EQ(punted + 1 + i, cc_fdv(self->ch.fd, "worker-punted"));
 	}
+	umask(old);
+	snprintf(path, sizeof(path), "%s/sub/new", self->dir);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0640, st.st_mode & 07777);
+	/* O_TRUNC did its work */
+	snprintf(path, sizeof(path), "%s/sub/f", self->dir);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0, st.st_size);
+}
+
+/* One op through the rings: its CQE's result; *@went: it was punted. */
+static int ring_one(FIXTURE_DATA(disk) *self, struct capchan_sqe *s,
+		    bool *went)
+{
+	long long before = cc_fdv(self->ch.fd, "worker-punted");
+	struct capchan_cqe c;
+	int r;
+
+	s->user_data = 0x5eed;
+	cc_sq_push(&self->ch, s);
+	r = cc_enter(self->ch.fd, 1, 0, 0);
+	if (r != 1)
+		return r < 0 ? r : -EPROTO;
+	r = reap(self, &c);
+	if (r)
+		return r;
+	if (c.user_data != 0x5eed)
+		return -EPROTO;
+	*went = cc_fdv(self->ch.fd, "worker-punted") == before + 1;
+	return c.res;
+}
+
+TEST_F_TIMEOUT(disk, metadata_ops_go_to_workers, 120)
+{
+	char path[PATH_MAX + 32], names[8192];
+	struct capchan_sqe s;
+	long long punted;
+	struct stat st;
+	bool went;
+	mode_t old;
+	int dh, fh, r;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights | R_WRITE | R_CREATE |
+			CAPCHAN_RIGHT_REMOVE | CAPCHAN_RIGHT_LIST);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+
+	old = umask(027);
+	capchan_prep_mkdir(&s, dh, "sub/d", 0777);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("MKDIR ran inline");
+	umask(old);
+	snprintf(path, sizeof(path), "%s/sub/d", self->dir);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ(0750, st.st_mode & 07777);
+
+	capchan_prep_symlink(&s, dh, "sub/l", "f");
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("SYMLINK ran inline");
+	snprintf(path, sizeof(path), "%s/sub/l", self->dir);
+	ASSERT_EQ(0, lstat(path, &st));
+	EXPECT_TRUE(S_ISLNK(st.st_mode));
+
+	capchan_prep_rename(&s, dh, "sub/l", dh, "sub/l2", 0);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("RENAME ran inline");
+	EXPECT_EQ(-1, lstat(path, &st));
+	snprintf(path, sizeof(path), "%s/sub/l2", self->dir);
+	EXPECT_EQ(0, lstat(path, &st));
+
+	capchan_prep_unlink(&s, dh, "sub/l2");
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("UNLINK ran inline");
+	EXPECT_EQ(-1, lstat(path, &st));
+
+	capchan_prep_rmdir(&s, dh, "sub/d");
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("RMDIR ran inline");
+	snprintf(path, sizeof(path), "%s/sub/d", self->dir);
+	EXPECT_EQ(-1, stat(path, &st));
+
+	/* an error is the worker's answer too */
+	capchan_prep_rmdir(&s, dh, "sub/d");
+	EXPECT_EQ(-ENOENT, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("RMDIR of nothing ran inline");
+
+	fh = capchan_open_beneath(&self->ch, dh, "sub/f", 0, 0,
+				  R_READ | R_WRITE);
+	ASSERT_TRUE(cc_handle_ok(fh)) TH_LOG("open: %d", fh);
+	capchan_prep_truncate(&s, fh, 100);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("TRUNCATE ran inline");
+	snprintf(path, sizeof(path), "%s/sub/f", self->dir);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(100, st.st_size);
+
+	/* READDIR of the DIR: ".", "..", "data", "sub" at least */
+	capchan_prep_readdir(&s, dh, names, sizeof(names), 0);
+	r = ring_one(self, &s, &went);
+	EXPECT_LT(0, r);
+	EXPECT_TRUE(went) TH_LOG("READDIR ran inline");
+
+	/* INVOKE never hands off: the same READDIR inline, same length */
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	capchan_prep_readdir(&s, dh, names, sizeof(names), 0);
+	EXPECT_EQ(r, cc_invoke(self->ch.fd, &s));
 	EXPECT_EQ(punted, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
+}
+
+TEST_F_TIMEOUT(disk, statat_cached_then_miss, 120)
+{
+	struct capchan_stat st;
+	struct capchan_sqe s;
+	bool went;
+	int dh;
+
+	NEED_DISK();
+	dh = open_setup(self, open_rights);
+	ASSERT_TRUE(cc_handle_ok(dh)) TH_LOG("setup: %d", dh);
+	/* the data file is held open: its name stays cached */
+	memset(&st, 0, sizeof(st));
+	capchan_prep_statat(&s, dh, "data", &st, 0);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_FALSE(went) TH_LOG("STATAT of a cached name went to a worker");
+	EXPECT_EQ(FILE_LEN, st.size);
+	/* sub/f was dropped with everything else open_setup() let go of */
+	memset(&st, 0, sizeof(st));
+	capchan_prep_statat(&s, dh, "sub/f", &st, 0);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_TRUE(went) TH_LOG("STATAT of a dropped name ran inline");
+	EXPECT_EQ(SUB_LEN, st.size);
+	/* now cached */
+	capchan_prep_statat(&s, dh, "sub/f", &st, 0);
+	EXPECT_EQ(0, ring_one(self, &s, &went));
+	EXPECT_FALSE(went) TH_LOG("STATAT of a cached name went to a worker");
 }
 
 TEST_HARNESS_MAIN

@@ -313,12 +313,16 @@ struct capchan_params {
  * in any order: user_data says which op each belongs to.  What would
  * block: a READ the file can tell (FMODE_NOWAIT: a page-cache miss on a
  * disk file system, an empty pipe) is tried with IOCB_NOWAIT first; an
- * FSYNC of a file whose fsync does real work; an OPEN without O_CREAT
- * or O_TRUNC whose path is not all in the dentry cache (walked with
- * LOOKUP_CACHED first, except on file systems with no storage to wait
- * for: tmpfs, proc); any op with CAPCHAN_SQE_ASYNC.  Other ops run
- * inline, as before, even if they block (WRITE to a regular file, OPEN
- * with O_CREAT or O_TRUNC, directory ops).  A linked chain stays in
+ * FSYNC of a file whose fsync does real work; any op with
+ * CAPCHAN_SQE_ASYNC; and on a file system with storage (not tmpfs, proc
+ * or sysfs, which have none to wait for): an OPEN or STATAT whose path
+ * is not all in the dentry cache (walked with LOOKUP_CACHED first), every
+ * op that changes the file system (OPEN with O_CREAT or O_TRUNC, MKDIR,
+ * SYMLINK, UNLINK, RMDIR, RENAME, TRUNCATE) and READDIR.  Other ops run
+ * inline even if they block, WRITE above all: a buffered write waits
+ * only for dirty-page throttling or the journal, the kernel refuses to
+ * try one without blocking on ext4 (6.1), and a hand-over per write would
+ * cost more than it saves; ASYNC asks for one.  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  A chain that goes on from
  * an earlier ENTER, or does not end within eight SQEs of what this ENTER
