@@ -37,10 +37,9 @@
  * it copies the caller's
  * rlimits at SETUP (RLIMIT_NOFILE for the file charge, RLIMIT_FSIZE for
  * WRITE; later setrlimit() calls are not followed) and charges what it
- * allocates to the caller's memory cgroup.  What it cannot take over: the
- * umask (the VFS reads it from the kernel threads' shared fs_struct: 022
- * for OPEN with O_CREAT and MKDIR), the policy hook's pid (the thread's
- * own), and task work: its fput()s go to the kernel's delayed fput work,
+ * allocates to the caller's memory cgroup, and takes its umask at SETUP
+ * (in an fs_struct of its own).  What it cannot take over: the policy
+ * hook's pid (the thread's own), and task work: its fput()s go to the kernel's delayed fput work,
  * so ENTER's cut after CAPCHAN_OPS_WHILE_CLOSING ops does not apply;
  * files let go of are closed by that work within a jiffy or so.  EXPORT
  * and IMPORT name file descriptors and are INVOKE-only (-EOPNOTSUPP from
@@ -57,6 +56,7 @@
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/cred.h>
+#include <linux/fs_struct.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
@@ -75,6 +75,7 @@ struct capchan_sqpoll {
 	const struct cred	*cred;
 	struct mem_cgroup	*memcg;		/* the caller's, with a reference */
 	struct rlimit		rlim[RLIM_NLIMITS];
+	umode_t			umask;		/* the caller's, at SETUP */
 	wait_queue_head_t	wait;		/* the thread, asleep */
 	unsigned long		idle;		/* jiffies */
 	u32			idle_ms;
@@ -149,7 +150,9 @@ static long capchan_sqpoll_batch(struct capchan_ctx *ctx)
 }
 
 /*
- * Take over the SETUP caller's rlimits.  Its credentials are not
+ * Take over the SETUP caller's rlimits and umask (in an fs_struct of the
+ * thread's own: kernel threads share one, 022; without memory for a copy
+ * the thread keeps that one).  Its credentials are not
  * committed: the thread's own (objective) ones stay the kernel's, and it
  * acts with the caller's only around each batch (override_creds()).  With
  * the caller's committed, the caller passed ptrace_may_access() for the
@@ -164,6 +167,8 @@ static void capchan_sqpoll_become_owner(struct capchan_sqpoll *sq)
 	task_lock(leader);
 	memcpy(current->signal->rlim, sq->rlim, sizeof(sq->rlim));
 	task_unlock(leader);
+	if (!unshare_fs_struct())
+		WRITE_ONCE(current->fs->umask, sq->umask);
 	/* nobody moves it out of the caller's CPUs (top of file) */
 	current->flags |= PF_NO_SETAFFINITY;
 }
@@ -257,6 +262,7 @@ int capchan_sqpoll_create(struct capchan_ctx *ctx, const struct capchan_params *
 	task_lock(current->group_leader);
 	memcpy(sq->rlim, current->signal->rlim, sizeof(sq->rlim));
 	task_unlock(current->group_leader);
+	sq->umask = current_umask();
 	init_waitqueue_head(&sq->wait);
 	sq->idle_ms = p->sq_thread_idle ?: CAPCHAN_SQ_THREAD_IDLE_DEFAULT;
 	sq->idle = msecs_to_jiffies(sq->idle_ms);

@@ -33,10 +33,10 @@
  *    poll thread, the op it handed over is its creator's, interrupted at
  *    that process's exit or exec.
  *  - inline_when_it_cannot_block, invoke_async_is_einval.
- *  - async_mkdir_umask: an ASYNC MKDIR (0777) under umask 027 makes a
- *    0750 directory: the worker takes its submitter's umask, not the
- *    kernel threads' 022.  Through a poll thread the submitter is that
- *    thread, whose umask is 022 (capchan.7): 0755.
+ *  - async_mkdir_umask: on a channel made under umask 027, an ASYNC MKDIR
+ *    (0777) submitted under umask 0 makes a 0777 directory: the worker
+ *    takes its submitter's umask, not the kernel threads' 022; through a
+ *    poll thread 0750: the thread's umask is its creator's at SETUP.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -399,24 +399,33 @@ TEST_F(wk, invoke_async_is_einval)
 
 TEST_F_TIMEOUT(wk, async_mkdir_umask, 60)
 {
+	struct capchan_params p;
 	struct capchan_cqe c;
+	struct capchan ch;
 	struct stat st;
 	mode_t old;
 	int dh;
 
-	dh = cc_grant(self->ch.fd, self->t.jail_fd, R_LOOKUP | R_CREATE, NULL);
-	ASSERT_TRUE(cc_handle_ok(dh));
+	/* a channel made under umask 027 and used under umask 0 */
+	memset(&p, 0, sizeof(p));
+	if (self->sqpoll)
+		p.flags = CAPCHAN_SETUP_SQPOLL;
 	old = umask(027);
-	cc_push(&self->ch, CAPCHAN_OP_MKDIR, dh, CAPCHAN_SQE_ASYNC, "um", 0,
-		0777, 5);
-	EXPECT_EQ(1, submit(&self->ch, 1, self->sqpoll));
+	ASSERT_EQ(0, capchan_queue_init_params(4, &ch, &p));
+	umask(0);
+	dh = cc_grant(ch.fd, self->t.jail_fd, R_LOOKUP | R_CREATE, NULL);
+	ASSERT_TRUE(cc_handle_ok(dh));
+	cc_push(&ch, CAPCHAN_OP_MKDIR, dh, CAPCHAN_SQE_ASYNC, "um", 0, 0777, 5);
+	EXPECT_EQ(1, submit(&ch, 1, self->sqpoll));
 	umask(old);
-	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
+	ASSERT_EQ(0, cc_reap(&ch, &c, CQ_WAIT_MS));
 	EXPECT_EQ(5, c.user_data);
 	EXPECT_EQ(0, c.res);
-	EXPECT_EQ(1, cc_fdv(self->ch.fd, "worker-punted"));
+	EXPECT_EQ(1, cc_fdv(ch.fd, "worker-punted"));
+	capchan_queue_exit(&ch);
 	ASSERT_EQ(0, fstatat(self->t.jail_fd, "um", &st, 0));
-	EXPECT_EQ(self->sqpoll ? 0755 : 0750, st.st_mode & 07777);
+	/* ENTER's submitter had 0; the poll thread took 027 at SETUP */
+	EXPECT_EQ(self->sqpoll ? 0750 : 0777, st.st_mode & 07777);
 	EXPECT_EQ(0, unlinkat(self->t.jail_fd, "um", AT_REMOVEDIR));
 }
 
