@@ -1,63 +1,74 @@
 /*
  * SPDX-License-Identifier: GPL-2.0
  *
- * capchan - Promela model of the CQ with two kinds of producer: the
- * submitter (ENTER, or the poll thread, under ctx->ring_lock) and the
- * workers (module/worker.c) finishing ops it handed them, each with its
- * CQE slot reserved in ctx->inflight.  Checked with spin by
- * selftests/model_check.sh.  Not compiled: module/Kbuild lists its objects.
+ * capchan - Promela model of the CQ and its producers: any number of
+ * submitters (ENTER from several threads, or the poll thread), each
+ * taking a batch of SQEs out of the SQ under ctx->ring_lock with their CQE
+ * slots reserved in ctx->inflight, running them without the lock and
+ * posting their CQEs under ctx->cq_lock; and the workers
+ * (module/worker.c) finishing the ops a batch handed them, in the slots
+ * reserved for them.  Checked with spin by selftests/model_check.sh.
+ * Not compiled: module/Kbuild lists its objects.
  *
  * What it models (names as in module/ring.c and module/worker.c):
- *  - submitter: the application's submitting thread calling ENTER until
- *    every SQE is consumed; each ENTER is capchan_ring_submit().  Before
- *    each ENTER the thread publishes any number of new SQEs the SQ has
- *    room for (at least one if none waits) and asks for all that wait.
- *    The SQ ring itself (sq_tail, sq_head, the SQE slots: ring_sqpoll.pml's
- *    subject) is left out, only how many SQEs are published matters (a
- *    chain whose last SQE is not yet published runs inline).  The poll
- *    thread runs the same batches, with the application publishing
- *    between them: the same interleavings.  A batch is:
- *     . cq_space(): capchan_cq_space(), three loads in this order:
- *       atomic_read_acquire(inflight), READ_ONCE(cached_cq_tail),
- *       smp_load_acquire(cq_head) [C2];
- *     . the loop while done < to_submit, space and inflight < max_inflight
- *       (atomic_read(): backpressure); consume an SQE; capchan_execute()
- *       either finishes it or, for an op that may block, stops with
- *       -EIOCBQUEUED (a free choice per SQE, MAYBLOCK says which may);
- *     . capchan_ring_punt() with capchan_chain_rest() (chain_rest here)
- *       and capchan_workers_punt(): with room for 1 + rest CQEs in @space
- *       and inflight + 1 + rest <= max_inflight, atomic_add(1 + rest,
- *       inflight), then queue the work (the op and the rest of its chain,
- *       taken out of the SQ); else the op runs inline after all
- *       (capchan_execute_finish()), as it does when a worker cannot be
- *       made (the orphan path: the reservation taken back before any
- *       worker saw the work);
- *     . post_submit(): capchan_post_cqe_submit() -> capchan_post_cqe():
- *       without cq_lock when atomic_read_acquire(inflight) is 0, else
- *       under it;
- *     . the end of the batch: capchan_publish_cqes() under cq_lock when
- *       atomic_read_acquire(inflight) != 0, else without;
- *     . ENTER returning -EBUSY (nothing consumed: no CQ room or at the
- *       in-flight bound): the thread tries again once anything the batch
- *       read has changed (a CQE reaped, a worker's CQE posted or its
- *       reservation dropped): waiting on exactly what could change the
- *       answer, so a state where nothing ever can is a deadlock.  The
- *       CQ waitqueue (ENTER(GETEVENTS), poll) is not modelled.
+ *  - submitter(s): NSUB application threads sharing one SQ, each calling
+ *    ENTER until every SQE is consumed; each ENTER is capchan_ring_submit().
+ *    Before each ENTER the thread publishes any number of new SQEs the SQ
+ *    has room for (at least one if none waits) and asks for all that wait
+ *    (to_submit; 1 when another thread took them all).  The SQ ring itself
+ *    (the SQE slots, the sq_tail/sq_head handshake: ring_sqpoll.pml's
+ *    subject) is left out: sq_tail counts the SQEs published, sq_head
+ *    those consumed (ctx->cached_sq_head, stored to rings->sq_head in the
+ *    same critical section).  The poll thread runs the same batches: one
+ *    more submitter.  capchan_ring_submit() is:
+ *     . mutex_lock_killable(ring_lock);
+ *     . while done < to_submit, capchan_ring_room(): the load-acquire of
+ *       sq_tail [S1] and want = min(to_submit - done, sq_tail - sq_head,
+ *       sq_entries) (none: stop, not busy); then three loads in this
+ *       order: atomic_read_acquire(inflight), READ_ONCE(cached_cq_tail),
+ *       smp_load_acquire(cq_head) [C2] (capchan_cq_space()); space =
+ *       cq_entries - (tail - head) - inflight, room = max_inflight -
+ *       inflight, n = min(want, space, room); n == 0: stop, busy;
+ *     . when the channel's chain goes on (ctx->chain.in_link) or
+ *       capchan_batch_fill() finds no chain ending within min(n, BATCH)
+ *       SQEs: one SQE under ring_lock, a batch of one:
+ *       capchan_ring_consume() (atomic_add(1, inflight), sq_head + 1), run
+ *       inline with the channel's chain state (in_link set from its LINK
+ *       bit), capchan_batch_post(), and round again with ring_lock held;
+ *     . else the batch, the SQEs up to the last chain end within
+ *       min(n, BATCH): capchan_ring_consume() (atomic_add(nr, inflight),
+ *       sq_head + nr), mutex_unlock(ring_lock), capchan_batch_run(): each
+ *       op runs inline, or (capchan_batch_run_one(), an op that may block,
+ *       MAYBLOCK says which, a free choice) goes to a worker with the rest
+ *       of its chain (capchan_workers_punt(): the reservations move with
+ *       the work, no new atomic_add; a punt that fails is an op run inline
+ *       after all, which the free choice covers); then capchan_batch_post():
+ *       spin_lock(cq_lock), capchan_post_cqe() for each op not punted (the
+ *       CQE at cached_cq_tail, then cached_cq_tail + 1),
+ *       capchan_publish_cqes() (store-release cq_tail [C1]; cq_published
+ *       [C3] gets the same value, read only by waiters, not modelled),
+ *       spin_unlock(cq_lock), and only then atomic_sub_return_release(
+ *       posted, inflight); done += nr; ENTER returns at done == to_submit,
+ *       else takes ring_lock again and goes round;
+ *     . mutex_unlock(ring_lock); ENTER returning -EBUSY (nothing consumed,
+ *       no CQ room or at the in-flight bound): the thread tries again once
+ *       anything capchan_ring_room() read has changed (a CQE reaped or
+ *       posted, a reservation made or dropped): waiting on exactly what
+ *       could change the answer, so a state where nothing ever can is a
+ *       deadlock.  The CQ waitqueue (ENTER(GETEVENTS), poll) is not
+ *       modelled, nor is the bound on ops while closing (*cut).
  *  - worker(w): capchan_worker() -> capchan_work_run(): takes a work off
  *    the queue and posts one CQE per op of it with capchan_post_cqe_locked():
- *    spin_lock(cq_lock), capchan_post_cqe() (write the CQE at
- *    cached_cq_tail, then cached_cq_tail + 1), capchan_publish_cqes()
- *    (store-release cq_tail [C1]; cq_published [C3] gets the same value
- *    in the same critical section and is only read by waiters, not
- *    modelled), spin_unlock(cq_lock), and only then
- *    atomic_dec_return_release(inflight).  What the op does, the worker
- *    pool (making, idling, exiting: workers->lock; here NW workers live
- *    throughout) and cancelling are left out; a cancelled or failed op
- *    posts its CQE the same way.
+ *    spin_lock(cq_lock), capchan_post_cqe(), capchan_publish_cqes(),
+ *    spin_unlock(cq_lock), and only then atomic_dec_return_release(
+ *    inflight).  What the op does, the worker pool (making, idling,
+ *    exiting: workers->lock; here NW workers live throughout) and
+ *    cancelling are left out; a cancelled or failed op posts its CQE the
+ *    same way.
  *  - app: the application's reaping thread (capchan_peek_cqe() /
  *    capchan_cqe_seen()): load-acquire cq_tail [C1], read the CQE,
- *    store-release cq_head [C2].  A separate process, so a one-thread
- *    application (reaping between its ENTERs) is one of the interleavings.
+ *    store-release cq_head [C2].  A separate process, so a thread reaping
+ *    between its ENTERs is one of the interleavings.
  *  - init, at the end: capchan_workers_destroy() at channel release, which
  *    waits for the workers to be done and WARNs if inflight is not 0.
  *
@@ -70,67 +81,95 @@
  * buffers.  Here every value travels one way, producer stores then a
  * release, consumer an acquire then loads (message passing), which TSO
  * keeps exactly as SC does:
- *  - worker -> submitter: CQE and cached_cq_tail under cq_lock, then
- *    atomic_dec_return_release(inflight) (a locked instruction: it drains
+ *  - poster (a worker, or a submitter's batch) -> submitter: CQE and
+ *    cached_cq_tail under cq_lock, then atomic_dec_return_release() /
+ *    atomic_sub_return_release(inflight) (locked instructions: they drain
  *    the buffer) -> atomic_read_acquire(inflight), then cached_cq_tail
- *    (loads stay in order on x86);
- *  - submitter -> worker: atomic_add(inflight) (locked), the work through
- *    workers->lock; both post under cq_lock (spin_lock is a locked RMW);
+ *    (loads stay in order on x86).  A batch posts without ring_lock, so
+ *    this holds between two ENTERs as between a worker and an ENTER;
+ *  - submitter -> submitter: the reservation (atomic_add, locked) and
+ *    sq_head are written under ring_lock and read under it by the next
+ *    holder (a mutex: release/acquire);
+ *  - submitter -> worker: the reservation was made under ring_lock before
+ *    the batch ran; the work goes through workers->lock; every poster
+ *    posts under cq_lock (spin_lock is a locked RMW);
  *  - kernel -> app [C1] and app -> kernel [C2]: store-release, then
  *    load-acquire.
  * And the loads a buffer could let run early read counters that only ever
  * move one way, stale values erring on the safe side: a stale cq_head or
- * cq_tail means less room, fewer CQEs seen; inflight only grows by the
- * submitter's own locked atomic_add, so a stale read of it is too high
- * (cq_lock taken for nothing, less room).  The one stale value that is
- * not safe, cached_cq_tail too low, is what reading inflight first rules
- * out, a load->load order TSO keeps (BROKEN_SPACE_ORDER breaks it).  On
- * weaker CPUs the same pairs are release/acquire or a lock, but the
- * argument above is the model's claim, not more.
+ * cached_cq_tail means less room, fewer CQEs seen; inflight only grows by
+ * ring_lock's holder's own locked atomic_add, which the reader, holding
+ * ring_lock, sees, so a stale read of it is too high (less room).  The one
+ * stale value that is not safe, cached_cq_tail too low for the inflight
+ * read, is what reading inflight first rules out, a load->load order TSO
+ * keeps (BROKEN_SPACE_ORDER breaks it).  On weaker CPUs the same pairs are
+ * release/acquire or a lock, but the argument above is the model's claim,
+ * not more.
  *
  * Steps.  Every load or store of shared state is a step of its own,
- * except: the submitter's post under cq_lock is one step (guarded by the
- * free lock: no lock holder looks in between, the app reads no slot at or
- * past cq_tail, and only the submitter reads cached_cq_tail without the
- * lock); the reservation and the queueing of a work are one step (no
- * worker can see the work before it is queued, and only workers besides
- * the submitter touch inflight); the app's reap is one step (the slot it
- * reads is written again only after its cq_head store, else it is an
- * overwrite, which the writer's assert catches in either order).  A
- * cached_cq_tail + 1 store is one step with its load: its writers are
- * never concurrent unless the protocol is already broken.
+ * except:
+ *  - capchan_ring_room()'s load of cq_head is one step with the
+ *    arithmetic after it and capchan_batch_fill() (which reads only what
+ *    ring_lock covers);
+ *  - capchan_ring_consume() is one step, with the mutex_unlock() after it
+ *    on the batch path and the op's chain state on the one-by-one path
+ *    (ring_lock held: the other submitters are out, and the workers' and
+ *    batches' decrements of inflight commute with the add);
+ *  - a punt is one step (no worker can see the work before it is queued);
+ *  - posts under cq_lock are one step per CQE, the first with spin_lock,
+ *    the last with the publish and spin_unlock (a worker's one CQE: all
+ *    of it one step): the app reads no slot at or past cq_tail, and the
+ *    one reader of cached_cq_tail without the lock, capchan_ring_room(),
+ *    sees it move CQE by CQE;
+ *  - the app's reap is one step (the slot it reads is written again only
+ *    after its cq_head store, else it is an overwrite, which the writer's
+ *    assert catches in either order).
  *
  * Properties (any violation is an error trail):
  *  - no CQE overwritten before the app read it (assert at each CQE write:
  *    its slot was read; the app marks a slot read);
  *  - the app never reads a slot before the CQE for that index was written
  *    in it (assert in app: the slot holds a CQE, posted at that index);
- *  - every op's CQE is read exactly once (assert in app: not seen before;
- *    at its end: all seen; an op whose CQE never comes leaves the app
- *    waiting: an invalid end state);
+ *  - every consumed SQE's CQE is read exactly once (assert in app: not
+ *    seen before; at its end: all seen; an op whose CQE never comes
+ *    leaves the app waiting: an invalid end state);
  *  - cq_tail never moves backwards (assert at each publish);
- *  - inflight never exceeds max_inflight (assert at the reservation), and
- *    is 0 once the workers are done (capchan_workers_destroy()'s WARN);
+ *  - inflight never exceeds max_inflight (assert at each reservation),
+ *    and is 0 once the workers are done (capchan_workers_destroy()'s WARN);
  *  - no deadlock (spin's invalid end states).
  *
- * Compile-time variants, each of which spin must refute (the first
- * three by an overwritten CQE, the fourth first by the WARN: inflight
- * ends at -1, its chain's second CQE having no reservation):
- *  -DBROKEN_SPACE_ORDER      capchan_cq_space() reads cached_cq_tail
- *                            before inflight: a worker's CQE between the
- *                            two loads is counted in neither.
+ * Compile-time variants, each of which spin must refute (by an
+ * overwritten CQE unless said otherwise):
+ *  -DBROKEN_SPACE_ORDER      capchan_ring_room() reads cached_cq_tail
+ *                            before inflight: a CQE posted and its
+ *                            reservation dropped between the two loads is
+ *                            counted in neither (by a worker, or by another
+ *                            ENTER's batch: caught with -DMAYBLOCK=0 too).
  *  -DBROKEN_WORKER_EARLY     the worker drops inflight before it posts.
- *  -DBROKEN_SUBMIT_NOCHECK   capchan_post_cqe_submit() never takes cq_lock
- *                            (does not look at inflight).
- *  -DBROKEN_CHAIN_RESERVE    capchan_workers_punt() reserves one slot for
- *                            a chain of two (atomic_add(1, ...)).
+ *  -DBROKEN_BATCH_EARLY      capchan_batch_post() drops the batch's
+ *                            reservations before it posts.
+ *  -DBROKEN_RESERVE_UNLOCKED capchan_ring_consume()'s atomic_add after
+ *                            mutex_unlock(ring_lock): another ENTER checks
+ *                            the room between this one's check and its
+ *                            reservation (the bound's assert; an overwrite
+ *                            when MAXIF > CQ).
+ *  -DBROKEN_PUNT_RESERVE     capchan_workers_punt() reserves the work's
+ *                            slots again, atomic_add(1 + nr_rest), as
+ *                            before the batches (the bound's assert, else
+ *                            the WARN: inflight never gets back to 0).
+ *  -DBROKEN_PUNT_MASK        capchan_batch_run_one() marks only the op it
+ *                            hands over as punted, not the rest of its
+ *                            chain: the batch posts those CQEs as well as
+ *                            the worker (a CQE read twice).
  *
  * Parameters: -DCQ=n cq_entries; -DSQ=n sq_entries (<= CQ, as SETUP
  * wants; default CQ); -DNOPS=n SQEs in all (at most 15); -DMAXIF=n
- * max_inflight; -DNW=n workers; -DLINKS=mask SQEs with CAPCHAN_SQE_LINK
- * (bit i: SQE i links to SQE i + 1; default 5: chains 0-1 and 2-3);
- * -DMAYBLOCK=mask SQEs whose op may stop with -EIOCBQUEUED (default all).
- * Defaults: CQ 2, NOPS 5, MAXIF 2, NW 2.
+ * max_inflight; -DNW=n workers; -DNSUB=n submitting threads; -DBATCH=n
+ * CAPCHAN_SUBMIT_BATCH (8 in module/ring.c; at most 7 here);
+ * -DLINKS=mask SQEs with CAPCHAN_SQE_LINK (bit i: SQE i links to SQE
+ * i + 1; default 5: chains 0-1 and 2-3); -DMAYBLOCK=mask SQEs whose op
+ * may stop with -EIOCBQUEUED (default all).  Defaults: CQ 2, NOPS 4,
+ * MAXIF 2, NW 1, NSUB 2, BATCH 2.
  */
 
 #ifndef CQ
@@ -140,13 +179,19 @@
 #define SQ	CQ
 #endif
 #ifndef NOPS
-#define NOPS	5
+#define NOPS	4
 #endif
 #ifndef MAXIF
 #define MAXIF	2
 #endif
 #ifndef NW
-#define NW	2
+#define NW	1
+#endif
+#ifndef NSUB
+#define NSUB	2
+#endif
+#ifndef BATCH
+#define BATCH	2
 #endif
 #ifndef LINKS
 #define LINKS	5
@@ -168,75 +213,72 @@ byte cached_cq_tail;	/* ctx->cached_cq_tail */
 short inflight;		/* ctx->inflight (an atomic_t: may go below 0) */
 bool cq_lock;		/* ctx->cq_lock */
 
+bool ring_lock;		/* ctx->ring_lock */
+byte sq_tail;		/* rings->sq_tail: SQEs published [S1] */
+byte sq_head;		/* ctx->cached_sq_head (and rings->sq_head [S2]) */
+bool in_link;		/* ctx->chain.in_link */
+
 /* workers->queue: the first SQE of a work and its number of CQEs */
 chan works = [NOPS] of { byte, byte };
 
 /* ghosts */
-byte busy;		/* workers running a work */
+byte running;		/* workers running a work */
 short got;		/* SQEs whose CQE the app read: bit i for SQE i */
-bool sub_done, app_done;
+byte subs_done;
+bool app_done;
 
 /*
- * capchan_post_cqe()'s write of the CQE at index @t: its slot must hold
- * no CQE the app has not read.
+ * capchan_post_cqe() for SQE @op, cq_lock held: the CQE at cached_cq_tail,
+ * whose slot must hold no CQE the app has not read, then the tail + 1.
  */
-inline write_cqe(t, op)
+inline post_cqe(op)
 {
-	assert(cqe[(t) % CQ] == 0);	/* no unread CQE overwritten */
-	cqe[(t) % CQ] = (op) + 1;
-	cqe_idx[(t) % CQ] = t
+	assert(cqe[cached_cq_tail % CQ] == 0);	/* no unread CQE overwritten */
+	cqe[cached_cq_tail % CQ] = (op) + 1;
+	cqe_idx[cached_cq_tail % CQ] = cached_cq_tail;
+	cached_cq_tail++
 }
 
 /* capchan_publish_cqes(): [C1], never backwards */
-inline publish(t)
+inline publish()
 {
-	assert((t) >= cq_tail);
-	cq_tail = t
+	assert(cached_cq_tail >= cq_tail);
+	cq_tail = cached_cq_tail
 }
 
-/* capchan_post_cqe_locked(), for SQE @op */
-inline post_locked(op, t)
+/* a reservation made: within the bound */
+inline reserve(n)
 {
-#ifdef BROKEN_WORKER_EARLY
-	inflight--;
-#endif
-	/* spin_lock(&ctx->cq_lock); the CQE at cached_cq_tail */
-	d_step {
-		!cq_lock ->
-		cq_lock = true;
-		t = cached_cq_tail;
-		write_cqe(t, op)
-	}
-	/* WRITE_ONCE(cached_cq_tail, cached_cq_tail + 1) */
-	cached_cq_tail++;
-	d_step {
-		/* capchan_publish_cqes() */
-		t = cached_cq_tail;
-		publish(t);
-		/* spin_unlock(&ctx->cq_lock) */
-		cq_lock = false;
-		t = 0
-	}
-#ifndef BROKEN_WORKER_EARLY
-	/* atomic_dec_return_release(&ctx->inflight) */
-	inflight--
-#endif
+	inflight = inflight + (n);
+	assert(inflight <= MAXIF)
 }
 
 /* capchan_worker() -> capchan_work_run() */
 proctype worker(byte w)
 {
-	byte first, cnt, i, t;
+	byte first, cnt, i;
 
 end:	do
-	:: atomic { works ? first, cnt -> busy++; i = 0 };
+	:: atomic { works ? first, cnt -> running++; i = 0 };
 		do
 		:: i < cnt ->
-			post_locked(first + i, t);
+			/* capchan_post_cqe_locked() */
+#ifdef BROKEN_WORKER_EARLY
+			inflight--;
+#endif
+			d_step {
+				!cq_lock ->
+				post_cqe(first + i);
+				publish()
+			}
+#ifndef BROKEN_WORKER_EARLY
+			/* atomic_dec_return_release(&ctx->inflight) */
+			inflight--;
+#endif
 			i++
 		:: else ->
 			d_step {
-				busy--;
+				running--;
 				first = 0;
 				cnt = 0;
 				i = 0
@@ -247,67 +289,61 @@ end:	do
 }
 
 /*
- * capchan_chain_rest(): SQEs after the current one in its chain, all
- * published; @ok false when the chain goes on past @tl or @mx.
+ * capchan_batch_post() for the @nr SQEs from @first, bit k of @punted set
+ * for those a worker has (@np of them): post the others under cq_lock,
+ * publish, then drop the others' reservations.
  */
-inline chain_rest(hd, tl, mx, n, ok, i)
+inline batch_post(first, nr, punted, np, k, held)
 {
-	n = 0;
-	ok = false;
-	i = hd;
+#ifdef BROKEN_BATCH_EARLY
+	inflight = inflight - ((nr) - (np));
+#endif
+	k = 0;
 	do
-	:: i != tl && n < mx ->
-		n++;
-		if
-		:: !LINKED(i) -> ok = true; break
-		:: else -> i++
-		fi
-	:: else -> break
+	:: k < (nr) && ((punted) >> k) & 1 -> k++
+	:: k < (nr) && !(((punted) >> k) & 1) ->
+		d_step {
+			/* spin_lock(&ctx->cq_lock) with the first */
+			(held || !cq_lock) ->
+			cq_lock = true;
+			held = true;
+			post_cqe((first) + k);
+			k++;
+			do
+			:: k < (nr) && ((punted) >> k) & 1 -> k++
+			:: else -> break
+			od;
+			if
+			:: k == (nr) ->
+				/* with the last: publish, spin_unlock() */
+				publish();
+				cq_lock = false;
+				held = false
+			:: else -> skip
+			fi
+		}
+	:: k == (nr) -> break
 	od;
-	i = 0
-}
-
-/* capchan_post_cqe_submit() */
-inline post_submit(op, t, r)
-{
-#ifndef BROKEN_SUBMIT_NOCHECK
-	r = inflight;		/* atomic_read_acquire() */
+#ifndef BROKEN_BATCH_EARLY
+	/* atomic_sub_return_release(n, &ctx->inflight) */
 	if
-	:: r != 0 ->
-		/* under cq_lock: lock, capchan_post_cqe(), unlock */
-		d_step {
-			!cq_lock ->
-			t = cached_cq_tail;
-			write_cqe(t, op);
-			cached_cq_tail = t + 1;
-			t = 0
-		}
-	:: else ->
-#endif
-		d_step {
-			t = cached_cq_tail;
-			write_cqe(t, op)
-		}
-		cached_cq_tail++;
-		t = 0
-#ifndef BROKEN_SUBMIT_NOCHECK
+	:: (nr) > (np) -> inflight = inflight - ((nr) - (np))
+	:: else -> skip
 	fi;
-	r = 0
 #endif
+	k = 0
 }
 
-/* The ENTERs: capchan_ring_submit() until every SQE is consumed. */
-proctype submitter()
+/* The ENTERs of one thread: capchan_ring_submit() until all is consumed. */
+proctype submitter(byte id)
 {
-	byte next;		/* ctx->cached_sq_head */
-	byte tail;		/* rings->sq_tail: published SQEs [S1] */
 	byte todo;		/* to_submit */
-	byte done, space, t, h, tq, op, rest, i;
-	short r, rs, used;
-	bool blocks, ok;
+	byte done, want, n, first, nr, k, np, punted, h, tq;
+	short rs;
+	bool busy, locked, held;
 
 	do
-	:: next == NOPS -> break
+	:: sq_head == NOPS -> break
 	:: else ->
 		atomic {
 			/*
@@ -316,143 +352,217 @@ proctype submitter()
 			 * [S1]), then ENTER(to_submit: all waiting).
 			 */
 			if
-			:: tail == next -> tail++
+			:: sq_tail == sq_head && sq_tail < NOPS -> sq_tail++
 			:: else -> skip
 			fi;
 			do
-			:: tail < NOPS && tail - next < SQ -> tail++
+			:: sq_tail < NOPS && sq_tail - sq_head < SQ -> sq_tail++
 			:: true -> break
 			od;
-			todo = tail - next;
-			done = 0
-		}
-		/* capchan_cq_space() */
-#ifndef BROKEN_SPACE_ORDER
-		rs = inflight;		/* atomic_read_acquire() */
-		t = cached_cq_tail;	/* READ_ONCE() */
-#else
-		t = cached_cq_tail;
-		rs = inflight;
-#endif
-		d_step {
-			h = cq_head;	/* smp_load_acquire() [C2] */
-			tq = t;
-			used = t + rs - h;
+			todo = sq_tail - sq_head;
 			if
-			:: used < 0 || used > CQ -> space = 0
-			:: else -> space = CQ - used
+			:: todo == 0 -> todo = 1
+			:: else -> skip
 			fi;
-			used = 0;
-			t = 0
+			done = 0;
+			busy = false
 		}
+		/* mutex_lock_killable(&ctx->ring_lock) */
+		atomic { !ring_lock -> ring_lock = true; locked = true };
 		do
-		:: atomic {
-			/* atomic_read(): the in-flight bound, backpressure */
-			r = inflight;
-			if
-			:: done < todo && space > 0 && r >= 0 && r < MAXIF ->
-				/* consume the SQE */
-				op = next;
-				next++;
-				/* capchan_execute(): -EIOCBQUEUED? */
+		:: done == todo -> break
+		:: else ->
+			/* capchan_ring_room(): smp_load_acquire(sq_tail) [S1] */
+			d_step {
+				want = todo - done;
 				if
-				:: MAY_BLOCK(op) -> blocks = true
-				:: true -> blocks = false
+				:: sq_tail - sq_head < want -> want = sq_tail - sq_head
+				:: else -> skip
 				fi
-			:: else -> break
-			fi
-		   }
+			}
 			if
-			:: blocks ->
-				/* capchan_ring_punt() */
-				atomic {
-					rest = 0;
-					ok = true;
-					if
-					:: LINKED(op) ->
-						chain_rest(next, tail,
-							   todo - done - 1,
-							   rest, ok, i)
-					:: else -> skip
-					fi;
-					r = inflight;	/* atomic_read() */
-					if
-					:: ok && 1 + rest <= space &&
-					   r + 1 + rest <= MAXIF -> skip
-					:: else -> ok = false
-					fi
-				}
-			:: else -> ok = false
+			:: want == 0 -> break
+			:: else -> skip
 			fi;
-			if
-			:: ok ->
+#ifndef BROKEN_SPACE_ORDER
+			rs = inflight;		/* atomic_read_acquire() */
+			tq = cached_cq_tail;	/* READ_ONCE() */
+#else
+			tq = cached_cq_tail;
+			rs = inflight;
+#endif
+			d_step {
+				h = cq_head;	/* smp_load_acquire() [C2] */
+				/* capchan_cq_space(), the in-flight bound */
+				if
+				:: tq < h || tq - h > CQ || rs < 0 ||
+				   rs > CQ - (tq - h) ->
+					n = 0
+				:: else ->
+					n = CQ - (tq - h) - rs
+				fi;
+				if
+				:: rs >= MAXIF -> n = 0
+				:: n > MAXIF - rs -> n = MAXIF - rs
+				:: else -> skip
+				fi;
+				if
+				:: n > want -> n = want
+				:: else -> skip
+				fi;
+				want = 0;
+				busy = (n == 0);
 				/*
-				 * capchan_workers_punt(): reserve, then
-				 * queue; the rest of the chain consumed
+				 * capchan_batch_fill(): the SQEs up to the
+				 * last chain end within min(n, BATCH), none
+				 * when the channel's chain goes on (ring_lock
+				 * held: nothing here is another's to change)
+				 */
+				if
+				:: n > BATCH -> n = BATCH
+				:: else -> skip
+				fi;
+				nr = 0;
+				if
+				:: !in_link ->
+					k = 0;
+					do
+					:: k < n ->
+						if
+						:: !LINKED(sq_head + k) -> nr = k + 1
+						:: else -> skip
+						fi;
+						k++
+					:: else -> break
+					od;
+					k = 0
+				:: else -> skip
+				fi;
+				n = 0
+			}
+			if
+			:: busy -> break
+			:: !busy && nr == 0 ->
+				/*
+				 * One SQE of a long chain, ring_lock held:
+				 * capchan_ring_consume(ctx, 1), then run
+				 * inline with ctx->chain
 				 */
 				d_step {
-#ifndef BROKEN_CHAIN_RESERVE
-					inflight = inflight + 1 + rest;
-#else
-					inflight = inflight + 1;
-#endif
-					assert(inflight <= MAXIF);
-					works ! op, 1 + rest;
-					next = next + rest;
-					space = space - 1 - rest;
-					done = done + 1 + rest;
-					rest = 0;
-					ok = false;
-					blocks = false;
-					r = 0
+					reserve(1);
+					first = sq_head;
+					sq_head++;
+					in_link = LINKED(first)
+				}
+				batch_post(first, 1, 0, 0, k, held);
+				d_step {
+					done++;
+					first = 0
 				}
 			:: else ->
-				/* inline (or capchan_execute_finish()) */
-				post_submit(op, t, r);
+#ifndef BROKEN_RESERVE_UNLOCKED
+				/* capchan_ring_consume(), mutex_unlock() */
 				d_step {
-					space--;
-					done++;
-					blocks = false;
-					op = 0
+					reserve(nr);
+					first = sq_head;
+					sq_head = sq_head + nr;
+					ring_lock = false;
+					locked = false
 				}
+#else
+				d_step {
+					first = sq_head;
+					sq_head = sq_head + nr;
+					ring_lock = false;
+					locked = false
+				}
+				reserve(nr);
+#endif
+				/* capchan_batch_run() */
+				k = 0;
+				do
+				:: k < nr ->
+					if
+					:: MAY_BLOCK(first + k) ->
+						/*
+						 * -EIOCBQUEUED: capchan_workers_punt()
+						 * with the rest of its chain
+						 */
+						d_step {
+							n = k;
+							do
+							:: n + 1 < nr && LINKED(first + n) -> n++
+							:: else -> break
+							od;
+							works ! first + k, n + 1 - k;
+#ifdef BROKEN_PUNT_RESERVE
+							reserve(n + 1 - k);
+#endif
+#ifndef BROKEN_PUNT_MASK
+							/* GENMASK(end, i) */
+							np = np + n + 1 - k;
+							do
+							:: k <= n ->
+								punted = punted | (1 << k);
+								k++
+							:: else -> break
+							od;
+#else
+							np++;
+							punted = punted | (1 << k);
+							k = n + 1;
+#endif
+							n = 0
+						}
+					:: true -> k++	/* inline */
+					fi
+				:: else -> break
+				od;
+				batch_post(first, nr, punted, np, k, held);
+				d_step {
+					done = done + nr;
+					first = 0;
+					nr = 0;
+					np = 0;
+					punted = 0
+				}
+				if
+				:: done == todo -> break	/* returned */
+				:: else ->
+					/* mutex_lock_killable(&ctx->ring_lock) */
+					atomic {
+						!ring_lock ->
+						ring_lock = true;
+						locked = true
+					}
+				fi
 			fi
 		od;
-		/* [S2] sq_head: the thread's own business here */
+		/* mutex_unlock(&ctx->ring_lock) */
 		if
-		:: done > 0 ->
-			r = inflight;	/* atomic_read_acquire() */
-			if
-			:: r != 0 ->
-				d_step {
-					!cq_lock ->
-					t = cached_cq_tail;
-					publish(t);
-					t = 0
-				}
-			:: else ->
-				t = cached_cq_tail;
-				d_step {
-					publish(t);
-					t = 0
-				}
-			fi
-		:: else ->
+		:: locked -> d_step { ring_lock = false; locked = false }
+		:: else -> skip
+		fi;
+		if
+		:: done == 0 && busy ->
 			/*
-			 * -EBUSY: again once anything capchan_cq_space() or
-			 * the bound read changed: a CQE reaped, a worker's
-			 * CQE posted or its reservation dropped
+			 * -EBUSY: again once anything capchan_ring_room()
+			 * read changed: a CQE reaped or posted, a reservation
+			 * made or dropped
 			 */
 			cq_head != h || cached_cq_tail != tq || inflight != rs
+		:: else -> skip
 		fi;
 		d_step {
-			r = 0;
 			rs = 0;
 			h = 0;
 			tq = 0;
-			op = 0
+			todo = 0;
+			done = 0;
+			busy = false
 		}
 	od;
-	sub_done = true
+	subs_done++
 }
 
 /* The reaping thread: capchan_peek_cqe(), capchan_cqe_seen(). */
@@ -490,11 +600,15 @@ init {
 		:: else -> break
 		od;
 		run app();
-		run submitter();
+		w = 0;
+		do
+		:: w < NSUB -> run submitter(w); w++
+		:: else -> break
+		od;
 		w = 0
 	}
 	/* channel release: capchan_workers_destroy() once all is done */
-	sub_done && app_done && busy == 0 && len(works) == 0;
+	subs_done == NSUB && app_done && running == 0 && len(works) == 0;
 	assert(inflight == 0);
 	assert(cq_tail == NOPS && cached_cq_tail == NOPS)
 }

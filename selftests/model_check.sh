@@ -8,9 +8,11 @@
 #                             buffers
 #   module/cap_lifecycle.pml  capability enter/exit, derive, export/import,
 #                             revoke, close
-#   module/ring_workers.pml   the CQ with two producers: the submitter and
-#                             the workers, with CQE slots reserved for ops
-#                             handed to workers (ctx->inflight, cq_lock)
+#   module/ring_workers.pml   the CQ and its producers: two ENTER threads
+#                             taking batches of SQEs under ring_lock with
+#                             their CQE slots reserved (ctx->inflight),
+#                             posting under cq_lock, and the workers they
+#                             hand blocking ops to
 #
 # Each model is checked exhaustively (spin -a, pan built with -DSAFETY:
 # assertions and invalid end states, i.e. deadlocks), and each of its
@@ -40,7 +42,7 @@ if ! command -v spin > /dev/null 2>&1 || ! command -v gcc > /dev/null 2>&1; then
 	exit 1
 fi
 
-plan=17
+plan=21
 echo "1..$plan"
 
 # run_pan NAME MODEL EXPECT DESCRIPTION [SPIN -D OPTIONS...]
@@ -110,12 +112,17 @@ run_pan cap-norecheck $c fail "cap_lifecycle broken: capchan_cap_enter() without
 run_pan cap-inc $c fail "cap_lifecycle broken: capchan_cap_enter() with atomic_inc() is caught" -DBROKEN_ENTER_INC
 run_pan cap-link $c fail "cap_lifecycle broken: capchan_cap_link() under a revoked parent is caught" -DBROKEN_LINK_NO_CHECK
 w=ring_workers.pml
-run_pan workers2 $w pass "ring_workers: CQ 2, 5 SQEs, chains of 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2
-run_pan workers4 $w pass "ring_workers: CQ 4, 7 SQEs, chains of 3 and 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=4 -DNOPS=7 -DLINKS=38 -DMAXIF=3 -DNW=2
-run_pan workers2-spaceorder $w fail "ring_workers broken: capchan_cq_space() reading cached_cq_tail before inflight is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_SPACE_ORDER
-run_pan workers2-early $w fail "ring_workers broken: worker dropping inflight before it posts is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_WORKER_EARLY
-run_pan workers2-nocheck $w fail "ring_workers broken: ENTER posting without cq_lock regardless of inflight is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_SUBMIT_NOCHECK
-run_pan workers2-chain $w fail "ring_workers broken: punt reserving one slot for a chain of two is caught" -DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DBROKEN_CHAIN_RESERVE
+w2="-DCQ=2 -DNOPS=5 -DLINKS=5 -DMAXIF=2 -DNW=2 -DNSUB=2 -DBATCH=2"
+run_pan workers2 $w pass "ring_workers: CQ 2, 5 SQEs, chains of 2, 2 ENTERs, batch 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" $w2
+run_pan workers4 $w pass "ring_workers: CQ 4, 5 SQEs, a chain of 3 run op by op, bound 3, 2 ENTERs, batch 2, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=4 -DNOPS=5 -DLINKS=6 -DMAXIF=3 -DNW=2 -DNSUB=2 -DBATCH=2
+run_pan workers3-batch3 $w pass "ring_workers: CQ 3, 5 SQEs, a chain of 3 in one batch, 2 ENTERs, batch 3, 2 workers: no lost/overwritten/early CQE, tail monotonic, inflight bounded, no deadlock" -DCQ=3 -DNOPS=5 -DLINKS=6 -DMAXIF=3 -DNW=2 -DNSUB=2 -DBATCH=3
+run_pan workers2-spaceorder $w fail "ring_workers broken: capchan_ring_room() reading cached_cq_tail before inflight is caught" $w2 -DBROKEN_SPACE_ORDER
+run_pan workers2-spaceorder-enter $w fail "ring_workers broken: the same is caught between two ENTERs, no op punted" $w2 -DMAYBLOCK=0 -DBROKEN_SPACE_ORDER
+run_pan workers2-early $w fail "ring_workers broken: worker dropping inflight before it posts is caught" $w2 -DBROKEN_WORKER_EARLY
+run_pan workers2-batchearly $w fail "ring_workers broken: batch dropping its reservations before it posts is caught" $w2 -DBROKEN_BATCH_EARLY
+run_pan workers2-unlocked $w fail "ring_workers broken: reserving after ring_lock is let go of is caught" $w2 -DBROKEN_RESERVE_UNLOCKED
+run_pan workers2-puntreserve $w fail "ring_workers broken: punt reserving the work's slots again is caught" $w2 -DBROKEN_PUNT_RESERVE
+run_pan workers2-puntmask $w fail "ring_workers broken: batch posting the rest of a punted chain too is caught" $w2 -DBROKEN_PUNT_MASK
 
 if [ "$n" -ne "$plan" ]; then
 	echo "not ok $((n + 1)) - model_check.sh: plan says $plan checks, ran $n"
