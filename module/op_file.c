@@ -22,20 +22,44 @@ int capchan_prep_rw(const struct capchan_sqe *sqe)
 
 /*
  * Freeze protection: vfs_iter_write() takes it itself only since 6.8;
- * before that its callers do, as the write(2) paths do.
+ * before that its callers do, as the write(2) paths do (without blocking
+ * for a non-blocking attempt: a frozen file system is -EAGAIN).
  */
 static ssize_t capchan_iter_write(struct file *file, struct iov_iter *iter,
-				  loff_t *pos)
+				  loff_t *pos, rwf_t flags)
 {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
 	ssize_t ret;
 
-	file_start_write(file);
-	ret = vfs_iter_write(file, iter, pos, 0);
-	file_end_write(file);
+	if (!S_ISREG(file_inode(file)->i_mode))
+		return vfs_iter_write(file, iter, pos, flags);
+	if (!(flags & RWF_NOWAIT))
+		sb_start_write(file_inode(file)->i_sb);
+	else if (!sb_start_write_trylock(file_inode(file)->i_sb))
+		return -EAGAIN;
+	ret = vfs_iter_write(file, iter, pos, flags);
+	sb_end_write(file_inode(file)->i_sb);
 	return ret;
 #else
-	return vfs_iter_write(file, iter, pos, 0);
+	return vfs_iter_write(file, iter, pos, flags);
+#endif
+}
+
+/*
+ * Can a WRITE to @file be tried without blocking?  Where the file system
+ * says so: direct I/O, or buffered writes it can refuse to wait for (ext4
+ * on 6.1 refuses IOCB_NOWAIT for those: they run inline).
+ */
+static bool capchan_write_nowait(const struct file *file)
+{
+	if (!(file->f_mode & FMODE_NOWAIT))
+		return false;
+	if (file->f_flags & O_DIRECT)
+		return true;
+#ifdef FOP_BUFFER_WASYNC
+	return file->f_op->fop_flags & FOP_BUFFER_WASYNC;
+#else
+	return file->f_mode & FMODE_BUF_WASYNC;
 #endif
 }
 
@@ -59,13 +83,16 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 
 	/*
 	 * From the rings, a positioned READ of a file that can tell is tried
-	 * without blocking first (IOCB_NOWAIT, and IOCB_NOIO: no I/O is
-	 * started); what it could not do a worker finishes (worker.c).
-	 * Reads at the file position run inline: finishing one in two parts
-	 * would let another read of the shared position in between.
+	 * without blocking first (IOCB_NOWAIT; on 6.1 also IOCB_NOIO: no I/O
+	 * is started), and so is a positioned WRITE where the file system
+	 * can say (capchan_write_nowait()); what it could not do a worker
+	 * finishes (worker.c).  I/O at the file position runs inline:
+	 * finishing one in two parts would let another at the shared
+	 * position in between.
 	 */
-	nowait = req->may_punt && dir == ITER_DEST && !use_pos &&
-		 (file->f_mode & FMODE_NOWAIT);
+	nowait = req->may_punt && !use_pos &&
+		 (dir == ITER_DEST ? file->f_mode & FMODE_NOWAIT :
+				     capchan_write_nowait(file));
 	if (req->done) {
 		/* a worker, after a short non-blocking part */
 		buf += req->done;
@@ -102,7 +129,8 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	if (dir == ITER_DEST)
 		ret = vfs_iter_read(file, &iter, &pos, nowait ? RWF_NOWAIT : 0);
 	else
-		ret = capchan_iter_write(file, &iter, &pos);
+		ret = capchan_iter_write(file, &iter, &pos,
+					 nowait ? RWF_NOWAIT : 0);
 	if (use_pos && ret >= 0)
 		file->f_pos = pos;
 	if (locked)
@@ -112,12 +140,13 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 		if (ret == -EAGAIN)
 			return -EIOCBQUEUED;
 		/*
-		 * Part of a regular file is not cached: a worker reads the
-		 * rest, as read(2) would have (a short read at the end of the
-		 * file, or of a pipe or socket, is the answer itself).
+		 * Part of a regular file is not cached (or could not be
+		 * written without waiting): a worker does the rest, as
+		 * read(2) and write(2) would have (a short read at the end of
+		 * the file, or of a pipe or socket, is the answer itself).
 		 */
 		if (ret > 0 && ret < len && S_ISREG(file_inode(file)->i_mode) &&
-		    pos < i_size_read(file_inode(file))) {
+		    (dir == ITER_SOURCE || pos < i_size_read(file_inode(file)))) {
 			req->done = ret;
 			return -EIOCBQUEUED;
 		}

@@ -70,6 +70,17 @@
  *    directory MKDIR made has mode 0750 from 0777 under umask 027.
  *  - statat_cached_then_miss: STATAT of a cached name: no punt; after the
  *    drop: one punt; both the same size.
+ *
+ * WRITE is tried without blocking where the file system can say so
+ * (module/op_file.c capchan_write_nowait()): direct I/O on ext4 can, and
+ * refuses (-EAGAIN) a write that must allocate blocks first:
+ *  - dio_write_allocates_in_a_worker: a positioned O_DIRECT WRITE into a
+ *    new file goes to exactly one worker, the exact bytes land; the same
+ *    WRITE again, now an overwrite of written blocks, runs inline.
+ *  - buffered_write_runs_inline: a buffered positioned WRITE stays inline
+ *    where ext4 refuses to be asked (pwritev2(RWF_NOWAIT) says
+ *    EOPNOTSUPP: 6.1), is at most one punt where it can; the bytes land
+ *    either way.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -842,6 +853,70 @@ TEST_F_TIMEOUT(disk, statat_cached_then_miss, 120)
 	capchan_prep_statat(&s, dh, "sub/f", &st, 0);
 	EXPECT_EQ(0, ring_one(self, &s, &went));
 	EXPECT_FALSE(went) TH_LOG("STATAT of a cached name went to a worker");
+}
+
+TEST_F_TIMEOUT(disk, dio_write_allocates_in_a_worker, 120)
+{
+	char path[PATH_MAX + 32];
+	struct capchan_sqe s;
+	unsigned char *buf;
+	bool went;
+	int fd, h, i;
+
+	NEED_DISK();
+	snprintf(path, sizeof(path), "%s/dio", self->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd) TH_LOG("O_DIRECT: %s", strerror(errno));
+	ASSERT_EQ(0, posix_memalign((void **)&buf, PAGE, 2 * PAGE));
+	memcpy(buf, self->data, 2 * PAGE);
+	h = cc_grant(self->ch.fd, fd, R_READ | R_WRITE | R_SEEK, NULL);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("grant: %d", h);
+	for (i = 0; i < 2; i++) {
+		capchan_prep_write(&s, h, buf, 2 * PAGE, 0);
+		EXPECT_EQ(2 * PAGE, ring_one(self, &s, &went));
+		/* the first one allocates: ext4 says -EAGAIN without waiting */
+		EXPECT_EQ(i == 0, went) TH_LOG("WRITE %d %s", i,
+					       went ? "went to a worker" : "ran inline");
+	}
+	memset(buf, 0, 2 * PAGE);
+	ASSERT_EQ(2 * PAGE, pread(fd, buf, 2 * PAGE, 0));
+	EXPECT_EQ(0, memcmp(buf, self->data, 2 * PAGE));
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
+	free(buf);
+	close(fd);
+}
+
+TEST_F_TIMEOUT(disk, buffered_write_runs_inline, 120)
+{
+	char path[PATH_MAX + 32];
+	struct iovec iov = { .iov_base = self->data, .iov_len = PAGE };
+	struct capchan_sqe s;
+	long long punted;
+	bool went, refused;
+	int fd, h;
+
+	NEED_DISK();
+	snprintf(path, sizeof(path), "%s/buffered", self->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	/* does ext4 take non-blocking buffered writes on this kernel? */
+	refused = pwritev2(fd, &iov, 1, 0, RWF_NOWAIT) < 0 &&
+		  errno == EOPNOTSUPP;
+	h = cc_grant(self->ch.fd, fd, R_READ | R_WRITE | R_SEEK, NULL);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("grant: %d", h);
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	capchan_prep_write(&s, h, self->data, BIG, 0);
+	EXPECT_EQ(BIG, ring_one(self, &s, &went));
+	TH_LOG("non-blocking buffered writes %s; this WRITE %s",
+	       refused ? "refused" : "taken",
+	       went ? "went to a worker" : "ran inline");
+	if (refused)
+		EXPECT_FALSE(went);
+	EXPECT_GE(punted + 1, cc_fdv(self->ch.fd, "worker-punted"));
+	memset(self->buf, 0, BIG);
+	ASSERT_EQ(BIG, pread(fd, self->buf, BIG, 0));
+	EXPECT_EQ(0, memcmp(self->buf, self->data, BIG));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

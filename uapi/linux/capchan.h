@@ -318,10 +318,12 @@ struct capchan_params {
  * or sysfs, which have none to wait for): an OPEN or STATAT whose path
  * is not all in the dentry cache (walked with LOOKUP_CACHED first), every
  * op that changes the file system (OPEN with O_CREAT or O_TRUNC, MKDIR,
- * SYMLINK, UNLINK, RMDIR, RENAME, TRUNCATE) and READDIR.  Other ops run
- * inline even if they block, WRITE above all: a buffered write waits
- * only for dirty-page throttling or the journal, the kernel refuses to
- * try one without blocking on ext4 (6.1), and a hand-over per write would
+ * SYMLINK, UNLINK, RMDIR, RENAME, TRUNCATE) and READDIR.  A positioned
+ * WRITE is tried with IOCB_NOWAIT where the file system can be asked
+ * (direct I/O; buffered writes where it takes them: not ext4), and goes
+ * on in a worker if it would wait.  Other ops run inline even if they
+ * block, buffered writes to ext4 among them: they wait only for
+ * dirty-page throttling or the journal, and a hand-over per write would
  * cost more than it saves; ASYNC asks for one.  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  A chain that goes on from
