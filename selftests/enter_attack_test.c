@@ -24,6 +24,11 @@
  *  - cq_garbage_small_inflight: max_inflight 2, three threads ENTER NOPs,
  *    ASYNC NOPs and READs while the reaper scribbles impossible CQ heads:
  *    every consumed SQE has exactly one exact CQE, inflight back to 0.
+ *  - revoke_vs_blocked_batch: a READ consumed with a STAT blocked in a
+ *    page fault starts after a REVOKE from another ENTER returned:
+ *    -EKEYREVOKED, the STAT that had started finishes.
+ *  - sq_tail_garbage: garbage SQ tails while three threads ENTER: one
+ *    CQE per consumed SQE, cq_tail == sq_head, inflight back to 0.
  *  - exit_mid_batch: a process exits with two ENTERs blocked mid-batch,
  *    a chain blocked op by op under ring_lock and an ENTER waiting for
  *    that lock: every consumed SQE has its exact CQE, the waiting one
@@ -933,6 +938,228 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 	EXPECT_EQ(0, res[19]);
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-head"));
 	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+}
+
+/* ------------------------------------------------------------------ */
+/* revoke_vs_blocked_batch                                             */
+/* ------------------------------------------------------------------ */
+
+struct ea_stat_enter {
+	pthread_t thread;
+	struct capchan *ch;
+	uint32_t h;
+	void *page;
+	void *buf;
+	int res;
+};
+
+/* STAT into the missing page, then READ, one batch of one ENTER */
+static void *ea_stat_read_main(void *arg)
+{
+	struct ea_stat_enter *e = arg;
+	struct capchan_sqe s;
+
+	capchan_prep_stat(&s, e->h, e->page);
+	s.user_data = 1;
+	cc_sq_push(e->ch, &s);
+	capchan_prep_read(&s, e->h, e->buf, 64, 0);
+	s.user_data = 2;
+	cc_sq_push(e->ch, &s);
+	e->res = cc_enter(e->ch->fd, 2, 0, 0);
+	return NULL;
+}
+
+/*
+ * An op that was consumed with others before a REVOKE but starts after
+ * the REVOKE returned (its batch held up by the op before it, blocked in
+ * a page fault) is refused: -EKEYREVOKED.  The op that had started (the
+ * STAT, blocked in its copy out) finishes.  A REVOKE from another ENTER
+ * meanwhile runs at once beside the blocked batch.
+ */
+TEST_F_TIMEOUT(ea, revoke_vs_blocked_batch, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct ea_stat_enter e;
+	struct cc_uffd_page u;
+	struct capchan_cqe c;
+	unsigned char buf[64];
+	int fd, h, child, r, i, got = 0;
+
+	u.uffd = -1;
+	u.mem = MAP_FAILED;
+	r = cc_uffd_page_init(&u);
+	if (r == -ENOSYS)
+		SKIP(return, "no userfaultfd here");
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, capchan_queue_init(16, ch, 0));
+	self->ch_up = true;
+	fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	h = cc_grant(ch->fd, fd, R_READ | R_SEEK | R_STAT | R_DERIVE | R_REVOKE,
+		     NULL);
+	close(fd);
+	ASSERT_TRUE(cc_handle_ok(h));
+	child = cc_derive(ch->fd, h, R_READ | R_SEEK | R_STAT);
+	ASSERT_TRUE(cc_handle_ok(child));
+
+	memset(buf, 0, sizeof(buf));
+	e = (struct ea_stat_enter){ .ch = ch, .h = child, .page = u.mem,
+				    .buf = buf, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, ea_stat_read_main, &e));
+	ASSERT_EQ(0, cc_uffd_wait_fault(&u));
+	EXPECT_EQ(2, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(2, cc_fdv(ch->fd, "inflight"));
+
+	/* REVOKE through the ring, from this thread, beside the batch */
+	cc_push(ch, CAPCHAN_OP_REVOKE, h, 0, NULL, 0, 0, 3);
+	EXPECT_EQ(1, cc_enter(ch->fd, 1, 0, 0));
+	ASSERT_EQ(0, cc_cq_pop(ch, &c));
+	EXPECT_EQ(3, c.user_data);
+	EXPECT_EQ(1, c.res);	/* the child, newly revoked */
+	/* the batch's CQEs: none yet */
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+
+	ASSERT_EQ(0, cc_uffd_supply(&u, 0));
+	ASSERT_EQ(0, pthread_join(e.thread, NULL));
+	EXPECT_EQ(2, e.res);
+	while (!cc_cq_pop(ch, &c)) {
+		got++;
+		if (c.user_data == 1) {
+			EXPECT_EQ(0, c.res);	/* started before: finishes */
+		} else if (c.user_data == 2) {
+			EXPECT_EQ(-EKEYREVOKED, c.res);
+		} else {
+			EXPECT_EQ(0, (long)c.user_data);
+		}
+	}
+	EXPECT_EQ(2, got);
+	for (i = 0; i < (int)sizeof(buf); i++)
+		if (buf[i])
+			break;
+	EXPECT_EQ((int)sizeof(buf), i) TH_LOG("the revoked READ wrote");
+	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	cc_uffd_page_destroy(&u);
+}
+
+/* ------------------------------------------------------------------ */
+/* sq_tail_garbage                                                     */
+/* ------------------------------------------------------------------ */
+
+#define SG_THREADS	3
+#define SG_ENTERS	3000	/* per thread */
+
+static _Atomic int ea_sg_stop;
+static _Atomic long ea_sg_scribbles;
+
+struct ea_sg {
+	pthread_t thread;
+	struct capchan *ch;
+	_Atomic long *consumed;
+	_Atomic long *bad;
+};
+
+static void *ea_sg_main(void *arg)
+{
+	struct ea_sg *t = arg;
+	int k;
+
+	while (!atomic_load(&ea_sg_scribbles))
+		usleep(1000);
+	for (k = 0; k < SG_ENTERS; k++) {
+		int n = cc_enter(t->ch->fd, t->ch->sq.ring_entries, 0, 0);
+
+		if (n > 0)
+			atomic_fetch_add(t->consumed, n);
+		else if (n != 0 && n != -EBUSY)
+			atomic_store(t->bad, n);
+	}
+	return NULL;
+}
+
+
+static void *ea_sg_scribble(void *arg)
+{
+	struct capchan *ch = arg;
+	unsigned int seed = 7;
+
+	while (!atomic_load(&ea_sg_stop)) {
+		unsigned int v = rand_r(&seed);
+
+		/* anything: behind the head, far ahead, a little ahead */
+		if (v & 1)
+			v = __atomic_load_n(ch->sq.khead, __ATOMIC_RELAXED) +
+			    (v >> 1) % 40 - 8;
+		__atomic_store_n(ch->sq.ktail, v, __ATOMIC_RELEASE);
+		atomic_fetch_add(&ea_sg_scribbles, 1);
+		sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * Garbage SQ tails written while three threads ENTER at once: whatever
+ * the module consumes (the ring's NOPs, again and again) gets exactly one
+ * CQE, never more than the CQ can hold, and the in-flight count returns
+ * to 0.
+ */
+TEST_F_TIMEOUT(ea, sq_tail_garbage, 300)
+{
+	struct capchan *ch = &self->ch;
+	struct ea_sg t[SG_THREADS];
+	_Atomic long consumed = 0, bad = 0;
+	struct capchan_cqe c;
+	pthread_t scrib;
+	long reaped = 0, wrong = 0;
+	unsigned int i, head;
+	int k;
+
+	ASSERT_EQ(0, capchan_queue_init(16, ch, 0));
+	self->ch_up = true;
+	ASSERT_EQ(0, pthread_create(&scrib, NULL, ea_sg_scribble, ch));
+	for (i = 0; i < ch->sq.ring_entries; i++) {
+		struct capchan_sqe s;
+
+		capchan_prep_nop(&s);
+		s.user_data = 100 + i;
+		ch->sq.sqes[i] = s;
+	}
+	for (k = 0; k < SG_THREADS; k++) {
+		t[k] = (struct ea_sg){ .ch = ch, .consumed = &consumed,
+				       .bad = &bad };
+		ASSERT_EQ(0, pthread_create(&t[k].thread, NULL, ea_sg_main,
+					    &t[k]));
+	}
+	for (k = 0; k < SG_THREADS; k++) {
+		while (pthread_tryjoin_np(t[k].thread, NULL) == EBUSY) {
+			while (!cc_cq_pop(ch, &c)) {
+				reaped++;
+				if (c.res || c.user_data < 100 ||
+				    c.user_data >= 100 + ch->sq.ring_entries)
+					wrong++;
+			}
+			usleep(500);
+		}
+	}
+	atomic_store(&ea_sg_stop, 1);
+	ASSERT_EQ(0, pthread_join(scrib, NULL));
+	head = __atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE);
+	__atomic_store_n(ch->sq.ktail, head, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, EA_DEADLINE_MS));
+	while (!cc_cq_pop(ch, &c)) {
+		reaped++;
+		if (c.res || c.user_data < 100 ||
+		    c.user_data >= 100 + ch->sq.ring_entries)
+			wrong++;
+	}
+	TH_LOG("%ld SQEs consumed under %ld garbage tails",
+	       atomic_load(&consumed), atomic_load(&ea_sg_scribbles));
+	EXPECT_EQ(0, atomic_load(&bad));
+	EXPECT_LT(0, atomic_load(&consumed));
+	EXPECT_EQ(atomic_load(&consumed), reaped);
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ((long long)head, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ((unsigned int)atomic_load(&consumed), head);
+	EXPECT_EQ(head, *ch->cq.ktail);
 }
 
 TEST_HARNESS_MAIN
