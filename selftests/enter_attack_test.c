@@ -31,8 +31,9 @@
  *    CQE per consumed SQE, cq_tail == sq_head, inflight back to 0.
  *  - exit_mid_batch: a process exits with two ENTERs blocked mid-batch,
  *    a chain blocked op by op under ring_lock and an ENTER waiting for
- *    that lock: every consumed SQE has its exact CQE, the waiting one
- *    consumed nothing, inflight 0 (the channel is the parent's too).
+ *    that lock: every consumed SQE has its exact CQE (the waiting one
+ *    may get the lock handed over and consume its NOP, or not), inflight
+ *    0 (the channel is the parent's too).
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -213,7 +214,12 @@ struct ea_sub {
 	long pushed;
 };
 
-/* Push one NOP at a time and ENTER(1) it, outside the push lock. */
+/*
+ * Push EA_NOP_BATCH NOPs at a time and ENTER them, outside the push lock:
+ * many punts per system call.
+ */
+#define EA_NOP_BATCH	8
+
 static void *ea_nop_main(void *arg)
 {
 	struct ea_sub *t = arg;
@@ -224,26 +230,28 @@ static void *ea_nop_main(void *arg)
 	while (!atomic_load(&r->go))
 		usleep(1000);
 	while (!atomic_load(&r->stop)) {
-		long i;
+		long i, j;
 		int n;
 
 		pthread_mutex_lock(&r->push_lock);
-		if (!ea_sq_room(r->ch, 1)) {
+		if (!ea_sq_room(r->ch, EA_NOP_BATCH)) {
 			pthread_mutex_unlock(&r->push_lock);
 			ea_enter_pending(r);
 			continue;
 		}
-		if (atomic_load(&r->next) >= r->nr_ops) {
+		if (atomic_load(&r->next) + EA_NOP_BATCH > r->nr_ops) {
 			pthread_mutex_unlock(&r->push_lock);
 			break;
 		}
-		i = atomic_fetch_add(&r->next, 1);
-		r->ops[i] = (struct ea_op){ .opcode = CAPCHAN_OP_NOP,
-					    .flags = t->flags };
-		ea_push_op(r, i);
+		i = atomic_fetch_add(&r->next, EA_NOP_BATCH);
+		for (j = i; j < i + EA_NOP_BATCH; j++) {
+			r->ops[j] = (struct ea_op){ .opcode = CAPCHAN_OP_NOP,
+						    .flags = t->flags };
+			ea_push_op(r, j);
+		}
 		pthread_mutex_unlock(&r->push_lock);
-		t->pushed++;
-		n = cc_enter(r->ch->fd, 1, 0, 0);
+		t->pushed += EA_NOP_BATCH;
+		n = cc_enter(r->ch->fd, EA_NOP_BATCH, 0, 0);
 		if (n > 0)
 			atomic_fetch_add(&r->consumed, n);
 		else if (n != 0 && n != -EBUSY)
@@ -298,9 +306,9 @@ FIXTURE_TEARDOWN(ea)
  * when the make fails and no worker exists, run the op inline, never
  * leaving it queued.
  */
-TEST_F_TIMEOUT(ea, punt_grow_race, 240)
+TEST_F_TIMEOUT(ea, punt_grow_race, 400)
 {
-	const long nr_ops = 200000;
+	const long nr_ops = 1000000;
 	struct capchan *ch = &self->ch;
 	struct capchan_params p;
 	struct ea_sub t[2];
@@ -348,7 +356,7 @@ TEST_F_TIMEOUT(ea, punt_grow_race, 240)
 
 	/* two threads on two CPUs punt at once, over and over */
 	atomic_store(&r.go, 1);
-	end = cc_now() + 60;
+	end = cc_now() + 150;
 	while (cc_now() < end && atomic_load(&r.next) < nr_ops) {
 		ea_reap(&r);
 		/* a work queued with no worker alive (none can be made) */
