@@ -67,6 +67,7 @@ struct capchan_workers {
 	wait_queue_head_t	gone_wait;	/* release, for nr == 0 */
 	unsigned int		nr;		/* workers alive; @lock */
 	unsigned int		nr_idle;	/* of those, waiting; @lock */
+	unsigned int		nr_making;	/* being made, not in @nr; @lock */
 	bool			dying;		/* release: cancel, then go; @lock */
 	atomic_long_t		punted;		/* works handed over */
 	atomic_long_t		made;		/* workers made */
@@ -354,7 +355,7 @@ static bool capchan_pid_dead(struct pid *tgid)
 	return dead;
 }
 
-/* Make a worker; its slot in w->nr is taken.  It runs at once. */
+/* Make a worker, counted in w->nr before it runs.  It runs at once. */
 static int capchan_worker_make(struct capchan_ctx *ctx)
 {
 	struct task_struct *t;
@@ -388,6 +389,10 @@ static int capchan_worker_make(struct capchan_ctx *ctx)
 	/* where the submitter may run, as the poll thread (sqpoll.c) */
 	set_cpus_allowed_ptr(t, current->cpus_ptr);
 	atomic_long_inc(&ctx->workers->made);
+	/* counted before it runs: it leaves only with nr-- (capchan_worker()) */
+	spin_lock(&ctx->workers->lock);
+	ctx->workers->nr++;
+	spin_unlock(&ctx->workers->lock);
 	wake_up_process(t);
 	return 0;
 
@@ -413,7 +418,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 				   1, CAPCHAN_WORKERS_MAX);
 	struct task_struct *leader = current->group_leader;
 	struct capchan_work *work;
-	bool grow;
+	bool grow = false, queued = false;
 	int err;
 	u32 i;
 
@@ -449,34 +454,36 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 		work->rest[i] = rest[i].sqe;
 
 	/*
-	 * Queue and decide in one critical section: a worker leaves only
-	 * with the queue empty under @lock, so a queued work always has a
-	 * worker that will see it (an idle one, a busy one after its work,
-	 * or the one made here).
+	 * A work is queued only while a worker exists (w->nr, under @lock):
+	 * a worker leaves only with the queue empty under @lock, so a
+	 * queued work always has one that will see it.  Workers being made
+	 * are not in w->nr: a make that fails must not leave a work queued
+	 * on the strength of another submitter's make, which may fail too.
 	 */
 	spin_lock(&w->lock);
-	list_add_tail(&work->node, &w->queue);
-	grow = !w->nr_idle && w->nr < max;
-	if (grow)
-		w->nr++;
+	if (w->nr && (w->nr_idle || w->nr + w->nr_making >= max)) {
+		list_add_tail(&work->node, &w->queue);
+		queued = true;
+	} else if (w->nr + w->nr_making < max) {
+		w->nr_making++;
+		grow = true;
+	}
 	spin_unlock(&w->lock);
 
-	if (grow) {
-		err = capchan_worker_make(ctx);
-		if (err) {
-			bool orphan;
-
-			spin_lock(&w->lock);
-			w->nr--;
-			/* no worker at all: nobody took it, take it back */
-			orphan = !w->nr;
-			if (orphan)
-				list_del(&work->node);
-			spin_unlock(&w->lock);
-			if (orphan) {
-				capchan_work_free(work);
-				return err;
-			}
+	if (!queued) {
+		err = grow ? capchan_worker_make(ctx) : -EAGAIN;
+		spin_lock(&w->lock);
+		if (grow)
+			w->nr_making--;
+		if (w->nr) {
+			list_add_tail(&work->node, &w->queue);
+			queued = true;
+		}
+		spin_unlock(&w->lock);
+		if (!queued) {
+			/* no worker at all: the caller runs it inline */
+			capchan_work_free(work);
+			return err;
 		}
 	}
 	atomic_long_inc(&w->punted);
