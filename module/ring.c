@@ -410,7 +410,8 @@ static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
  * without a bound a ring of OPEN+CLOSE pairs would hold thousands of files
  * at once for a user limited to a few (each op opens at most one).  An op
  * that queued task work (fput's) is told by the task's work list head.
- * Checked between batches: at most CAPCHAN_SUBMIT_BATCH - 1 more run.
+ * Counted a whole batch at a time (the ops before the release too), and
+ * a batch after a release is cut to what the bound leaves.
  */
 #define CAPCHAN_OPS_WHILE_CLOSING	32
 
@@ -491,6 +492,9 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 
 		if (!n)
 			break;
+		/* after a release, no batch goes past the bound */
+		if (released)
+			n = min_t(u32, n, CAPCHAN_OPS_WHILE_CLOSING - closing);
 		if (ctx->chain.in_link || !capchan_batch_fill(ctx, &b, n)) {
 			/* one SQE of a long chain, under the lock */
 			b.nr = 1;
