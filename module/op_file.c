@@ -91,7 +91,7 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	 * position in between.
 	 */
 	nowait = req->may_punt && !use_pos &&
-		 (dir == ITER_DEST ? file->f_mode & FMODE_NOWAIT :
+		 (dir == ITER_DEST ? !!(file->f_mode & FMODE_NOWAIT) :
 				     capchan_write_nowait(file));
 	if (req->done) {
 		/* a worker, after a short non-blocking part */
