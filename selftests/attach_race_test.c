@@ -55,6 +55,7 @@
 #define MAXSEQ		(1U << 15)	/* ring SQEs per worker, at most */
 #define SCR_LEN		(NW * 4096)
 #define IO_LEN		64
+#define DRAIN_S		30		/* for CQEs of ops other ENTERs run */
 
 /* eBPF policies attached */
 #define P_RO		1
@@ -388,7 +389,7 @@ static void ring_batch(struct ctx *x, struct worker *w, uint32_t *rs)
 	r = cc_enter(ch->ch.fd, n, 0, 0);
 	if (r < 0 || r > (long)n)
 		bad(w, 200, -1, r, 0, 0);
-	for (bool drained = false; ; ) {
+	for (double end = cc_now() + DRAIN_S; ; ) {
 		unsigned int pend;
 
 		atomic_store(&w->phase, 12);
@@ -398,22 +399,26 @@ static void ring_batch(struct ctx *x, struct worker *w, uint32_t *rs)
 		atomic_store(&w->phase, 13);
 		if (!atomic_load(&w->outstanding))
 			break;
-		/* everything consumed and posted, and ours not there */
-		if (drained) {
-			bad(w, 203, -1, atomic_load(&w->outstanding), 0, 0);
-			break;
-		}
 		/*
 		 * Ours wait behind SQEs whose owner has not entered yet, or
-		 * run in another ENTER, which this one waits for (the
-		 * channel's lock): that one posts its CQEs before it lets go,
-		 * so with the SQ seen empty the next reap finds all of ours.
+		 * were consumed by another thread's ENTER, which runs them
+		 * holding no lock: with the SQ seen empty they need no ENTER
+		 * of ours, only that one to finish (bounded: a CQE that never
+		 * comes is a failure, not a wait).
 		 */
 		pend = __atomic_load_n(ch->ch.sq.ktail, __ATOMIC_ACQUIRE) -
 		       __atomic_load_n(ch->ch.sq.khead, __ATOMIC_ACQUIRE);
-		drained = !pend;
+		if (!pend) {
+			if (cc_now() > end) {
+				bad(w, 203, -1, atomic_load(&w->outstanding),
+				    0, 0);
+				break;
+			}
+			usleep(100);
+			continue;
+		}
 		atomic_store(&w->phase, 14);
-		r = cc_enter(ch->ch.fd, pend ? pend : 1, 0, 0);
+		r = cc_enter(ch->ch.fd, pend, 0, 0);
 		atomic_store(&w->phase, 15);
 		if (r < 0 || r > SQ_ENTRIES) {
 			bad(w, 201, -1, r, 0, 0);
