@@ -55,6 +55,10 @@
  *    worker (every TRUNCATE on ext4, any op with CAPCHAN_SQE_ASYNC) the
  *    -EFBIG comes but the signal goes to the worker and is lost.  The
  *    fix is at the test.
+ *  - dio_write_short_at_limit: the one short non-blocking WRITE on ext4
+ *    (O_DIRECT overwrite cut at RLIMIT_FSIZE): the worker goes on from
+ *    req->done, gets -EFBIG, and the answer is the bytes written, exactly
+ *    those, with no SIGXFSZ, as pwrite(2).
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -909,6 +913,77 @@ TEST_F_TIMEOUT(st, fsize_signal, 120)
 		ASSERT_EQ(0, fstatat(self->dfd[fs], "f", &st, 0));
 		EXPECT_EQ(4, st.st_size);
 	}
+}
+
+/* ---- dio_write_short_at_limit -------------------------------------------------- */
+
+/*
+ * The one way a non-blocking WRITE stops short on ext4: O_DIRECT over
+ * written blocks, cut at RLIMIT_FSIZE.  In a child with the limit at
+ * 4096: a positioned WRITE of 8192 'b' at 0 over 8192 'a' is tried
+ * without blocking (an overwrite: ext4 takes it), writes 4096, and a
+ * worker goes on from req->done, where the limit says -EFBIG, so the
+ * answer is the 4096 written, as pwrite(2)'s would be; and, as pwrite(2),
+ * no SIGXFSZ: the write started below the limit.  Exit bits: 1 wrong
+ * result, 2 a SIGXFSZ, 4 setup, 8 not tried without blocking (no punt).
+ */
+static int dio_child(struct capchan *ch, int dfd)
+{
+	struct rlimit rl = { 4096, 4096 };
+	struct capchan_sqe s;
+	long long before;
+	sigset_t set;
+	void *buf;
+	int fd, r, code = 0;
+
+	fd = openat(dfd, "dio", O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0 || posix_memalign(&buf, 4096, 8192))
+		return 4;
+	memset(buf, 'b', 8192);
+	r = cc_grant(ch->fd, fd, R_WRITE | R_SEEK, NULL);
+	if (!cc_handle_ok(r))
+		return 4;
+	sigemptyset(&set);
+	sigaddset(&set, SIGXFSZ);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) || setrlimit(RLIMIT_FSIZE, &rl))
+		return 4;
+	before = cc_fdv(ch->fd, "worker-punted");
+	capchan_prep_write(&s, r, buf, 8192, 0);
+	if (ring1(ch, &s) != 4096)
+		code |= 1;
+	if (take_sigxfsz() != 0)
+		code |= 2;
+	if (cc_fdv(ch->fd, "worker-punted") != before + 1)
+		code |= 8;
+	return code;
+}
+
+TEST_F_TIMEOUT(st, dio_write_short_at_limit, 120)
+{
+	char back[8192 + 16], want[8192];
+	pid_t pid;
+	int fd, st;
+
+	NEED_DISK();
+	memset(want, 'a', sizeof(want));
+	ASSERT_EQ(0, cc_put_file(self->dfd[FS_DISK], "dio", want, sizeof(want),
+				 0644));
+	fd = openat(self->dfd[FS_DISK], "dio", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(dio_child(&self->ch, self->dfd[FS_DISK]));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st))
+		TH_LOG("exit bits: 1 not 4096, 2 SIGXFSZ, 4 setup, 8 no punt");
+	memset(want, 'b', 4096);
+	ASSERT_EQ((ssize_t)sizeof(want),
+		  cc_get_file(self->dfd[FS_DISK], "dio", back, sizeof(back)));
+	EXPECT_EQ(0, memcmp(back, want, sizeof(want)));
 }
 
 TEST_HARNESS_MAIN
