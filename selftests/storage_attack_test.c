@@ -55,6 +55,11 @@
  *    worker (every TRUNCATE on ext4, any op with CAPCHAN_SQE_ASYNC) the
  *    -EFBIG comes but the signal goes to the worker and is lost.  The
  *    fix is at the test.
+ *  - rename_target_creds: RENAME into a DIR granted by nobody, who may
+ *    not write its directory: -EACCES on tmpfs, through INVOKE and from a
+ *    worker on ext4; into one nobody may write: done; back from there
+ *    with nobody's DIR as the source: -EACCES (the top is not nobody's
+ *    to write), with ours: done.
  *  - dio_write_short_at_limit: the one short non-blocking WRITE on ext4
  *    (O_DIRECT overwrite cut at RLIMIT_FSIZE): the worker goes on from
  *    req->done, gets -EFBIG, and the answer is the bytes written, exactly
@@ -984,6 +989,93 @@ TEST_F_TIMEOUT(st, dio_write_short_at_limit, 120)
 	ASSERT_EQ((ssize_t)sizeof(want),
 		  cc_get_file(self->dfd[FS_DISK], "dio", back, sizeof(back)));
 	EXPECT_EQ(0, memcmp(back, want, sizeof(want)));
+}
+
+/* ---- rename_target_creds ------------------------------------------------------- */
+
+/*
+ * A capability granted by nobody (a child that became nobody, on the
+ * shared channel) for directory @name: its handle, or a negative value.
+ */
+static long grant_as_nobody(struct capchan *ch, int dfd, const char *name)
+{
+	int p[2], fd;
+	uint32_t h = 0;
+	pid_t pid;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int r;
+
+		close(p[0]);
+		if (cc_become(CC_UID_NOBODY, CC_GID_NOGROUP))
+			_exit(1);
+		r = cc_grant(ch->fd, fd, DIR_RIGHTS, NULL);
+		_exit(cc_send_u32(p[1], (uint32_t)r) ? 1 : 0);
+	}
+	close(p[1]);
+	close(fd);
+	if (cc_recv_u32(p[0], &h))
+		h = (uint32_t)-EIO;
+	close(p[0]);
+	if (cc_wait_child(pid))
+		return -ECHILD;
+	return (int)h;
+}
+
+/*
+ * RENAME into a DIR whose granter (nobody) may not write the target
+ * directory: -EACCES inline (tmpfs), through INVOKE and from a worker
+ * (ext4), the file stays; into one nobody may write (0777): done, in both
+ * directions, both ways.  The worker checks with the target's
+ * credentials as the submitter would.
+ */
+TEST_F_TIMEOUT(st, rename_target_creds, 120)
+{
+	struct capchan_sqe s;
+	long long punted;
+	long ro, rw;
+	int fs, i;
+
+	NEED_DISK();
+	for (fs = 0; fs < 2; fs++) {
+		ASSERT_EQ(0, mkdirat(self->dfd[fs], "w", 0777));
+		ASSERT_EQ(0, fchmodat(self->dfd[fs], "w", 0777, 0));
+		ro = grant_as_nobody(&self->ch, self->dfd[fs], "e");
+		ASSERT_TRUE(cc_handle_ok(ro)) TH_LOG("grant e: %ld", ro);
+		rw = grant_as_nobody(&self->ch, self->dfd[fs], "w");
+		ASSERT_TRUE(cc_handle_ok(rw)) TH_LOG("grant w: %ld", rw);
+		for (i = 0; i < 2; i++) {
+			punted = cc_fdv(self->ch.fd, "worker-punted");
+			capchan_prep_rename(&s, self->dh[fs], "f", ro, "moved", 0);
+			EXPECT_EQ(-EACCES, i ? cc_invoke(self->ch.fd, &s) :
+					       ring1(&self->ch, &s))
+				TH_LOG("%s %s", fs ? "ext4" : "tmpfs",
+				       i ? "INVOKE" : "ring");
+			capchan_prep_rename(&s, self->dh[fs], "f", rw, "moved", 0);
+			EXPECT_EQ(0, i ? cc_invoke(self->ch.fd, &s) :
+					 ring1(&self->ch, &s));
+			EXPECT_EQ(0, faccessat(self->dfd[fs], "w/moved", F_OK, 0));
+			/* back: nobody's source may not write the top, ours may */
+			capchan_prep_rename(&s, rw, "moved", self->dh[fs], "f", 0);
+			EXPECT_EQ(-EACCES, i ? cc_invoke(self->ch.fd, &s) :
+					       ring1(&self->ch, &s));
+			capchan_prep_rename(&s, self->dh[fs], "w/moved",
+					    self->dh[fs], "f", 0);
+			EXPECT_EQ(0, i ? cc_invoke(self->ch.fd, &s) :
+					 ring1(&self->ch, &s));
+			EXPECT_EQ(0, faccessat(self->dfd[fs], "f", F_OK, 0));
+			EXPECT_EQ(-1, faccessat(self->dfd[fs], "e/moved", F_OK, 0));
+			/* from the ring on ext4, each of the four a worker's */
+			EXPECT_EQ(punted + (fs == FS_DISK && !i ? 4 : 0),
+				  cc_fdv(self->ch.fd, "worker-punted"));
+		}
+	}
 }
 
 TEST_HARNESS_MAIN
