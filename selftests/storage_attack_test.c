@@ -24,11 +24,13 @@
  *    page and asks which thread touches it (UFFD_FEATURE_THREAD_ID): the
  *    thread in ENTER, on tmpfs and on ext4 alike; the link made is the
  *    text that thread saw.
- *    Fix: copy the text with the paths in capchan_execute_one() (a
- *    .path2 flag in SYMLINK's op_def, copying sqe->addr2 into req->path2
- *    before the policy runs, so filters and the hook could be shown it
- *    too), and have capchan_issue_symlink() use req->path2 (empty:
- *    -ENOENT as now); capchan_execute_cancel() frees it already.
+ *    Fix (tried: this file then passes on 6.1): copy the text with the
+ *    paths in capchan_execute_one() (a flag in SYMLINK's op_def, say
+ *    .text2, and "if (req->cap2 || def->text2)" around the req->path2
+ *    copy), and have capchan_issue_symlink() use req->path2 (empty:
+ *    -ENOENT as now) with no punt of its own: capchan_make() punts.
+ *    capchan_execute_cancel() frees path2 already; policy shows path2
+ *    only in RENAME's target view (cap2), so nothing else changes.
  *  - errno_table: the same bad inputs (missing names, existing names,
  *    a file as a directory, escapes by "..", by absolute and relative
  *    symbolic links and by an absolute path, a link loop, a directory
@@ -868,11 +870,14 @@ static int fsize_run(struct capchan *ch, uint32_t fh, unsigned int op,
  * SIGXFSZ.  On ext4 every TRUNCATE goes to a worker, so a plain TRUNCATE
  * past the limit never signals there, and a WRITE with CAPCHAN_SQE_ASYNC
  * never signals anywhere.
- * Fix: in capchan_work_run(), when a WRITE or TRUNCATE of a regular file
- * run there fails with -EFBIG and its end (offset + length, or the new
- * size) is past work->fsize.rlim_cur (not s_maxbytes: write(2) does not
- * signal for that), send SIGXFSZ to the submitting thread (remember its
- * struct pid at hand-over; kill_pid() it, or the process, work->tgid).
+ * Fix (tried: this file then passes on 6.1): in capchan_work_run(), for
+ * the punted op and each op of the rest of its chain, when the result is
+ * -EFBIG and the op is a TRUNCATE to more than work->fsize.rlim_cur or a
+ * WRITE starting at or past it (or at the file position), send SIGXFSZ
+ * to the submitter, kill_pid(work->tgid, SIGXFSZ, 1).  Not for a result
+ * req->done made a short count (dio_write_short_at_limit): write(2) does
+ * not signal a write that started below the limit.  The VFS signals the
+ * thread; the process is as near as a worker knows.
  */
 TEST_F_TIMEOUT(st, fsize_signal, 120)
 {
