@@ -258,19 +258,22 @@ long capchan_issue_mkdir(struct capchan_ctx *ctx, struct capchan_req *req)
 
 long capchan_issue_symlink(struct capchan_ctx *ctx, struct capchan_req *req)
 {
-	char *target;
-	long err;
+	/*
+	 * The link text is copied once, in the submitter, and kept with the
+	 * paths (req->path2, freed with them; only RENAME shows policy a
+	 * path2): a worker that makes the link (capchan_make() hands it over
+	 * on storage) uses this copy, never user memory the application may
+	 * have reused once ENTER consumed the SQE.  Stored as given;
+	 * following it later is scoped like any walk.
+	 */
+	if (!req->path2) {
+		char *target = capchan_path_copy(req->sqe.addr2);
 
-	/* before the target is copied: a worker copies it again */
-	if (capchan_storage_punt(req, &capchan_cap_file(req->cap)->f_path))
-		return -EIOCBQUEUED;
-	/* stored as given; following it later is scoped like any walk */
-	target = capchan_path_copy(req->sqe.addr2);
-	if (IS_ERR(target))
-		return PTR_ERR(target);
-	err = target[0] ? capchan_make(req, 0, target) : -ENOENT;
-	kfree(target);
-	return err;
+		if (IS_ERR(target))
+			return PTR_ERR(target);
+		req->path2 = target;
+	}
+	return req->path2[0] ? capchan_make(req, 0, req->path2) : -ENOENT;
 }
 
 /* ---- UNLINK, RMDIR -------------------------------------------------------------- */
