@@ -85,7 +85,8 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	 * From the rings, a positioned READ of a file that can tell is tried
 	 * without blocking first (IOCB_NOWAIT; on 6.1 also IOCB_NOIO: no I/O
 	 * is started), and so is a positioned WRITE where the file system
-	 * can say (capchan_write_nowait()); what it could not do a worker
+	 * can say (capchan_write_nowait(); where it cannot, on storage, the
+	 * WRITE goes to a worker whole); what it could not do a worker
 	 * finishes (worker.c).  I/O at the file position runs inline:
 	 * finishing one in two parts would let another at the shared
 	 * position in between.
@@ -113,6 +114,15 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 		return -EOPNOTSUPP;
 	if (!access_ok(buf, len))
 		return -EFAULT;
+	/*
+	 * A positioned WRITE to a regular file on storage that the file
+	 * system will not try without blocking (buffered, on ext4): a worker
+	 * does all of it, as io_uring's io-wq does (capchan_storage_punt()).
+	 */
+	if (req->may_punt && !use_pos && !nowait && dir == ITER_SOURCE &&
+	    S_ISREG(file_inode(file)->i_mode) &&
+	    capchan_storage_punt(req, &file->f_path))
+		return -EIOCBQUEUED;
 	iov_iter_ubuf(&iter, dir, buf, len);
 
 	/*

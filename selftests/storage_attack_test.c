@@ -887,10 +887,10 @@ TEST_F_TIMEOUT(st, fsize_signal, 120)
 	EXPECT_EQ(0, fsize_run(&self->ch, fh[FS_TMP], CAPCHAN_OP_WRITE, 0,
 			       &punted));
 	EXPECT_EQ(0, punted);
-	/* O_DIRECT aside, a buffered ext4 WRITE runs inline too */
-	EXPECT_EQ(0, fsize_run(&self->ch, fh[FS_DISK], CAPCHAN_OP_WRITE, 0,
+	/* a buffered positioned ext4 WRITE goes to a worker: no signal */
+	EXPECT_EQ(2, fsize_run(&self->ch, fh[FS_DISK], CAPCHAN_OP_WRITE, 0,
 			       &punted));
-	EXPECT_EQ(0, punted);
+	EXPECT_EQ(1, punted);
 	/* in a worker: -EFBIG and no signal (bit 2), says capchan.7 */
 	EXPECT_EQ(2, fsize_run(&self->ch, fh[FS_DISK], CAPCHAN_OP_TRUNCATE, 0,
 			       &punted))

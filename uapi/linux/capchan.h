@@ -320,11 +320,10 @@ struct capchan_params {
  * op that changes the file system (OPEN with O_CREAT or O_TRUNC, MKDIR,
  * SYMLINK, UNLINK, RMDIR, RENAME, TRUNCATE) and READDIR.  A positioned
  * WRITE is tried with IOCB_NOWAIT where the file system can be asked
- * (direct I/O; buffered writes where it takes them: not ext4), and goes
- * on in a worker if it would wait.  Other ops run inline even if they
- * block, buffered writes to ext4 among them: they wait only for
- * dirty-page throttling or the journal, and a hand-over per write would
- * cost more than it saves; ASYNC asks for one.  A linked chain stays in
+ * (direct I/O; buffered writes where it takes them) and goes on in a
+ * worker if it would wait; where it cannot be asked (buffered writes to
+ * ext4) it goes to a worker whole, on storage, as io_uring's do.  I/O at
+ * the file position runs inline.  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  A chain that goes on from
  * an earlier ENTER, or does not end within eight SQEs of what this ENTER
