@@ -5,6 +5,9 @@
  */
 #include "capchan_test_util.h"
 
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
 int cc_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = ioctl(fd, cmd, arg);
@@ -681,4 +684,94 @@ void cc_uffd_page_destroy(struct cc_uffd_page *u)
 		munmap(u->mem, u->page);
 	if (u->uffd >= 0)
 		close(u->uffd);
+}
+
+/* ---- the VM's ext4 test disk ------------------------------------------- */
+
+/* the virtio disk selftests/vm/run.sh attaches */
+#define CC_DISK_SERIAL	"capchan-disk"
+
+const char *cc_disk_dir(void)
+{
+	const char *d = getenv("CAPCHAN_TEST_DISK");
+
+	return d && *d ? d : "/mnt/disk";
+}
+
+static bool cc_is_ext4(const char *dir)
+{
+	struct statfs sf;
+
+	return !statfs(dir, &sf) && sf.f_type == EXT4_SUPER_MAGIC;
+}
+
+/* /dev/vdX of the VM's test disk (its serial), or "" */
+static void cc_find_disk_dev(char *dev, size_t n)
+{
+	char path[300 + 16], serial[64];
+	struct dirent *d;
+	DIR *dir = opendir("/sys/block");
+
+	dev[0] = '\0';
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		FILE *f;
+
+		if (strncmp(d->d_name, "vd", 2))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/serial", d->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(serial, sizeof(serial), f)) {
+			serial[strcspn(serial, "\n")] = '\0';
+			if (!strcmp(serial, CC_DISK_SERIAL) &&
+			    strlen(d->d_name) + 6 <= n)
+				snprintf(dev, n, "/dev/%s", d->d_name);
+		}
+		fclose(f);
+		if (dev[0])
+			break;
+	}
+	closedir(dir);
+}
+
+/*
+ * An ext4 directory to work in: cc_disk_dir() if it is one, else the VM's
+ * test disk mounted there.  0, or -1 with the reason in @why.
+ */
+int cc_find_disk(char *why, size_t n)
+{
+	const char *dir = cc_disk_dir();
+	char dev[300], path[PATH_MAX], *p;
+
+	if (cc_is_ext4(dir))
+		return 0;
+	cc_find_disk_dev(dev, sizeof(dev));
+	if (!dev[0]) {
+		snprintf(why, n,
+			 "no ext4 file system at %s and no virtio disk with serial \"%s\" (selftests/vm/run.sh attaches one when kernel.sh found the guest's ext4 and virtio_blk modules)",
+			 dir, CC_DISK_SERIAL);
+		return -1;
+	}
+	/* mkdir -p */
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0755);
+			*p = '/';
+		}
+	mkdir(path, 0755);
+	if (mount(dev, dir, "ext4", 0, NULL)) {
+		snprintf(why, n, "mount -t ext4 %s %s: %s", dev, dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (!cc_is_ext4(dir)) {
+		snprintf(why, n, "%s mounted on %s but is not ext4", dev, dir);
+		return -1;
+	}
+	return 0;
 }

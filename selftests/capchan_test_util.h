@@ -221,6 +221,14 @@ int cc_write_str(const char *path, const char *s);
 /* Free what can be freed: page cache, dentries, inodes, then settle RCU. */
 void cc_drop_caches(void);
 
+/*
+ * The VM's ext4 test disk: $CAPCHAN_TEST_DISK, else /mnt/disk.
+ * cc_find_disk(): that directory as ext4, the VM's virtio disk (serial
+ * "capchan-disk") mounted there if need be; 0, or -1 with the reason.
+ */
+const char *cc_disk_dir(void);
+int cc_find_disk(char *why, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Passing file descriptors (SCM_RIGHTS)                               */
 /* ------------------------------------------------------------------ */

@@ -65,98 +65,14 @@
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
 
-#include <linux/magic.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/resource.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #define CQ_WAIT_MS	30000
-#define DISK_SERIAL	"capchan-disk"
 #define MAXW_PATH	"/sys/module/capchan/parameters/max_workers"
-
-static const char *disk_dir(void)
-{
-	const char *d = getenv("CAPCHAN_TEST_DISK");
-
-	return d && *d ? d : "/mnt/disk";
-}
-
-static bool is_ext4(const char *dir)
-{
-	struct statfs sf;
-
-	return !statfs(dir, &sf) && sf.f_type == EXT4_SUPER_MAGIC;
-}
-
-/* /dev/vdX of the VM's test disk (its serial), or "" */
-static void find_disk_dev(char *dev, size_t n)
-{
-	char path[300 + 16], serial[64];
-	struct dirent *d;
-	DIR *dir = opendir("/sys/block");
-
-	dev[0] = '\0';
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		FILE *f;
-
-		if (strncmp(d->d_name, "vd", 2))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/serial", d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(serial, sizeof(serial), f)) {
-			serial[strcspn(serial, "\n")] = '\0';
-			if (!strcmp(serial, DISK_SERIAL) &&
-			    strlen(d->d_name) + 6 <= n)
-				snprintf(dev, n, "/dev/%s", d->d_name);
-		}
-		fclose(f);
-		if (dev[0])
-			break;
-	}
-	closedir(dir);
-}
-
-/* disk_dir() as ext4, mounted if need be; 0, or -1 with the reason */
-static int find_disk(char *why, size_t n)
-{
-	const char *dir = disk_dir();
-	char dev[300], path[PATH_MAX], *p;
-
-	if (is_ext4(dir))
-		return 0;
-	find_disk_dev(dev, sizeof(dev));
-	if (!dev[0]) {
-		snprintf(why, n,
-			 "no ext4 file system at %s and no virtio disk with serial \"%s\"",
-			 dir, DISK_SERIAL);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	mkdir(path, 0755);
-	if (mount(dev, dir, "ext4", 0, NULL)) {
-		snprintf(why, n, "mount -t ext4 %s %s: %s", dev, dir,
-			 strerror(errno));
-		return -1;
-	}
-	if (!is_ext4(dir)) {
-		snprintf(why, n, "%s mounted on %s but is not ext4", dev, dir);
-		return -1;
-	}
-	return 0;
-}
 
 static int set_max_workers(long long v)
 {
@@ -215,11 +131,11 @@ FIXTURE_SETUP(st)
 	self->dir[0][0] = self->dir[1][0] = '\0';
 	self->maxw0 = cc_module_param("max_workers", &err);
 	ASSERT_EQ(0, err);
-	if (find_disk(self->why, sizeof(self->why)))
+	if (cc_find_disk(self->why, sizeof(self->why)))
 		SKIP(return, "%s", self->why);
 	ASSERT_EQ(0, cc_mkdtemp(self->dir[FS_TMP], "stoatk"));
 	snprintf(self->dir[FS_DISK], sizeof(self->dir[FS_DISK]),
-		 "%s/stoatk.XXXXXX", disk_dir());
+		 "%s/stoatk.XXXXXX", cc_disk_dir());
 	ASSERT_NE(NULL, mkdtemp(self->dir[FS_DISK]));
 	ASSERT_EQ(0, capchan_queue_init(16, &self->ch, 0));
 	ASSERT_NE(0, self->ch.features & CAPCHAN_FEAT_WORKERS);

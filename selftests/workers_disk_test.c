@@ -86,8 +86,6 @@
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
 
-#include <linux/magic.h>
-#include <sys/statfs.h>
 
 #define CQ_WAIT_MS	30000
 #define PAGE		4096
@@ -96,92 +94,6 @@
 #define BIG		(64u << 10)		/* the multi-page READs */
 #define BATCH		32
 #define SEED		7
-#define DISK_SERIAL	"capchan-disk"
-
-static const char *disk_dir(void)
-{
-	const char *d = getenv("CAPCHAN_TEST_DISK");
-
-	return d && *d ? d : "/mnt/disk";
-}
-
-static bool is_ext4(const char *dir)
-{
-	struct statfs sf;
-
-	return !statfs(dir, &sf) && sf.f_type == EXT4_SUPER_MAGIC;
-}
-
-/* /dev/vdX of the VM's test disk (its serial), or "" */
-static void find_disk_dev(char *dev, size_t n)
-{
-	char path[300 + 16], serial[64];
-	struct dirent *d;
-	DIR *dir = opendir("/sys/block");
-
-	dev[0] = '\0';
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		FILE *f;
-
-		if (strncmp(d->d_name, "vd", 2))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/serial", d->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(serial, sizeof(serial), f)) {
-			serial[strcspn(serial, "\n")] = '\0';
-			if (!strcmp(serial, DISK_SERIAL) &&
-			    strlen(d->d_name) + 6 <= n)
-				snprintf(dev, n, "/dev/%s", d->d_name);
-		}
-		fclose(f);
-		if (dev[0])
-			break;
-	}
-	closedir(dir);
-}
-
-/*
- * An ext4 directory to work in: disk_dir() if it is one, else the VM's
- * test disk mounted there.  0, or -1 with the reason in @why.
- */
-static int find_disk(char *why, size_t n)
-{
-	const char *dir = disk_dir();
-	char dev[300], path[PATH_MAX], *p;
-
-	if (is_ext4(dir))
-		return 0;
-	find_disk_dev(dev, sizeof(dev));
-	if (!dev[0]) {
-		snprintf(why, n,
-			 "no ext4 file system at %s and no virtio disk with serial \"%s\" (selftests/vm/run.sh attaches one when kernel.sh found the guest's ext4 and virtio_blk modules)",
-			 dir, DISK_SERIAL);
-		return -1;
-	}
-	/* mkdir -p */
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	mkdir(path, 0755);
-	if (mount(dev, dir, "ext4", 0, NULL)) {
-		snprintf(why, n, "mount -t ext4 %s %s: %s", dev, dir,
-			 strerror(errno));
-		return -1;
-	}
-	if (!is_ext4(dir)) {
-		snprintf(why, n, "%s mounted on %s but is not ext4", dev, dir);
-		return -1;
-	}
-	return 0;
-}
 
 FIXTURE(disk) {
 	char dir[PATH_MAX];
@@ -218,11 +130,11 @@ FIXTURE_SETUP(disk)
 	self->buf = malloc(FILE_LEN);
 	ASSERT_NE(NULL, self->data);
 	ASSERT_NE(NULL, self->buf);
-	if (find_disk(self->why, sizeof(self->why)))
+	if (cc_find_disk(self->why, sizeof(self->why)))
 		SKIP(return, "%s", self->why);
 
 	snprintf(self->dir, sizeof(self->dir), "%s/workers-disk.XXXXXX",
-		 disk_dir());
+		 cc_disk_dir());
 	ASSERT_NE(NULL, mkdtemp(self->dir)) TH_LOG("%s", strerror(errno));
 	snprintf(self->path, sizeof(self->path), "%s/data", self->dir);
 	cc_fill_pattern(self->data, FILE_LEN, SEED);
