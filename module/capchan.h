@@ -269,7 +269,7 @@ struct capchan_ctx {
 	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock.
 	 */
 	struct mutex		lock;		/* control ioctls, see above */
-	struct mutex		ring_lock;	/* SQ consumer, CQ producer */
+	struct mutex		ring_lock;	/* SQ consumer, see above */
 	struct capchan_table	table;
 	struct capchan_user	*user;		/* the creator's: charged for what it makes */
 	u64			id;
@@ -445,7 +445,7 @@ struct capchan_op_def {
 	 */
 	int		(*authorize)(struct capchan_ctx *ctx,
 				     struct capchan_req *req);
-	/* execute; no channel lock held (ring_lock when from the rings) */
+	/* execute; no channel lock held (ring_lock in a chain run op by op) */
 	long		(*issue)(struct capchan_ctx *ctx, struct capchan_req *req);
 };
 

@@ -313,8 +313,8 @@ static __poll_t capchan_chan_poll(struct file *file, poll_table *wait)
 
 /*
  * Takes no mutex: an op blocked on another thread (in a chain holding
- * ring_lock, or no lock at all) never stalls it.  The ring indices and counters are
- * snapshots; the table is walked under its spinlock, in one hold so the
+ * ring_lock, or no lock at all) never stalls it.  The ring indices and
+ * counters are snapshots; the table is walked under its spinlock, in one hold so the
  * count matches the lines (an op waits for the walk: about 1.5 s at
  * 400,000 capabilities under TCG, microseconds at the default max_caps).
  */
