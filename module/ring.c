@@ -275,6 +275,7 @@ void capchan_post_cqe_locked(struct capchan_ctx *ctx, u64 user_data, long res)
 /* SQEs taken out of the SQ together, their results, who went to a worker */
 struct capchan_batch {
 	u32			nr;
+	u32			posted;		/* the first @posted are done with */
 	u32			punted;		/* bit i: SQE i is a worker's */
 	s32			res[CAPCHAN_SUBMIT_BATCH];
 	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
@@ -300,8 +301,38 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 			whole = n;
 	}
 	b->nr = whole;
+	b->posted = 0;
 	b->punted = 0;
 	return whole;
+}
+
+/*
+ * Post the CQEs of @b's ops before @upto that ran here and are not posted
+ * yet into the slots reserved for them, publish them, then drop their
+ * reservations (release: a submitter that sees the count fall sees the
+ * tail too).  Other ENTERs and workers post beside it: cq_lock orders the
+ * tails.
+ */
+static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b,
+			       u32 upto)
+{
+	u32 i, n = 0;
+
+	spin_lock(&ctx->cq_lock);
+	for (i = b->posted; i < upto; i++) {
+		if (b->punted & BIT(i))
+			continue;
+		capchan_post_cqe(ctx, b->reqs[i].sqe.user_data, b->res[i]);
+		n++;
+	}
+	if (n)
+		capchan_publish_cqes(ctx);
+	spin_unlock(&ctx->cq_lock);
+	b->posted = upto;
+	if (n) {
+		atomic_sub_return_release(n, &ctx->inflight);
+		capchan_wake_cq(ctx);
+	}
 }
 
 /*
@@ -339,6 +370,11 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		while (end + 1 < b->nr &&
 		       (b->reqs[end].sqe.flags & CAPCHAN_SQE_LINK))
 			end++;
+		/*
+		 * The chain's ops that ran here post first: the worker posts
+		 * the rest as they finish, and a chain's CQEs keep its order.
+		 */
+		capchan_batch_post(ctx, b, i);
 		if (!capchan_workers_punt(ctx, req, c->handle,
 					  &b->reqs[i + 1], end - i)) {
 			b->punted |= GENMASK(end, i);
@@ -352,32 +388,6 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		c->failed = true;
 	b->res[i] = res;
 	return 1;
-}
-
-/*
- * Post the CQEs of @b's ops that ran here into the slots reserved for them,
- * publish them, then drop their reservations (release: a submitter that
- * sees the count fall sees the tail too).  Other ENTERs and workers post
- * beside it: cq_lock orders the tails.
- */
-static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b)
-{
-	u32 i, n = 0;
-
-	spin_lock(&ctx->cq_lock);
-	for (i = 0; i < b->nr; i++) {
-		if (b->punted & BIT(i))
-			continue;
-		capchan_post_cqe(ctx, b->reqs[i].sqe.user_data, b->res[i]);
-		n++;
-	}
-	if (n)
-		capchan_publish_cqes(ctx);
-	spin_unlock(&ctx->cq_lock);
-	if (n) {
-		atomic_sub_return_release(n, &ctx->inflight);
-		capchan_wake_cq(ctx);
-	}
 }
 
 /*
@@ -400,7 +410,7 @@ static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 			*released = true;
 		cond_resched();
 	}
-	capchan_batch_post(ctx, b);
+	capchan_batch_post(ctx, b, b->nr);
 }
 
 /*
@@ -498,6 +508,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		if (ctx->chain.in_link || !capchan_batch_fill(ctx, &b, n)) {
 			/* one SQE of a long chain, under the lock */
 			b.nr = 1;
+			b.posted = 0;
 			b.punted = 0;
 			capchan_sqe_copy(&b.reqs[0].sqe,
 					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);

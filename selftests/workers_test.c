@@ -33,6 +33,11 @@
  *    poll thread, the op it handed over is its creator's, interrupted at
  *    that process's exit or exec.
  *  - inline_when_it_cannot_block, invoke_async_is_einval.
+ *  - chain_cqes_in_order: a chain whose first op runs inline and whose
+ *    second goes to a worker, then, in the same batch, a READ that blocks
+ *    inline (its page missing): the chain's CQEs come in its order while
+ *    the READ still blocks (the batch posts the first before it hands
+ *    the second over, not when it ends).
  *  - async_mkdir_umask: on a channel made under umask 027, an ASYNC MKDIR
  *    (0777) submitted under umask 0 makes a 0777 directory: the worker
  *    takes its submitter's umask, not the kernel threads' 022; through a
@@ -395,6 +400,55 @@ TEST_F(wk, invoke_async_is_einval)
 	EXPECT_EQ(-EINVAL, cc_invoke(self->ch.fd, &s));
 	s.flags = 0;
 	EXPECT_EQ(LEN, cc_invoke(self->ch.fd, &s));
+}
+
+struct entering {
+	pthread_t thread;
+	struct capchan *ch;
+	bool sqpoll;
+	int res;
+};
+
+static void *enter_main(void *arg)
+{
+	struct entering *e = arg;
+
+	e->res = submit(e->ch, 3, e->sqpoll);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(wk, chain_cqes_in_order, 120)
+{
+	struct entering e = { .ch = &self->ch, .sqpoll = self->sqpoll };
+	struct capchan_cqe c;
+	double end;
+
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 1);
+	cc_push(&self->ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_ASYNC, NULL, 0, 0, 2);
+	/* no ASYNC: it blocks the batch, inline, in its copy to the page */
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, 0, self->u.mem, LEN, 0, 3);
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, enter_main, &e));
+	ASSERT_EQ(0, cc_uffd_wait_fault(&self->u));
+
+	/* the READ still blocks: both CQEs of the chain, in its order */
+	end = cc_now() + CQ_WAIT_MS / 1000.0;
+	while (cc_cq_pending(&self->ch) < 2 && cc_now() < end)
+		usleep(1000);
+	ASSERT_EQ(2, cc_cq_pending(&self->ch));
+	ASSERT_EQ(0, cc_cq_pop(&self->ch, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(0, c.res);
+	ASSERT_EQ(0, cc_cq_pop(&self->ch, &c));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(0, c.res);
+
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x5a));
+	ASSERT_EQ(0, pthread_join(e.thread, NULL));
+	EXPECT_EQ(3, e.res);
+	ASSERT_EQ(0, cc_reap(&self->ch, &c, CQ_WAIT_MS));
+	EXPECT_EQ(3, c.user_data);
+	EXPECT_EQ(LEN, c.res);
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 }
 
 TEST_F_TIMEOUT(wk, async_mkdir_umask, 60)
