@@ -71,6 +71,25 @@ int capchan_lookup_beneath(const struct path *root, const char *name,
 }
 
 /*
+ * The walk of @req's path for an op that only reads the tree.  From the
+ * rings on storage (capchan_storage_punt()) it is made in the dentry
+ * cache alone (LOOKUP_CACHED, openat2's RESOLVE_CACHED): a name not
+ * cached there would wait for the storage, and is -EIOCBQUEUED, for a
+ * worker to walk it all.  Otherwise the whole walk.
+ */
+int capchan_lookup_beneath_req(const struct capchan_req *req,
+			       const struct path *root, unsigned int flags,
+			       struct path *out)
+{
+	bool cached = capchan_storage_punt(req, root);
+	int err;
+
+	err = capchan_lookup_beneath(root, req->path,
+				     cached ? flags | LOOKUP_CACHED : flags, out);
+	return cached && err == -EAGAIN ? -EIOCBQUEUED : err;
+}
+
+/*
  * Resolve the parent of @name's last component beneath @root; the last
  * component itself is not walked (its type, LAST_NORM or a dot, and any
  * trailing slash are reported).  Undo with capchan_parent_put().

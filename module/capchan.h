@@ -556,6 +556,9 @@ struct capchan_parent {
 
 int capchan_lookup_beneath(const struct path *root, const char *name,
 			   unsigned int flags, struct path *out);
+int capchan_lookup_beneath_req(const struct capchan_req *req,
+			       const struct path *root, unsigned int flags,
+			       struct path *out);
 int capchan_parent_beneath(const struct path *root, const char *name,
 			   struct capchan_parent *p);
 void capchan_parent_put(struct capchan_parent *p);

@@ -165,11 +165,7 @@ long capchan_issue_statat(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (!(sqe->op_flags & CAPCHAN_STATAT_NOFOLLOW))
 		flags |= LOOKUP_FOLLOW;
 	/* as OPEN's walk: the dentry cache alone first, a miss to a worker */
-	if (capchan_storage_punt(req, root))
-		flags |= LOOKUP_CACHED;
-	err = capchan_lookup_beneath(root, req->path, flags, &p);
-	if (err == -EAGAIN && (flags & LOOKUP_CACHED))
-		return -EIOCBQUEUED;
+	err = capchan_lookup_beneath_req(req, root, flags, &p);
 	if (err)
 		return err;
 	/* a path, not a capability: no type, no rights to report */

@@ -452,11 +452,9 @@ long capchan_issue_open(struct capchan_ctx *ctx, struct capchan_req *req)
 	if (capchan_storage_punt(req, root)) {
 		if (flags & (O_CREAT | O_TRUNC))
 			return -EIOCBQUEUED;
-		err = capchan_lookup_beneath(root, req->path,
-					     capchan_open_lookup_flags(flags) |
-					     LOOKUP_CACHED, &found);
-		if (err == -EAGAIN)
-			return -EIOCBQUEUED;
+		err = capchan_lookup_beneath_req(req, root,
+						 capchan_open_lookup_flags(flags),
+						 &found);
 		if (err)
 			return err;
 		have = &found;
