@@ -64,6 +64,31 @@ static bool capchan_write_nowait(const struct file *file)
 }
 
 /*
+ * The non-blocking attempt of a positioned READ: IOCB_NOWAIT alone, as
+ * io_uring's first attempt.  RWF_NOWAIT would add IOCB_NOIO on 6.1
+ * (kiocb_set_rw_flags()), and then a miss starts no I/O: each worker
+ * would start its own page's read and wait for it, one at a time.  This
+ * way the submitter starts the read of every page it misses (readahead),
+ * gives up while the pages are locked under I/O, and the workers only
+ * wait for reads already on their way.  vfs_iocb_iter_read() makes the
+ * checks vfs_iter_read() makes (rw_verify_area(), fsnotify).
+ */
+static ssize_t capchan_read_nowait(struct file *file, struct iov_iter *iter,
+				   loff_t *pos)
+{
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = *pos;
+	kiocb.ki_flags |= IOCB_NOWAIT;
+	ret = vfs_iocb_iter_read(file, &kiocb, iter);
+	if (ret > 0)
+		*pos = kiocb.ki_pos;
+	return ret;
+}
+
+/*
  * Shared by READ and WRITE.  An explicit offset is positioned I/O and
  * needs SEEK; CAPCHAN_OFF_CURRENT uses and advances the file position,
  * which derived capabilities share (they share the open file, like dup).
@@ -83,8 +108,8 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 
 	/*
 	 * From the rings, a positioned READ of a file that can tell is tried
-	 * without blocking first (IOCB_NOWAIT; on 6.1 also IOCB_NOIO: no I/O
-	 * is started), and so is a positioned WRITE where the file system
+	 * without blocking first (IOCB_NOWAIT: the read of what is not
+	 * cached is started, capchan_read_nowait()), and so is a positioned WRITE where the file system
 	 * can say (capchan_write_nowait(); where it cannot, on storage, the
 	 * WRITE goes to a worker whole); what it could not do a worker
 	 * finishes (worker.c).  I/O at the file position runs inline:
@@ -136,8 +161,10 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 		locked = true;
 	}
 	pos = use_pos ? file->f_pos : (loff_t)sqe->off + req->done;
-	if (dir == ITER_DEST)
-		ret = vfs_iter_read(file, &iter, &pos, nowait ? RWF_NOWAIT : 0);
+	if (dir == ITER_DEST && nowait)
+		ret = capchan_read_nowait(file, &iter, &pos);
+	else if (dir == ITER_DEST)
+		ret = vfs_iter_read(file, &iter, &pos, 0);
 	else
 		ret = capchan_iter_write(file, &iter, &pos,
 					 nowait ? RWF_NOWAIT : 0);

@@ -9,15 +9,17 @@
  * (selftests/vm/run.sh, guest-init.sh; $CAPCHAN_TEST_DISK names another
  * ext4 directory).  Without one every test skips and says why.
  *
- * Which kernel: on 6.1 RWF_NOWAIT implies IOCB_NOIO, so the non-blocking
- * attempt starts no I/O and a miss always goes to a worker; on 6.12 it no
- * longer does (kiocb_set_rw_flags() in linux/fs.h; in which release that
- * changed was not looked up): the attempt starts the read I/O itself and
- * gives up only if that I/O is still running when it looks again, so on a
- * fast (emulated) disk a miss may complete inline, not having waited.  The tests find out
- * which by trying (nowait_starts_io()) and then demand exactly one punt per
- * miss where no I/O is started, and one punt or an inline completion
- * where it is; the bytes, the CQE count and inflight are exact on both.
+ * The non-blocking attempt starts the read of what it misses (IOCB_NOWAIT
+ * without IOCB_NOIO, module/op_file.c capchan_read_nowait(), on every
+ * kernel) and gives up only if that I/O is still running when it looks
+ * again, so on a fast (emulated) disk a miss may complete inline, not
+ * having waited: the tests demand one punt or an inline completion per
+ * miss; the bytes, the CQE count and inflight are exact.
+ * read_io_started_by_submitter shows the attempt starts the I/O: with
+ * max_workers 1 and the one worker held in a userfaultfd page, the pages
+ * of 8 missed READs come into the cache while the READs wait for the
+ * worker (on 6.1 RWF_NOWAIT implies IOCB_NOIO, and an attempt made with
+ * it left every read to the worker: none came).
  *
  * The file: FILE_LEN bytes of cc_fill_pattern(), written, fsync'ed and
  * read with POSIX_FADV_RANDOM (no readahead: a read brings in exactly the
@@ -26,18 +28,19 @@
  * proves which pages are cached before the READs go.
  *
  *  - miss_goes_to_a_worker: one READ of uncached pages: worker-punted
- *    grows by exactly 1 (or 0 with the CQE posted by ENTER itself, where
- *    the attempt starts I/O), the exact bytes come back, inflight returns
+ *    grows by exactly 1 (or 0 with the CQE posted by ENTER itself), the
+ *    exact bytes come back, inflight returns
  *    to 0.
  *  - cached_reread_runs_inline: the same READ again (now cached): not
  *    punted, same bytes.
  *  - random_batch_32: 32 READs of 4 KiB at distinct random uncached pages
  *    in one ENTER: each CQE exactly once (matched by user_data, any order),
- *    each the exact bytes; at least one went to a worker (where the
- *    attempt starts no I/O).
+ *    each the exact bytes; at most 32 went to a worker.
  *  - partly_cached: the first page cached, the rest not: the non-blocking
  *    attempt stops short after the first page and a worker reads the rest
  *    (one punt, or as above); the whole length, exact bytes.
+ *  - read_io_started_by_submitter: see above; then the held READ and the
+ *    8 complete, each once, with the exact bytes.
  *  - invoke_miss_runs_inline: INVOKE never hands off: the same miss via
  *    INVOKE reads inline (no punt), exact bytes.
  *
@@ -96,6 +99,8 @@
 #define BIG		(64u << 10)		/* the multi-page READs */
 #define BATCH		32
 #define SEED		7
+#define MAXW_PATH	"/sys/module/capchan/parameters/max_workers"
+#define HELD		8			/* READs behind the held worker */
 
 FIXTURE(disk) {
 	char dir[PATH_MAX];
@@ -104,6 +109,7 @@ FIXTURE(disk) {
 	unsigned char *map;		/* PROT_READ view for mincore() only */
 	unsigned char *data;		/* what the file holds */
 	unsigned char *buf;
+	long long maxw0;		/* max_workers to put back, or -1 */
 	struct capchan ch;
 	uint32_t fh;
 	char why[400];			/* set: no disk, every test skips */
@@ -127,6 +133,7 @@ FIXTURE_SETUP(disk)
 	self->fd = -1;
 	self->ch.fd = -1;
 	self->map = MAP_FAILED;
+	self->maxw0 = -1;
 	self->dir[0] = '\0';
 	self->data = malloc(FILE_LEN);
 	self->buf = malloc(FILE_LEN);
@@ -163,6 +170,12 @@ FIXTURE_SETUP(disk)
 
 FIXTURE_TEARDOWN(disk)
 {
+	char v[24];
+
+	if (self->maxw0 >= 0) {
+		snprintf(v, sizeof(v), "%lld", self->maxw0);
+		cc_write_str(MAXW_PATH, v);
+	}
 	if (self->ch.fd >= 0)
 		capchan_queue_exit(&self->ch);
 	if (self->map != MAP_FAILED)
@@ -204,50 +217,18 @@ static long drop(FIXTURE_DATA(disk) *self)
 }
 
 /*
- * Does a non-blocking read of an uncached page start its I/O (see the
- * top)?  Asked once: drop the pages, preadv2(RWF_NOWAIT) one, and see
- * whether it arrives in the cache anyway.  1, 0, or -errno.
- */
-static int nowait_starts_io(FIXTURE_DATA(disk) *self)
-{
-	static int answer = -1;
-	struct iovec iov = { .iov_base = self->buf, .iov_len = PAGE };
-	double end;
-	ssize_t n;
-	long c;
-
-	if (answer >= 0)
-		return answer;
-	c = drop(self);
-	if (c)
-		return c < 0 ? (int)c : -EBUSY;
-	n = preadv2(self->fd, &iov, 1, 100 * PAGE, RWF_NOWAIT);
-	if (n == PAGE)
-		return answer = 1;	/* started and done before it looked */
-	if (n != -1 || errno != EAGAIN)
-		return n < 0 ? -errno : -EPROTO;
-	end = cc_now() + 1;
-	while ((c = cached_pages(self, 100 * PAGE, PAGE)) == 0 && cc_now() < end)
-		usleep(10000);
-	if (c < 0)
-		return (int)c;
-	answer = c == 1;
-	return answer;
-}
-
-/*
  * After one READ of a miss completed: worker-punted grew by exactly one,
- * or (where the attempt starts the I/O) by none, the READ having
- * completed inside ENTER.  0 or -EPROTO.
+ * or by none, the READ having completed inside ENTER (its I/O done before
+ * the attempt looked again).  0 or -EPROTO.
  */
 static int one_punt_or_inline(FIXTURE_DATA(disk) *self, long long before,
-			      bool inline_cqe, int starts_io)
+			      bool inline_cqe)
 {
 	long long now = cc_fdv(self->ch.fd, "worker-punted");
 
 	if (now == before + 1)
 		return 0;
-	if (starts_io == 1 && now == before && inline_cqe)
+	if (now == before && inline_cqe)
 		return 0;
 	return -EPROTO;
 }
@@ -278,11 +259,8 @@ TEST_F_TIMEOUT(disk, miss_goes_to_a_worker, 120)
 	struct capchan_cqe c;
 	long long punted;
 	bool inline_cqe;
-	int starts_io;
 
 	NEED_DISK();
-	starts_io = nowait_starts_io(self);
-	ASSERT_LE(0, starts_io);
 	ASSERT_EQ(0, drop(self));
 	punted = cc_fdv(self->ch.fd, "worker-punted");
 	ASSERT_LE(0, punted);
@@ -294,13 +272,11 @@ TEST_F_TIMEOUT(disk, miss_goes_to_a_worker, 120)
 	EXPECT_EQ(1, c.user_data);
 	EXPECT_EQ(BIG, c.res);
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
-	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
-		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
+	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe))
+		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned",
 		       punted, cc_fdv(self->ch.fd, "worker-punted"),
-		       inline_cqe ? "there when" : "after",
-		       starts_io ? "start" : "start no");
-	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
-	       cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+		       inline_cqe ? "there when" : "after");
+	TH_LOG("this READ %s", cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
 	       "completed inline");
 	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
@@ -390,14 +366,10 @@ TEST_F_TIMEOUT(disk, random_batch_32, 120)
 	/* no CQE more than the 32 */
 	EXPECT_EQ(0, cc_cq_pending(&self->ch));
 	/*
-	 * Where the non-blocking attempt starts no I/O every READ is punted;
-	 * where it does, a READ whose I/O finished before the attempt looked
-	 * again reads inline (see the top): at least one punt is demanded
-	 * only where none can complete inline.
+	 * A READ whose I/O finished before the attempt looked again reads
+	 * inline (see the top): how many went to a worker is only bounded.
 	 */
 	now = cc_fdv(self->ch.fd, "worker-punted");
-	if (nowait_starts_io(self) == 0)
-		EXPECT_LE(punted + 1, now);
 	EXPECT_GE(punted + BATCH, now);
 	TH_LOG("%lld of %d READs went to a worker", now - punted, BATCH);
 }
@@ -408,11 +380,8 @@ TEST_F_TIMEOUT(disk, partly_cached, 120)
 	struct capchan_cqe c;
 	long long punted;
 	bool inline_cqe;
-	int starts_io;
 
 	NEED_DISK();
-	starts_io = nowait_starts_io(self);
-	ASSERT_LE(0, starts_io);
 	ASSERT_EQ(0, drop(self));
 	/* the first page only (POSIX_FADV_RANDOM: no readahead) */
 	ASSERT_EQ(PAGE, pread(self->fd, self->buf, PAGE, off));
@@ -429,16 +398,94 @@ TEST_F_TIMEOUT(disk, partly_cached, 120)
 	/* the whole length: the worker's part added to the first page */
 	EXPECT_EQ(BIG, c.res);
 	EXPECT_EQ(0, memcmp(self->buf, self->data + off, BIG));
-	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe, starts_io))
-		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned, non-blocking reads %s I/O",
+	EXPECT_EQ(0, one_punt_or_inline(self, punted, inline_cqe))
+		TH_LOG("worker-punted %lld -> %lld, CQE %s ENTER returned",
 		       punted, cc_fdv(self->ch.fd, "worker-punted"),
-		       inline_cqe ? "there when" : "after",
-		       starts_io ? "start" : "start no");
-	TH_LOG("non-blocking reads start %s; this READ %s", starts_io ? "I/O" : "no I/O",
-	       cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
+		       inline_cqe ? "there when" : "after");
+	TH_LOG("this READ %s", cc_fdv(self->ch.fd, "worker-punted") > punted ? "went to a worker" :
 	       "completed inline");
 	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
 	EXPECT_EQ(BIG / PAGE, cached_pages(self, off, BIG));
+}
+
+TEST_F_TIMEOUT(disk, read_io_started_by_submitter, 120)
+{
+	static const unsigned int page[HELD] = { 21, 77, 130, 199, 260, 333, 404, 470 };
+	unsigned int seen = 0;
+	struct cc_uffd_page u;
+	struct capchan_cqe c;
+	long long punted, queued;
+	long cached = 0;
+	double end;
+	int err, i, j;
+
+	NEED_DISK();
+	err = cc_uffd_page_init(&u);
+	if (err == -ENOSYS || err == -EPERM)
+		SKIP(return, "no userfaultfd here: %s", strerror(-err));
+	ASSERT_EQ(0, err);
+	self->maxw0 = cc_module_param("max_workers", &err);
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, cc_write_str(MAXW_PATH, "1"));
+	ASSERT_EQ(0, drop(self));
+
+	/* the one worker waits in the copy to the page (page 0 read by it) */
+	cc_push(&self->ch, CAPCHAN_OP_READ, self->fh, CAPCHAN_SQE_ASYNC,
+		    u.mem, 4, 0, 1);
+	ASSERT_EQ(1, cc_enter(self->ch.fd, 1, 0, 0));
+	ASSERT_EQ(0, cc_uffd_wait_fault(&u));
+	punted = cc_fdv(self->ch.fd, "worker-punted");
+	for (i = 0; i < HELD; i++)
+		ASSERT_EQ(0, cached_pages(self, (size_t)page[i] * PAGE, PAGE));
+
+	memset(self->buf, 0, HELD * PAGE);
+	for (i = 0; i < HELD; i++)
+		push_read(self, self->buf + (size_t)i * PAGE, PAGE,
+			  (uint64_t)page[i] * PAGE, 100 + i);
+	ASSERT_EQ(HELD, cc_enter(self->ch.fd, HELD, 0, 0));
+	/* those that found their I/O still running wait for the worker */
+	queued = cc_fdv(self->ch.fd, "worker-punted") - punted;
+	EXPECT_EQ(HELD, queued + cc_cq_pending(&self->ch));
+	end = cc_now() + 10;
+	do {
+		cached = 0;
+		for (i = 0; i < HELD; i++)
+			cached += cached_pages(self, (size_t)page[i] * PAGE, PAGE);
+		if (cached == HELD)
+			break;
+		usleep(10000);
+	} while (cc_now() < end);
+	/* the worker is still held: the reads were started by ENTER */
+	EXPECT_EQ(HELD, cached)
+		TH_LOG("%ld of %d missed pages cached, %lld READs waiting for the held worker",
+		       cached, HELD, queued);
+	EXPECT_EQ(1 + queued, cc_fdv(self->ch.fd, "inflight"));
+
+	ASSERT_EQ(0, cc_uffd_supply(&u, 'z'));
+	for (i = 0; i <= HELD; i++) {
+		ASSERT_EQ(0, reap(self, &c)) TH_LOG("%d of %d CQEs", i, HELD + 1);
+		if (c.user_data == 1) {
+			EXPECT_EQ(4, c.res);
+			EXPECT_EQ(0, memcmp(u.mem, self->data, 4));
+			j = HELD;
+		} else {
+			ASSERT_LE(100, c.user_data);
+			ASSERT_GT(100 + HELD, c.user_data);
+			j = (int)c.user_data - 100;
+			EXPECT_EQ(PAGE, c.res) TH_LOG("READ of page %u", page[j]);
+		}
+		EXPECT_EQ(0, seen & (1u << j)) TH_LOG("user_data %llu twice",
+						      (unsigned long long)c.user_data);
+		seen |= 1u << j;
+	}
+	EXPECT_EQ((1u << (HELD + 1)) - 1, seen);
+	for (i = 0; i < HELD; i++)
+		EXPECT_EQ(0, memcmp(self->buf + (size_t)i * PAGE,
+				    self->data + (size_t)page[i] * PAGE, PAGE))
+			TH_LOG("page %u", page[i]);
+	EXPECT_EQ(0, cc_wait_fdv(self->ch.fd, "inflight", 0, CQ_WAIT_MS));
+	EXPECT_EQ(0, cc_cq_pending(&self->ch));
+	cc_uffd_page_destroy(&u);
 }
 
 TEST_F_TIMEOUT(disk, invoke_miss_runs_inline, 120)
