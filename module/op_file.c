@@ -109,10 +109,10 @@ static long capchan_rw(struct capchan_req *req, unsigned int dir)
 	/*
 	 * From the rings, a positioned READ of a file that can tell is tried
 	 * without blocking first (IOCB_NOWAIT: the read of what is not
-	 * cached is started, capchan_read_nowait()), and so is a positioned WRITE where the file system
-	 * can say (capchan_write_nowait(); where it cannot, on storage, the
-	 * WRITE goes to a worker whole); what it could not do a worker
-	 * finishes (worker.c).  I/O at the file position runs inline:
+	 * cached is started, capchan_read_nowait()), and so is a positioned
+	 * WRITE where the file system can say (capchan_write_nowait(); where
+	 * it cannot, on storage, the WRITE goes to a worker whole); what it
+	 * could not do a worker finishes (worker.c).  I/O at the file position runs inline:
 	 * finishing one in two parts would let another at the shared
 	 * position in between.
 	 */
