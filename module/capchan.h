@@ -262,7 +262,8 @@ struct capchan_ctx {
 	 * @ring_lock: the one consumer of the SQ at a time (ENTER or the poll
 	 * thread): the SQ head, the reservations of CQE slots, and the state
 	 * of a chain run op by op.  Held while SQEs are copied out, not while
-	 * they run (except such a chain's), so an op blocked in one ENTER
+	 * they run (except such a chain's: one cut by what an ENTER consumes),
+	 * so an op blocked in one ENTER
 	 * holds up no other ENTER, INVOKE or fdinfo (ring.c).
 	 *
 	 * @table has its own spinlock (table.c).  Order: ring_lock, then
@@ -312,8 +313,8 @@ struct capchan_ctx {
 	atomic_long_t		filter_denied;
 
 	/*
-	 * a chain run op by op (it spans ENTER calls, or is longer than a
-	 * batch: ring.c); ring_lock
+	 * a chain run op by op (it goes on past what one ENTER consumes, so
+	 * it spans ENTER calls: ring.c); ring_lock
 	 */
 	struct capchan_chain	chain;
 

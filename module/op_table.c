@@ -286,8 +286,8 @@ static __always_inline bool capchan_hooked(void)
 /*
  * Validate and run one op.  @chain_handle: in, the handle a
  * CAPCHAN_HANDLE_CHAIN reference resolves to (0: none); out, updated when
- * this op makes a handle: the caller's own (a chain run op by op from the
- * rings: ctx->chain, under ring_lock).  No channel lock is held otherwise:
+ * this op makes a handle: the caller's own (for a chain that goes on past
+ * what its ENTER consumed: ctx->chain, under ring_lock).  No channel lock is held otherwise:
  * ops of one channel run in parallel, from INVOKE and from the rings.
  *
  * The capability is looked up with a user reference of the op's own

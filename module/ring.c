@@ -307,6 +307,41 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 }
 
 /*
+ * A chain that does not end within a batch but does within @max SQEs at
+ * the head: copied whole onto the heap (at most sq_entries SQEs, 256 KiB,
+ * charged), its length in *@len.  Where the ring says it ends bounds the
+ * copy; the copies say where it really ends (a LINK bit flipped meanwhile
+ * ends it earlier, or leaves it going on: then NULL).  NULL too when it
+ * goes on past @max or no memory: it runs op by op under ring_lock.
+ */
+static struct capchan_sqe *capchan_chain_copy(struct capchan_ctx *ctx,
+					      u32 max, u32 *len)
+{
+	u32 head = ctx->cached_sq_head, n, i;
+	struct capchan_sqe *sqes;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	for (n = 0; n < max; n++)
+		if (!(READ_ONCE(ctx->sqes[(head + n) & ctx->sq_mask].flags) &
+		      CAPCHAN_SQE_LINK))
+			break;
+	if (n == max)
+		return NULL;
+	sqes = kvmalloc_array(++n, sizeof(*sqes), CAPCHAN_GFP);
+	if (!sqes)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		capchan_sqe_copy(&sqes[i], &ctx->sqes[(head + i) & ctx->sq_mask]);
+		if (!(sqes[i].flags & CAPCHAN_SQE_LINK)) {
+			*len = i + 1;
+			return sqes;
+		}
+	}
+	kvfree(sqes);
+	return NULL;
+}
+
+/*
  * Post the CQEs of @b's ops before @upto that ran here and are not posted
  * yet into the slots reserved for them, publish them, then drop their
  * reservations (release: a submitter that sees the count fall sees the
@@ -414,6 +449,30 @@ static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 }
 
 /*
+ * Run a chain copied by capchan_chain_copy() (ring_lock not held), one op
+ * at a time through @b, each CQE posted as its op ends: a batch's
+ * protocol (slots reserved under ring_lock, posted under cq_lock, the
+ * reservation dropped after), in batches of one.  Inline, as a
+ * chain that goes on from an earlier ENTER: a worker takes a chain only
+ * with the rest of it in the same batch.
+ */
+static void capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
+			      const struct capchan_sqe *sqes, u32 len,
+			      bool *released)
+{
+	struct capchan_chain c = {};
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		b->nr = 1;
+		b->posted = 0;
+		b->punted = 0;
+		b->reqs[0].sqe = sqes[i];
+		capchan_batch_run(ctx, b, &c, released);
+	}
+}
+
+/*
  * Ops that may run in one ENTER after one of them let go of a file.  A
  * capability's file is uncharged from its user when capchan lets go of it,
  * but the file is really closed by task work when the syscall returns;
@@ -478,9 +537,11 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
  * SQE is consumed only when its CQE has a reserved place.  ring_lock is
  * held only while SQEs are copied out and consumed, a batch at a time: the
  * ops run without it, so an op blocked in one ENTER holds up no other
- * ENTER, INVOKE or fdinfo of the channel.  A chain that does not end
- * within one batch (or goes on from an earlier ENTER) runs op by op with
- * ring_lock held, its state the channel's.  From ENTER or the poll thread.
+ * ENTER, INVOKE or fdinfo of the channel.  A chain longer than a batch
+ * that ends within what may be consumed now is copied and consumed whole
+ * and runs the same way, inline.  A chain that goes on past that (or from
+ * an earlier ENTER) runs op by op with ring_lock held, its state the
+ * channel's.  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).
@@ -489,7 +550,8 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 {
 	/* each part written before it is read: nr, punted, requests, results */
 	struct capchan_batch b __uninitialized;
-	u32 done = 0, closing = 0;
+	struct capchan_sqe *chain;
+	u32 done = 0, closing = 0, len = 0;
 	bool released = false, busy = false;
 
 	/* one pass over the SQ at most, whatever its tail says */
@@ -505,8 +567,11 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		/* after a release, no batch goes past the bound */
 		if (released)
 			n = min_t(u32, n, CAPCHAN_OPS_WHILE_CLOSING - closing);
-		if (ctx->chain.in_link || !capchan_batch_fill(ctx, &b, n)) {
-			/* one SQE of a long chain, under the lock */
+		chain = NULL;
+		if (!ctx->chain.in_link && !capchan_batch_fill(ctx, &b, n))
+			chain = capchan_chain_copy(ctx, n, &len);
+		if (ctx->chain.in_link || (!b.nr && !chain)) {
+			/* one SQE of a chain going on past n, under the lock */
 			b.nr = 1;
 			b.posted = 0;
 			b.punted = 0;
@@ -516,12 +581,18 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			capchan_batch_run(ctx, &b, &ctx->chain, &released);
 			done++;
 		} else {
-			capchan_ring_consume(ctx, b.nr);
+			n = chain ? len : b.nr;
+			capchan_ring_consume(ctx, n);
 			mutex_unlock(&ctx->ring_lock);
-			capchan_batch_run(ctx, &b, NULL, &released);
-			done += b.nr;
+			if (chain) {
+				capchan_chain_run(ctx, &b, chain, len, &released);
+				kvfree(chain);
+			} else {
+				capchan_batch_run(ctx, &b, NULL, &released);
+			}
+			done += n;
 			if (released)
-				closing += b.nr;
+				closing += n;
 			if (done == to_submit)
 				return done;
 			if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {

@@ -5,8 +5,10 @@
  * slots (ctx->inflight) and publishing the SQ head; the ops then run in
  * several ENTERs of several threads at once, are posted under cq_lock,
  * and an op that would block goes to a worker with the rest of its chain.
- * A chain that goes on from an earlier ENTER or does not end within a
- * batch runs op by op under ring_lock with the channel's chain state.
+ * A chain longer than a batch is copied and consumed whole and runs the
+ * same way; one that goes on past what an ENTER consumes (or from an
+ * earlier ENTER) runs op by op under ring_lock with the channel's chain
+ * state.
  *
  * Tests marked FINDING fail on purpose against the module they were
  * written for: each reproduces a defect, the fix is in its comment.
@@ -19,8 +21,9 @@
  *    more than the 32 more ops capchan(7) promises (batch shapes chosen
  *    with LINK chains get it to 38).
  *  - chain_handles: four threads run OPEN+READ(CHAIN)+CLOSE(CHAIN)
- *    chains on one ring, some longer than a batch (op by op), each on a
- *    file of its own: every READ reads its own thread's file.
+ *    chains on one ring, some longer than a batch (consumed whole, or op
+ *    by op where another thread's ENTER cuts them), each on a file of its
+ *    own: every READ reads its own thread's file.
  *  - cq_garbage_small_inflight: max_inflight 2, three threads ENTER NOPs,
  *    ASYNC NOPs and READs while the reaper scribbles impossible CQ heads:
  *    every consumed SQE has exactly one exact CQE, inflight back to 0.
@@ -30,10 +33,11 @@
  *  - sq_tail_garbage: garbage SQ tails while three threads ENTER: one
  *    CQE per consumed SQE, cq_tail == sq_head, inflight back to 0.
  *  - exit_mid_batch: a process exits with two ENTERs blocked mid-batch,
- *    a chain blocked op by op under ring_lock and an ENTER waiting for
- *    that lock: every consumed SQE has its exact CQE (the waiting one
- *    may get the lock handed over and consume its NOP, or not), inflight
- *    0 (the channel is the parent's too).
+ *    a chain cut by its ENTER's to_submit, blocked op by op under
+ *    ring_lock, and an ENTER waiting for that lock: every consumed SQE
+ *    has its exact CQE (the waiting one may get the lock handed over and
+ *    consume the chain's last op, or not), inflight 0 (the channel is
+ *    the parent's too), and the chain state is clean afterwards.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -498,7 +502,7 @@ TEST_F(ea, closing_bound)
 
 #define CH_THREADS	4
 #define CH_CHAINS	150	/* per thread */
-#define CH_PAD		7	/* NOPs in a long chain: 10 ops, op by op */
+#define CH_PAD		7	/* NOPs in a long chain: 10 ops */
 
 struct ea_chainer {
 	pthread_t thread;
@@ -833,8 +837,9 @@ static void *ea_exit_waiter(void *arg)
 /*
  * The child: two ENTERs blocked in a READ into a missing page, each with
  * three NOPs after it in its batch; a chain of ten (READ into a missing
- * page first) blocked op by op under ring_lock; an ENTER of one NOP
- * waiting for ring_lock.  Then it exits.  Exit code: 0, or the step
+ * page first) ENTERed with to_submit 9, so cut by its ENTER and blocked
+ * op by op under ring_lock; an ENTER of one SQE (the chain's last)
+ * waiting for ring_lock, and a NOP after it.  Then it exits.  Exit code: 0, or the step
  * that went wrong.
  */
 static int ea_exit_child(struct capchan *ch, uint32_t fh)
@@ -864,12 +869,13 @@ static int ea_exit_child(struct capchan *ch, uint32_t fh)
 	for (i = 0; i < 9; i++)
 		cc_push(ch, CAPCHAN_OP_NOP, 0, i < 8 ? CAPCHAN_SQE_LINK : 0,
 			NULL, 0, 0, ud++);
-	e[2] = (struct ea_exiter){ .fd = ch->fd, .to_submit = 10 };
+	/* a chain cut by to_submit runs op by op holding ring_lock */
+	e[2] = (struct ea_exiter){ .fd = ch->fd, .to_submit = 9 };
 	if (pthread_create(&e[2].thread, NULL, ea_exit_enter, &e[2]))
 		return 40;
 	if (cc_uffd_wait_fault(&u[2]))
 		return 41;
-	/* one NOP more, its ENTER waiting for ring_lock (killable: 'D') */
+	/* one NOP more; an ENTER waiting for ring_lock (killable: 'D') */
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, ud++);
 	e[3] = (struct ea_exiter){ .fd = ch->fd, .to_submit = 1 };
 	if (pthread_create(&e[3].thread, NULL, ea_exit_waiter, &e[3]))
@@ -914,15 +920,15 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 	ASSERT_EQ(0, st);
 
 	/*
-	 * 4 + 4 + 10 consumed; the ENTER waiting for ring_lock may have got
+	 * 4 + 4 + 9 consumed; the ENTER waiting for ring_lock may have got
 	 * it as it was handed over (a mutex taken before the signal is
-	 * looked at) and consumed its NOP too: every one consumed has its
-	 * CQE, no other.
+	 * looked at) and consumed the chain's last op too: every one
+	 * consumed has its CQE, no other.
 	 */
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, EA_DEADLINE_MS));
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-tail"));
 	head = cc_fdv(ch->fd, "sq-head");
-	EXPECT_TRUE(head == 18 || head == 19) TH_LOG("sq-head %lld", head);
+	EXPECT_TRUE(head == 17 || head == 18) TH_LOG("sq-head %lld", head);
 	while (!cc_cq_pop(ch, &c)) {
 		n++;
 		if (c.user_data >= 1 && c.user_data < 20) {
@@ -931,6 +937,14 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 		}
 	}
 	EXPECT_EQ(head, n);
+	/* what is left: the chain's last op (if it is), then the NOP */
+	EXPECT_EQ(19 - head, cc_enter(ch->fd, 19 - head, 0, 0));
+	while (!cc_cq_pop(ch, &c)) {
+		if (c.user_data >= 1 && c.user_data < 20) {
+			seen[c.user_data]++;
+			res[c.user_data] = c.res;
+		}
+	}
 	for (i = 1; i <= 18; i++) {
 		/* the READs: killed in the copy; the chain's rest cancelled */
 		int want = (i == 1 || i == 5 || i == 9) ? -EFAULT :
@@ -939,16 +953,9 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 		EXPECT_EQ(1, seen[i]) TH_LOG("user_data %d", i);
 		EXPECT_EQ(want, res[i]) TH_LOG("user_data %d", i);
 	}
-	/* the chain state is clean: the NOP left behind runs on its own */
-	if (head == 18) {
-		EXPECT_EQ(1, cc_enter(ch->fd, 1, 0, 0));
-		ASSERT_EQ(0, cc_cq_pop(ch, &c));
-		seen[19]++;
-		res[19] = c.res;
-		EXPECT_EQ(19, c.user_data);
-	}
-	TH_LOG("the waiting ENTER %s its NOP", head == 19 ? "consumed" :
-	       "did not consume");
+	/* the chain state is clean: the NOP after the chain runs on its own */
+	TH_LOG("the waiting ENTER %s the chain's last op",
+	       head == 18 ? "consumed" : "did not consume");
 	EXPECT_EQ(1, seen[19]);
 	EXPECT_EQ(0, res[19]);
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-head"));

@@ -38,6 +38,13 @@
  *      blocked in its op holding a slot: another ENTER of 3 NOPs takes
  *      one per pass, each NOP's CQE giving its slot back, and returns 3;
  *      with two blocked ENTERs holding both slots an ENTER is -EBUSY.
+ *    - long_chain_blocked_others_enter: one thread ENTERs a chain of 12
+ *      (longer than the 8 SQEs an ENTER takes at a time) whose second op
+ *      is the blocked READ: the whole chain is consumed at once (sq_head
+ *      12) and its first CQE posted, and another thread's ENTER of 3 NOPs
+ *      behind it returns 3 with their CQEs while the READ stays blocked
+ *      (before, such a chain ran op by op holding the ring); then the
+ *      page comes and the chain's other 11 CQEs follow, in order, exact.
  *
  * Nothing waits for time: a blocked op is known to be blocked by the
  * userfaultfd event it raised.  The harness timeout bounds every test;
@@ -1219,6 +1226,105 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 	EXPECT_EQ(0, c.res);
 	EXPECT_EQ(6, cc_fdv(ch->fd, "sq-head"));
 	EXPECT_EQ(6, cc_fdv(ch->fd, "cq-tail"));
+}
+
+/* A thread ENTERing a chain of LC_LEN: a NOP, the blocked READ, NOPs. */
+#define LC_LEN		12
+
+struct lc_chain {
+	pthread_t thread;
+	struct capchan *ch;
+	uint32_t h;
+	void *buf;
+	int enter_res;
+};
+
+static void *lc_chain_main(void *arg)
+{
+	struct lc_chain *l = arg;
+	unsigned int i;
+
+	for (i = 1; i <= LC_LEN; i++) {
+		unsigned int flags = i < LC_LEN ? CAPCHAN_SQE_LINK : 0;
+
+		if (i == 2)
+			cc_push(l->ch, CAPCHAN_OP_READ, l->h, flags, l->buf,
+				PE_BLOCKED_LEN, 0, i);
+		else
+			cc_push(l->ch, CAPCHAN_OP_NOP, 0, flags, NULL, 0, 0, i);
+	}
+	l->enter_res = cc_enter(l->ch->fd, LC_LEN, 0, 0);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_params p;
+	struct capchan_cqe c;
+	struct lc_chain l;
+	struct pe_enter e;
+	int i, h, r_fault, r_join;
+
+	h = pe_channel(ch, self->t.jail_fd, PE_RING, 0, &p);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("channel: %d", h);
+	self->ch_up = true;
+	l = (struct lc_chain){
+		.ch = ch, .h = h, .buf = self->u[0].mem, .enter_res = -ENODATA,
+	};
+	ASSERT_EQ(0, pthread_create(&l.thread, NULL, lc_chain_main, &l));
+	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	if (r_fault) {
+		cc_uffd_supply(&self->u[0], 0);
+		EXPECT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
+	}
+	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
+				     l.enter_res);
+	/* the whole chain consumed at once, the NOP before the READ posted */
+	EXPECT_EQ(LC_LEN, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	ASSERT_EQ(0, cc_cq_pop(ch, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(0, c.res);
+
+	/* 3 NOPs behind the chain, ENTERed by another thread */
+	for (i = 0; i < 3; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 20 + i);
+	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 3, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
+	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	EXPECT_EQ(0, r_join)
+		TH_LOG("ENTER of 3 NOPs still waiting after %d s behind the chain's blocked READ (sq-head %lld)",
+		       PE_DEADLINE_S, cc_fdv(ch->fd, "sq-head"));
+	if (r_join) {
+		cc_uffd_supply(&self->u[0], 0);
+		EXPECT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		return;
+	}
+	EXPECT_EQ(3, e.res);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("CQE %d", i);
+		EXPECT_EQ(20 + i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
+
+	/* the page arrives: the rest of the chain, in order */
+	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0x3c));
+	ASSERT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
+	EXPECT_EQ(LC_LEN, l.enter_res);
+	for (i = 2; i <= LC_LEN; i++) {
+		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("chain CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(i == 2 ? PE_BLOCKED_LEN : 0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	EXPECT_EQ(0, memcmp(self->u[0].mem, self->t.data, PE_BLOCKED_LEN));
+	EXPECT_EQ(0x3c, self->u[0].mem[PE_BLOCKED_LEN]);
+	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(LC_LEN + 3, cc_fdv(ch->fd, "cq-tail"));
 }
 
 TEST_HARNESS_MAIN
