@@ -462,8 +462,8 @@ void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
 /* ---- workers (worker.c) ------------------------------------------------- */
 int capchan_workers_init(struct capchan_ctx *ctx);
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, const struct capchan_req *rest,
-			 u32 nr_rest);
+			 u32 chain_handle, const struct capchan_sqe *rest,
+			 size_t rest_stride, u32 nr_rest);
 void capchan_workers_cancel_task(struct capchan_ctx *ctx);
 void capchan_workers_destroy(struct capchan_ctx *ctx);
 void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);

@@ -277,6 +277,9 @@ struct capchan_batch {
 	u32			nr;
 	u32			posted;		/* the first @posted are done with */
 	u32			punted;		/* bit i: SQE i is a worker's */
+	/* a long chain's SQEs after the batch's one (capchan_chain_run()) */
+	u32			nr_tail;
+	const struct capchan_sqe *tail;
 	s32			res[CAPCHAN_SUBMIT_BATCH];
 	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
 };
@@ -303,6 +306,7 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 	b->nr = whole;
 	b->posted = 0;
 	b->punted = 0;
+	b->nr_tail = 0;
 	return whole;
 }
 
@@ -410,8 +414,18 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		 * the rest as they finish, and a chain's CQEs keep its order.
 		 */
 		capchan_batch_post(ctx, b, i);
-		if (!capchan_workers_punt(ctx, req, c->handle,
-					  &b->reqs[i + 1], end - i)) {
+		if (b->nr_tail && end + 1 == b->nr &&
+		    !capchan_workers_punt(ctx, req, c->handle, b->tail,
+					  sizeof(*b->tail), b->nr_tail)) {
+			/* a long chain's rest, all of it (a batch of one) */
+			b->punted |= BIT(i);
+			c->in_link = false;
+			return 1 + b->nr_tail;
+		}
+		if (!b->nr_tail &&
+		    !capchan_workers_punt(ctx, req, c->handle,
+					  &b->reqs[i + 1].sqe,
+					  sizeof(b->reqs[0]), end - i)) {
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
@@ -427,48 +441,57 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 
 /*
  * Run @b: with @c NULL, whole chains on a chain of their own (ring_lock
- * not held, ops may go to workers); else the one SQE of a chain that spans
- * batches or ENTER calls, with the channel's chain state (ring_lock held,
- * inline).  Whether an op queued closes (task work) is told to @released.
+ * not held, ops may go to workers); else the one SQE of a chain that
+ * spans batches, in @c: a long chain's own state (ring_lock not held, it
+ * may go to a worker with the tail) or the channel's (ring_lock held,
+ * @may_punt false: inline).  Whether an op queued closes (task work) is
+ * told to @released.  Returns how many SQEs were accounted for.
  */
-static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
-			      struct capchan_chain *c, bool *released)
+static u32 capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
+			     struct capchan_chain *c, bool may_punt,
+			     bool *released)
 {
 	struct capchan_chain own = {};
-	u32 i = 0;
+	u32 i = 0, n = 0;
 
 	while (i < b->nr) {
 		struct callback_head *works = READ_ONCE(current->task_works);
+		u32 k = capchan_batch_run_one(ctx, b, i, c ?: &own, may_punt);
 
-		i += capchan_batch_run_one(ctx, b, i, c ?: &own, !c);
+		/* a long chain's tail handed over counts past the batch */
+		i += min(k, b->nr - i);
+		n += k;
 		if (READ_ONCE(current->task_works) != works)
 			*released = true;
 		cond_resched();
 	}
 	capchan_batch_post(ctx, b, b->nr);
+	return n;
 }
 
 /*
  * Run a chain copied by capchan_chain_copy() (ring_lock not held), one op
  * at a time through @b, each CQE posted as its op ends: a batch's
  * protocol (slots reserved under ring_lock, posted under cq_lock, the
- * reservation dropped after), in batches of one.  Inline, as a
- * chain that goes on from an earlier ENTER: a worker takes a chain only
- * with the rest of it in the same batch.
+ * reservation dropped after), in batches of one.  An op that would block
+ * goes to a worker with all of the chain after it (copied into the work:
+ * @sqes may be freed once this returns).
  */
 static void capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 			      const struct capchan_sqe *sqes, u32 len,
 			      bool *released)
 {
 	struct capchan_chain c = {};
-	u32 i;
+	u32 i = 0;
 
-	for (i = 0; i < len; i++) {
+	while (i < len) {
 		b->nr = 1;
 		b->posted = 0;
 		b->punted = 0;
+		b->nr_tail = len - i - 1;
+		b->tail = &sqes[i + 1];
 		b->reqs[0].sqe = sqes[i];
-		capchan_batch_run(ctx, b, &c, released);
+		i += capchan_batch_run(ctx, b, &c, true, released);
 	}
 }
 
@@ -575,10 +598,11 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			b.nr = 1;
 			b.posted = 0;
 			b.punted = 0;
+			b.nr_tail = 0;
 			capchan_sqe_copy(&b.reqs[0].sqe,
 					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 			capchan_ring_consume(ctx, 1);
-			capchan_batch_run(ctx, &b, &ctx->chain, &released);
+			capchan_batch_run(ctx, &b, &ctx->chain, false, &released);
 			done++;
 		} else {
 			n = chain ? len : b.nr;
@@ -588,7 +612,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				capchan_chain_run(ctx, &b, chain, len, &released);
 				kvfree(chain);
 			} else {
-				capchan_batch_run(ctx, &b, NULL, &released);
+				capchan_batch_run(ctx, &b, NULL, true, &released);
 			}
 			done += n;
 			if (released)

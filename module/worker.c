@@ -404,14 +404,16 @@ err_put:
 
 /*
  * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
- * after it (those of @rest: consumed copies, not started) to a worker,
+ * after it (consumed copies, not started: SQE i at @rest + i *
+ * @rest_stride bytes, in a batch's requests or a chain's copies) to a
+ * worker,
  * with the CQE slots the submitter reserved for them (ctx->inflight),
  * which the worker drops as it posts.  0: the work owns @req and the
  * slots; else nothing changed, the caller runs them inline.
  */
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, const struct capchan_req *rest,
-			 u32 nr_rest)
+			 u32 chain_handle, const struct capchan_sqe *rest,
+			 size_t rest_stride, u32 nr_rest)
 {
 	struct capchan_workers *w = ctx->workers;
 	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
@@ -451,7 +453,8 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	if (capchan_pid_dead(work->tgid))
 		work->cancelled = true;
 	for (i = 0; i < nr_rest; i++)
-		work->rest[i] = rest[i].sqe;
+		work->rest[i] = *(const struct capchan_sqe *)
+				((const char *)rest + i * rest_stride);
 
 	/*
 	 * A work is queued only while a worker exists (w->nr, under @lock):

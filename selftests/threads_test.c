@@ -45,6 +45,10 @@
  *      behind it returns 3 with their CQEs while the READ stays blocked
  *      (before, such a chain ran op by op holding the ring); then the
  *      page comes and the chain's other 11 CQEs follow, in order, exact.
+ *    - long_chain_goes_to_a_worker: the same chain with the READ marked
+ *      CAPCHAN_SQE_ASYNC: the READ and the 10 ops after it go to one
+ *      worker (worker-punted + 1), the ENTER returns 12 while the READ
+ *      blocks there; then the 11 CQEs follow in order.
  *
  * Nothing waits for time: a blocked op is known to be blocked by the
  * userfaultfd event it raised.  The harness timeout bounds every test;
@@ -1325,6 +1329,63 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 	EXPECT_EQ(0x3c, self->u[0].mem[PE_BLOCKED_LEN]);
 	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
 	EXPECT_EQ(LC_LEN + 3, cc_fdv(ch->fd, "cq-tail"));
+}
+
+TEST_F_TIMEOUT(shared_ring, long_chain_goes_to_a_worker, 300)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_params p;
+	struct capchan_cqe c;
+	struct pe_enter e;
+	long long punted;
+	int i, h, r_fault, r_join;
+
+	h = pe_channel(ch, self->t.jail_fd, PE_RING, 0, &p);
+	ASSERT_TRUE(cc_handle_ok(h)) TH_LOG("channel: %d", h);
+	self->ch_up = true;
+	punted = cc_fdv(ch->fd, "worker-punted");
+	for (i = 1; i <= LC_LEN; i++) {
+		unsigned int flags = i < LC_LEN ? CAPCHAN_SQE_LINK : 0;
+
+		if (i == 2)
+			cc_push(ch, CAPCHAN_OP_READ, h, flags | CAPCHAN_SQE_ASYNC,
+				self->u[0].mem, PE_BLOCKED_LEN, 0, i);
+		else
+			cc_push(ch, CAPCHAN_OP_NOP, 0, flags, NULL, 0, 0, i);
+	}
+	e = (struct pe_enter){ .fd = ch->fd, .to_submit = LC_LEN, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
+	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	EXPECT_EQ(0, r_fault) TH_LOG("the READ never faulted");
+	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	EXPECT_EQ(0, r_join)
+		TH_LOG("ENTER of the chain still waiting after %d s: its ASYNC READ ran inline",
+		       PE_DEADLINE_S);
+	if (r_fault || r_join) {
+		cc_uffd_supply(&self->u[0], 0);
+		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		return;
+	}
+	EXPECT_EQ(LC_LEN, e.res);
+	EXPECT_EQ(punted + 1, cc_fdv(ch->fd, "worker-punted"));
+	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	ASSERT_EQ(0, cc_cq_pop(ch, &c));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+
+	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0x4b));
+	for (i = 2; i <= LC_LEN; i++) {
+		ASSERT_EQ(0, cc_reap(ch, &c, PE_DEADLINE_S * 1000))
+			TH_LOG("chain CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(i == 2 ? PE_BLOCKED_LEN : 0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	EXPECT_EQ(0, memcmp(self->u[0].mem, self->t.data, PE_BLOCKED_LEN));
+	EXPECT_EQ(0x4b, self->u[0].mem[PE_BLOCKED_LEN]);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, PE_DEADLINE_S * 1000));
+	EXPECT_EQ(punted + 1, cc_fdv(ch->fd, "worker-punted"));
 }
 
 TEST_HARNESS_MAIN
