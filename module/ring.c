@@ -312,8 +312,8 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 
 /*
  * A chain that does not end within a batch but does within @max SQEs at
- * the head: copied whole onto the heap (at most sq_entries SQEs, 256 KiB,
- * charged), its length in *@len.  Where the ring says it ends bounds the
+ * the head: copied whole onto the heap (@max is at most
+ * CAPCHAN_OPS_WHILE_CLOSING: 2 KiB, charged), its length in *@len.  Where the ring says it ends bounds the
  * copy; the copies say where it really ends (a LINK bit flipped meanwhile
  * ends it earlier, or leaves it going on: then NULL).  NULL too when it
  * goes on past @max or no memory: it runs op by op under ring_lock.
@@ -561,10 +561,11 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
  * held only while SQEs are copied out and consumed, a batch at a time: the
  * ops run without it, so an op blocked in one ENTER holds up no other
  * ENTER, INVOKE or fdinfo of the channel.  A chain longer than a batch
- * that ends within what may be consumed now is copied and consumed whole
- * and runs the same way, inline.  A chain that goes on past that (or from
- * an earlier ENTER) runs op by op with ring_lock held, its state the
- * channel's.  From ENTER or the poll thread.
+ * that ends within what may be consumed now and within the closing bound
+ * (32) is copied and consumed whole and runs the same way.  A chain that
+ * goes on past that (or from an earlier ENTER) runs op by op with
+ * ring_lock held, its state the channel's, counted against the bound one
+ * op at a time.  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).
@@ -592,7 +593,15 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			n = min_t(u32, n, CAPCHAN_OPS_WHILE_CLOSING - closing);
 		chain = NULL;
 		if (!ctx->chain.in_link && !capchan_batch_fill(ctx, &b, n))
-			chain = capchan_chain_copy(ctx, n, &len);
+			/*
+			 * Not longer than the closing bound leaves, whether
+			 * or not an op released yet: any op of it may, and
+			 * a chain run unlocked cannot be cut.
+			 */
+			chain = capchan_chain_copy(ctx,
+						   min_t(u32, n,
+							 CAPCHAN_OPS_WHILE_CLOSING - closing),
+						   &len);
 		if (ctx->chain.in_link || (!b.nr && !chain)) {
 			/* one SQE of a chain going on past n, under the lock */
 			b.nr = 1;

@@ -325,9 +325,9 @@ struct capchan_params {
  * ext4) it goes to a worker whole, on storage, as io_uring's do.  I/O at
  * the file position runs inline.  A linked chain stays in
  * order: from its first op that goes to a worker, the rest of the chain
- * runs in that worker, one op after the other, however long the chain.
- * A chain that goes on past what this ENTER consumes runs inline, op by
- * op.
+ * runs in that worker, one op after the other.  A chain longer than 32
+ * SQEs, or one that goes on past what this ENTER consumes, runs inline,
+ * op by op.
  *
  * Everything an op was checked against (handle, rights, policy, filters)
  * is decided before it leaves the submitter, with the submitter's
@@ -530,10 +530,10 @@ struct capchan_filter {
  * a short lock, their CQE slots reserved, and run with no channel lock,
  * so an op blocked in one ENTER holds up no other ENTER or INVOKE; an op
  * that would block goes to a worker ("Workers and completion order").  A
- * linked chain longer than eight SQEs is consumed whole and runs the same
- * way.  Only a chain that goes on past what this ENTER
- * consumes (to_submit, the SQ tail, or CQ or in-flight room end it early)
- * runs op by op holding the ring, so the next ENTER waits for its ops.
+ * linked chain of up to 32 SQEs is consumed whole and runs the same way.
+ * A longer one, or one that goes on past what this ENTER consumes
+ * (to_submit, the SQ tail, or CQ or in-flight room end it early), runs
+ * op by op holding the ring, so the next ENTER waits for its ops.
  */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /*
