@@ -313,9 +313,10 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 /*
  * A chain that does not end within a batch but does within @max SQEs at
  * the head: copied whole onto the heap (@max is at most
- * CAPCHAN_OPS_WHILE_CLOSING: 2 KiB, charged), its length in *@len.  Where the ring says it ends bounds the
- * copy; the copies say where it really ends (a LINK bit flipped meanwhile
- * ends it earlier, or leaves it going on: then NULL).  NULL too when it
+ * CAPCHAN_OPS_WHILE_CLOSING: 2 KiB, charged), its length in *@len.
+ * Where the ring says it ends bounds the copy; the copies say where it
+ * really ends (a LINK bit flipped meanwhile ends it earlier, or leaves it
+ * going on: then NULL).  NULL too when it
  * goes on past @max or no memory: it runs op by op under ring_lock.
  */
 static struct capchan_sqe *capchan_chain_copy(struct capchan_ctx *ctx,
