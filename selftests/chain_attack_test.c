@@ -31,8 +31,8 @@
  *    file charge never went above 1.  Same fix.
  *  - chain_handle_isolation: CAPCHAN_HANDLE_CHAIN never crosses a chain:
  *    not from a chain copied whole to the next one, not from the
- *    channel's op-by-op chain (cut by to_submit) to a copied one, nor to
- *    a single SQE after it.
+ *    channel's op-by-op chain (cut by to_submit) to a copied one or to a
+ *    single SQE after it, not from a copied one to an op-by-op one.
  *  - revoke_mid_long_chain: a REVOKE returns while a copied chain's READ
  *    is blocked in a page fault: that READ finishes, the next op of the
  *    chain is -EKEYREVOKED, the rest -ECANCELED, in order.
@@ -46,8 +46,9 @@
  *    READ(CHAIN), CLOSE(CHAIN): every CQE exact and in order.
  *  - read_nowait_files: positioned READs from the rings on /proc, sysfs,
  *    tmpfs (short at the end of the file) and O_DIRECT on the ext4 test
- *    disk answer exactly what pread(2) does, misaligned O_DIRECT too, and
- *    leave the file position alone.
+ *    disk answer exactly what pread(2) does (misaligned O_DIRECT, and an
+ *    offset whose end passes LLONG_MAX, too), and leave the file
+ *    position alone.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -323,7 +324,7 @@ TEST_F(ca, chain_handle_isolation)
 {
 	struct capchan *ch = &self->ch;
 	char buf[4][64];
-	int res[16], i, h1, h2, h3, r;
+	int res[16], i, h1, h2, h3, h4, r;
 	const int hl = (int)strlen(CC_HELLO);
 
 	ASSERT_EQ(0, ca_channel(self, 64, 0));
@@ -402,6 +403,34 @@ TEST_F(ca, chain_handle_isolation)
 	EXPECT_EQ(-EBADF, res[0]);
 	EXPECT_EQ(0, buf[3][0]);
 
+	/*
+	 * Q, copied whole (10): 9 NOPs, OPEN hello last.  V (12) after it,
+	 * cut by to_submit so it runs op by op on the channel's chain state:
+	 * READ(CHAIN) first, NOPs.
+	 */
+	for (i = 0; i < 9; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0,
+			600 + i);
+	ca_push_open(ch, self->dir, "hello", R_READ | R_SEEK, 0, 609);
+	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
+		buf[3], sizeof(buf[3]), 0, 700);
+	for (i = 0; i < 11; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, i < 10 ? CAPCHAN_SQE_LINK : 0,
+			NULL, 0, 0, 701 + i);
+	ASSERT_EQ(10 + 4, cc_enter(ch->fd, 10 + 4, 0, 0));
+	ASSERT_EQ(8, cc_enter(ch->fd, 8, 0, 0));
+	ASSERT_EQ(10, ca_pop_n(ch, 600, 10, res));
+	for (i = 0; i < 9; i++)
+		EXPECT_EQ(0, res[i]);
+	h4 = res[9];
+	ASSERT_TRUE(cc_handle_ok(h4)) TH_LOG("OPEN hello: %d", h4);
+	ASSERT_EQ(12, ca_pop_n(ch, 700, 12, res));
+	EXPECT_EQ(-EBADF, res[0]) TH_LOG("Q's chain handle reached V");
+	for (i = 1; i < 12; i++)
+		EXPECT_EQ(-ECANCELED, res[i]);
+	EXPECT_EQ(0, buf[3][0]);
+	EXPECT_EQ(0, cc_close_cap(ch->fd, h4));
+
 	/* X's two handles are live and distinct; Z's is closed */
 	EXPECT_NE(h1, h2);
 	EXPECT_EQ(0, cc_close_cap(ch->fd, h1));
@@ -409,7 +438,7 @@ TEST_F(ca, chain_handle_isolation)
 	r = cc_close_cap(ch->fd, h3);
 	EXPECT_EQ(-EBADF, r);
 	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
-	EXPECT_EQ(46, cc_fdv(ch->fd, "cq-tail"));
+	EXPECT_EQ(46 + 22, cc_fdv(ch->fd, "cq-tail"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -731,7 +760,9 @@ static int ca_grant_path(struct capchan *ch, const char *path, int oflags,
 static void ca_check_file(struct __test_metadata *_metadata,
 			  struct capchan *ch, const char *path)
 {
-	static const uint64_t offs[] = { 0, 3, 9000, 1 << 20 };
+	/* the last one: pos + len past LLONG_MAX, rw_verify_area()'s -EINVAL */
+	static const uint64_t offs[] = { 0, 3, 9000, 1 << 20,
+					 (uint64_t)LLONG_MAX - 10 };
 	char want[4096], got[4096];
 	int fd = -1, h, i;
 	ssize_t w;
