@@ -46,6 +46,10 @@
  *  - kill_mid_long_chain: a process sharing the channel is killed while
  *    its thread runs a copied chain blocked in a page fault: the READ is
  *    -EFAULT, the rest -ECANCELED, every CQE exactly once, in-flight 0.
+ *  - revoke_mid_long_chain_worker, kill_mid_long_chain_worker: the same
+ *    with the blocked READ (ASYNC) handed to a worker with the rest of
+ *    the long chain: the rest refused after the REVOKE; the child's
+ *    death interrupts the READ (-EINTR), the rest -ECANCELED.
  *  - link_flip_race: a thread flips LINK bits of published SQEs while
  *    ENTERs consume chains of 20 NOPs: every consumed SQE has exactly one
  *    CQE with result 0, cq-tail == sq-head, in-flight back to 0.
@@ -453,7 +457,9 @@ TEST_F(ca, chain_handle_isolation)
 
 #define RV_LEN	12
 
-TEST_F_TIMEOUT(ca, revoke_mid_long_chain, 120)
+/* @blk_flags on the READ that blocks: 0 (inline) or ASYNC (a worker's) */
+static void ca_revoke_mid_chain(struct __test_metadata *_metadata,
+				FIXTURE_DATA(ca) *self, unsigned int blk_flags)
 {
 	struct capchan *ch = &self->ch;
 	unsigned char buf[RV_LEN][128];
@@ -470,7 +476,8 @@ TEST_F_TIMEOUT(ca, revoke_mid_long_chain, 120)
 	/* READ, READ into the page that blocks, READs, all on d */
 	for (i = 0; i < RV_LEN; i++)
 		cc_push(ch, CAPCHAN_OP_READ, d,
-			i + 1 < RV_LEN ? CAPCHAN_SQE_LINK : 0,
+			(i + 1 < RV_LEN ? CAPCHAN_SQE_LINK : 0) |
+			(i == 1 ? blk_flags : 0),
 			i == 1 ? (void *)self->u.mem : buf[i], 128, 128 * i,
 			1 + i);
 	e = (struct ca_enter){ .fd = ch->fd, .total = RV_LEN, .res = -ENODATA };
@@ -499,8 +506,20 @@ TEST_F_TIMEOUT(ca, revoke_mid_long_chain, 120)
 	for (i = 3; i < RV_LEN; i++)
 		EXPECT_EQ(-ECANCELED, res[i]) TH_LOG("op %d", i + 1);
 	EXPECT_EQ(0, buf[2][0]);
-	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
 }
+
+TEST_F_TIMEOUT(ca, revoke_mid_long_chain, 120)
+{
+	ca_revoke_mid_chain(_metadata, self, 0);
+}
+
+/* the same with the rest of the chain in a worker (577238b) */
+TEST_F_TIMEOUT(ca, revoke_mid_long_chain_worker, 120)
+{
+	ca_revoke_mid_chain(_metadata, self, CAPCHAN_SQE_ASYNC);
+}
+
 
 /* ------------------------------------------------------------------ */
 
@@ -578,6 +597,93 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain, 120)
 	EXPECT_EQ(1, cc_enter(ch->fd, 1, 0, 0));
 	ASSERT_EQ(1, ca_pop_n(ch, 99, 1, res));
 	EXPECT_EQ(-EBADF, res[0]);
+}
+
+/*
+ * The same with the READ handed to a worker with the rest of the chain
+ * (ASYNC): the child's ENTER returns at once; the uffd is the parent's,
+ * so the child's death does not release the page: only the interruption
+ * of the worker's op can end the READ (-EINTR, uapi "Workers and
+ * completion order"), the rest -ECANCELED.
+ */
+TEST_F_TIMEOUT(ca, kill_mid_long_chain_worker, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct cc_uffd_page pu = { .uffd = -1, .mem = MAP_FAILED };
+	int res[KL_LEN], i, sv[2], status, r_fault;
+	pid_t pid;
+
+	ASSERT_EQ(0, ca_channel(self, 64, 0));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct cc_uffd_page u = { .uffd = -1, .mem = MAP_FAILED };
+
+		close(sv[0]);
+		if (cc_uffd_page_init(&u))
+			_exit(10);
+		if (cc_send_fd(sv[1], u.uffd) || cc_send_u32(sv[1],
+					(uint32_t)(uintptr_t)u.mem) ||
+		    cc_send_u32(sv[1], (uint32_t)((uintptr_t)u.mem >> 32)))
+			_exit(11);
+		for (i = 0; i < KL_LEN; i++)
+			cc_push(ch, i == 1 ? CAPCHAN_OP_READ : CAPCHAN_OP_NOP,
+				i == 1 ? self->file : 0,
+				(i + 1 < KL_LEN ? CAPCHAN_SQE_LINK : 0) |
+				(i == 1 ? CAPCHAN_SQE_ASYNC : 0),
+				i == 1 ? (void *)u.mem : NULL, i == 1 ? 64 : 0,
+				0, 1 + i);
+		if (cc_enter(ch->fd, KL_LEN, 0, 0) != KL_LEN)
+			_exit(12);
+		for (;;)
+			pause();
+	}
+	close(sv[1]);
+	pu.uffd = cc_recv_fd(sv[0]);
+	ASSERT_LE(0, pu.uffd) {
+		kill(pid, SIGKILL);
+		cc_wait_child(pid);
+	}
+	{
+		uint32_t lo = 0, hi = 0;
+
+		ASSERT_EQ(0, cc_recv_u32(sv[0], &lo));
+		ASSERT_EQ(0, cc_recv_u32(sv[0], &hi));
+		pu.mem = (unsigned char *)(uintptr_t)((uint64_t)hi << 32 | lo);
+		pu.page = sysconf(_SC_PAGESIZE);
+	}
+	close(sv[0]);
+	r_fault = ca_wait_fault(&pu, CA_DEADLINE_MS);
+	EXPECT_EQ(0, r_fault);
+	/* consumed whole; the NOP posted, the READ blocked in a worker */
+	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(KL_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	status = cc_wait_child(pid);
+	EXPECT_EQ(1000 + SIGKILL, status);
+	/* interrupted: the READ's CQE comes without the page */
+	i = cc_cq_wait(ch, 10000);
+	EXPECT_EQ(0, i) TH_LOG("the worker's READ was not interrupted");
+	if (i) {
+		/* let it go: the worker still holds the child's memory */
+		struct uffdio_copy copy = { 0 };
+		void *src = calloc(1, pu.page);
+
+		copy.dst = (unsigned long)pu.mem;
+		copy.src = (unsigned long)src;
+		copy.len = pu.page;
+		ioctl(pu.uffd, UFFDIO_COPY, &copy);
+		free(src);
+	}
+	ASSERT_EQ(KL_LEN, ca_pop_n(ch, 1, KL_LEN, res));
+	EXPECT_EQ(0, res[0]);
+	EXPECT_EQ(-EINTR, res[1]);
+	for (i = 2; i < KL_LEN; i++)
+		EXPECT_EQ(-ECANCELED, res[i]) TH_LOG("op %d", i + 1);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
+	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "cq-tail"));
+	close(pu.uffd);
 }
 
 /* ------------------------------------------------------------------ */
