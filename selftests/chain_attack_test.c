@@ -40,6 +40,9 @@
  *    not from a chain copied whole to the next one, not from the
  *    channel's op-by-op chain (cut by to_submit) to a copied one or to a
  *    single SQE after it, not from a copied one to an op-by-op one.
+ *  - long_chain_worker_handle: a long chain's rest in a worker (ASYNC
+ *    op in it) resolves CAPCHAN_HANDLE_CHAIN to the OPEN run in the
+ *    ENTER; the chains consumed after it see no handle.
  *  - revoke_mid_long_chain: a REVOKE returns while a copied chain's READ
  *    is blocked in a page fault: that READ finishes, the next op of the
  *    chain is -EKEYREVOKED, the rest -ECANCELED, in order.
@@ -53,8 +56,9 @@
  *  - link_flip_race: a thread flips LINK bits of published SQEs while
  *    ENTERs consume chains of 20 NOPs: every consumed SQE has exactly one
  *    CQE with result 0, cq-tail == sq-head, in-flight back to 0.
- *  - sqpoll_long_chain: the poll thread runs a chain of 20 with OPEN,
- *    READ(CHAIN), CLOSE(CHAIN): every CQE exact and in order.
+ *  - sqpoll_long_chain(_worker): the poll thread runs a chain of 20 with
+ *    OPEN, READ(CHAIN), CLOSE(CHAIN) (its third op ASYNC: the rest in a
+ *    worker): every CQE exact and in order.
  *  - read_nowait_files: positioned READs from the rings on /proc, sysfs,
  *    tmpfs (short at the end of the file) and O_DIRECT on the ext4 test
  *    disk answer exactly what pread(2) does (misaligned O_DIRECT, and an
@@ -453,6 +457,85 @@ TEST_F(ca, chain_handle_isolation)
 	EXPECT_EQ(46 + 22, cc_fdv(ch->fd, "cq-tail"));
 }
 
+/*
+ * A long chain whose third op goes to a worker (ASYNC) with the 17 after
+ * it: the worker resolves CAPCHAN_HANDLE_CHAIN to the OPEN that ran in
+ * the ENTER; the chains after it (copied whole, op by op) see none.
+ */
+#define WH_LEN	20
+
+TEST_F(ca, long_chain_worker_handle)
+{
+	struct capchan *ch = &self->ch;
+	char buf[2][64];
+	int res[WH_LEN], i, h;
+	const int hl = (int)strlen(CC_HELLO);
+
+	ASSERT_EQ(0, ca_channel(self, 64, 0));
+	memset(buf, 0, sizeof(buf));
+	ca_push_open(ch, self->dir, "hello", R_READ | R_SEEK, CAPCHAN_SQE_LINK,
+		     1);
+	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
+		buf[0], sizeof(buf[0]), 0, 2);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK | CAPCHAN_SQE_ASYNC,
+		NULL, 0, 0, 3);
+	for (i = 4; i <= WH_LEN - 2; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, i);
+	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
+		buf[1], sizeof(buf[1]), 5, WH_LEN - 1);
+	cc_push(ch, CAPCHAN_OP_CLOSE, CAPCHAN_HANDLE_CHAIN, 0, NULL, 0, 0,
+		WH_LEN);
+	/* then a chain of 10 copied whole and a single, READ(CHAIN) first */
+	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
+		buf[0], 4, 0, 100);
+	for (i = 0; i < 9; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, i < 8 ? CAPCHAN_SQE_LINK : 0,
+			NULL, 0, 0, 101 + i);
+	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, 0, buf[0], 4, 0,
+		200);
+	ASSERT_EQ(WH_LEN + 11, cc_enter(ch->fd, WH_LEN + 11, 0, 0));
+
+	/* the worker's CQEs and the ENTER's interleave: sort by user_data */
+	for (i = 0; i < WH_LEN; i++)
+		res[i] = -ENODATA;
+	{
+		int later[11], got = 0;
+		struct capchan_cqe c;
+
+		for (i = 0; i < 11; i++)
+			later[i] = -ENODATA;
+		while (got < WH_LEN + 11 && !cc_reap(ch, &c, 5000)) {
+			got++;
+			if (c.user_data >= 1 && c.user_data <= WH_LEN)
+				res[c.user_data - 1] = c.res;
+			else if (c.user_data >= 100 && c.user_data < 110)
+				later[c.user_data - 100] = c.res;
+			else if (c.user_data == 200)
+				later[10] = c.res;
+			else
+				EXPECT_EQ(0, (long)c.user_data);
+		}
+		EXPECT_EQ(WH_LEN + 11, got);
+		EXPECT_EQ(-EBADF, later[0]) TH_LOG("a worker's chain handle leaked");
+		for (i = 1; i < 10; i++)
+			EXPECT_EQ(-ECANCELED, later[i]);
+		EXPECT_EQ(-EBADF, later[10]);
+	}
+	h = res[0];
+	EXPECT_TRUE(cc_handle_ok(h)) TH_LOG("OPEN: %d", h);
+	EXPECT_EQ(hl, res[1]);
+	EXPECT_EQ(0, memcmp(buf[0] + 4, CC_HELLO + 4, hl - 4));
+	for (i = 2; i < WH_LEN - 2; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("op %d", i + 1);
+	EXPECT_EQ(hl - 5, res[WH_LEN - 2]);
+	EXPECT_EQ(0, memcmp(buf[1], CC_HELLO + 5, hl - 5));
+	EXPECT_EQ(0, res[WH_LEN - 1]);
+	EXPECT_EQ(-EBADF, cc_close_cap(ch->fd, h));
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
+	/* one work: the ASYNC NOP and the 17 after it */
+	EXPECT_EQ(1, cc_fdv(ch->fd, "worker-punted"));
+}
+
 /* ------------------------------------------------------------------ */
 
 #define RV_LEN	12
@@ -683,6 +766,8 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain_worker, 120)
 		EXPECT_EQ(-ECANCELED, res[i]) TH_LOG("op %d", i + 1);
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
 	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "cq-tail"));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "worker-punted"));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "worker-interrupted"));
 	close(pu.uffd);
 }
 
@@ -797,7 +882,9 @@ TEST_F_TIMEOUT(ca, link_flip_race, 120)
 
 #define SP_LEN	20
 
-TEST_F_TIMEOUT(ca, sqpoll_long_chain, 120)
+/* @flags3 on the chain's third op, a NOP: 0, or ASYNC (a worker's rest) */
+static void ca_sqpoll_chain(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(ca) *self, unsigned int flags3)
 {
 	struct capchan *ch = &self->ch;
 	struct capchan_enter en;
@@ -815,7 +902,8 @@ TEST_F_TIMEOUT(ca, sqpoll_long_chain, 120)
 	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
 		buf[0], sizeof(buf[0]), 0, 2);
 	for (i = 3; i <= SP_LEN - 2; i++)
-		cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, i);
+		cc_push(ch, CAPCHAN_OP_NOP, 0,
+			CAPCHAN_SQE_LINK | (i == 3 ? flags3 : 0), NULL, 0, 0, i);
 	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK,
 		buf[1], sizeof(buf[1]), 7, SP_LEN - 1);
 	cc_push(ch, CAPCHAN_OP_CLOSE, CAPCHAN_HANDLE_CHAIN, 0, NULL, 0, 0,
@@ -835,8 +923,20 @@ TEST_F_TIMEOUT(ca, sqpoll_long_chain, 120)
 	EXPECT_EQ(0, memcmp(buf[1], CC_HELLO + 7, hl - 7));
 	EXPECT_EQ(0, res[SP_LEN - 1]);
 	EXPECT_EQ(-EBADF, cc_close_cap(ch->fd, h));
-	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
+	EXPECT_EQ(flags3 ? 1 : 0, cc_fdv(ch->fd, "worker-punted"));
 }
+
+TEST_F_TIMEOUT(ca, sqpoll_long_chain, 120)
+{
+	ca_sqpoll_chain(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(ca, sqpoll_long_chain_worker, 120)
+{
+	ca_sqpoll_chain(_metadata, self, CAPCHAN_SQE_ASYNC);
+}
+
 
 /* ------------------------------------------------------------------ */
 
