@@ -4,8 +4,9 @@
  * end within the eight SQEs an ENTER copies out at a time, but ends within
  * what that ENTER may consume, is copied whole onto the heap under
  * ring_lock (the copies say where it ends), consumed with its CQE slots
- * reserved, and run inline op by op after the lock is let go of, with a
- * chain state of its own.  A chain that goes on past what the ENTER
+ * reserved, and run op by op after the lock is let go of, with a chain
+ * state of its own (an op of it that would block goes to a worker with
+ * the rest of the chain).  A chain that goes on past what the ENTER
  * consumes runs op by op under ring_lock with the channel's chain state.
  * And the non-blocking attempt of a positioned READ (a kiocb with
  * IOCB_NOWAIT, vfs_iocb_iter_read()) on the files a capability may name.
@@ -22,14 +23,17 @@
  *    what the bound leaves even if its first op releases:
  *    capchan_chain_copy(ctx, min(n, CAPCHAN_OPS_WHILE_CLOSING - closing),
  *    &len); a longer chain runs op by op under ring_lock, counted one op
- *    at a time and cut at the bound as before this change (tried: 8/8
- *    here, threads_test and enter_attack_test pass).  Or, keeping long
- *    chains off ring_lock: capchan_chain_run() gets that budget and,
- *    once an op released and i >= budget, sets CAPCHAN_SQE_ASYNC on the
- *    next op's kernel copy, so it goes to a worker with the rest of the
- *    chain (a kernel thread: its closes are not the ENTER's task work).
- *    Tried too: open_close_chain_files passes (32 files), this test then
- *    sees 64 consumed and needs the man page's new wording.
+ *    at a time and cut at the bound as it was before the chains were
+ *    copied (tried on that commit: all of this file, threads_test and
+ *    enter_attack_test pass; it also caps the copy at 2 KiB).  Or,
+ *    keeping long chains off ring_lock: capchan_chain_run() gets that
+ *    budget and, once an op released and i >= budget, sets
+ *    CAPCHAN_SQE_ASYNC on the next op's kernel copy, so it goes to a
+ *    worker with the rest of the chain (a kernel thread: its closes are
+ *    not the ENTER's task work).  Tried with workers taking a long
+ *    chain's rest: open_close_chain_files passes (32 files held), this
+ *    test then sees 64 consumed and must follow the man page's new
+ *    wording.  Both pass before chains were copied (a regression).
  *  - open_close_chain_files (FINDING): the same, as a user's files: one
  *    chain of 600 OPEN + CLOSE(CHAIN) pairs ending in a READ blocked on a
  *    userfaultfd page holds every one of the 600 files it closed (their
