@@ -317,6 +317,8 @@ struct capchan_ctx {
 	 * it spans ENTER calls: ring.c); ring_lock
 	 */
 	struct capchan_chain	chain;
+	/* a long chain's copies, kept for the next (ring.c); xchg/cmpxchg */
+	struct capchan_sqe	*chain_spare;
 
 	/* the poll thread (sqpoll.c): set before ring_ready, NULL without */
 	struct capchan_sqpoll	*sqpoll;

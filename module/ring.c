@@ -147,6 +147,8 @@ int capchan_ring_setup(struct capchan_ctx *ctx, struct capchan_params *p)
 
 void capchan_ring_free(struct capchan_ctx *ctx)
 {
+	kvfree(ctx->chain_spare);
+	ctx->chain_spare = NULL;
 	if (ctx->ring_pages)
 		__free_pages(ctx->ring_pages, ctx->ring_order);
 	ctx->ring_pages = NULL;
@@ -277,9 +279,12 @@ struct capchan_batch {
 	u32			nr;
 	u32			posted;		/* the first @posted are done with */
 	u32			punted;		/* bit i: SQE i is a worker's */
-	/* a long chain's SQEs after the batch's one (capchan_chain_run()) */
-	u32			nr_tail;
-	const struct capchan_sqe *tail;
+	/*
+	 * Part of a long chain (capchan_chain_run()): the batch's SQEs are
+	 * copies of src[0..nr), and the chain goes on to src[src_left - 1].
+	 */
+	const struct capchan_sqe *src;
+	u32			src_left;
 	s32			res[CAPCHAN_SUBMIT_BATCH];
 	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
 };
@@ -306,43 +311,60 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 	b->nr = whole;
 	b->posted = 0;
 	b->punted = 0;
-	b->nr_tail = 0;
+	b->src = NULL;
 	return whole;
 }
 
 /*
  * A chain that does not end within a batch but does within @max SQEs at
  * the head: copied whole onto the heap (@max is at most
- * CAPCHAN_OPS_WHILE_CLOSING: 2 KiB, charged), its length in *@len.
+ * CAPCHAN_CHAIN_COPY_MAX: 2 KiB, charged), its length in *@len.
  * Where the ring says it ends bounds the copy; the copies say where it
  * really ends (a LINK bit flipped meanwhile ends it earlier, or leaves it
  * going on: then NULL).  NULL too when it
  * goes on past @max or no memory: it runs op by op under ring_lock.
  */
-static struct capchan_sqe *capchan_chain_copy(struct capchan_ctx *ctx,
-					      u32 max, u32 *len)
+/* The longest chain copied whole: room for it is kept per channel. */
+#define CAPCHAN_CHAIN_COPY_MAX	32
+
+/* Give back copies taken by capchan_chain_copy(): kept if none is. */
+static void capchan_chain_put(struct capchan_ctx *ctx, struct capchan_sqe *sqes)
+{
+	if (cmpxchg(&ctx->chain_spare, NULL, sqes))
+		kvfree(sqes);
+}
+
+/* not on the path of batches: kept out of capchan_ring_submit() */
+static noinline struct capchan_sqe *
+capchan_chain_copy(struct capchan_ctx *ctx, u32 max, u32 *len)
 {
 	u32 head = ctx->cached_sq_head, n, i;
 	struct capchan_sqe *sqes;
 
 	lockdep_assert_held(&ctx->ring_lock);
+	if (WARN_ON_ONCE(max > CAPCHAN_CHAIN_COPY_MAX))
+		return NULL;
 	for (n = 0; n < max; n++)
 		if (!(READ_ONCE(ctx->sqes[(head + n) & ctx->sq_mask].flags) &
 		      CAPCHAN_SQE_LINK))
 			break;
 	if (n == max)
 		return NULL;
-	sqes = kvmalloc_array(++n, sizeof(*sqes), CAPCHAN_GFP);
+	/* the channel's spare (another ENTER may run a long chain too) */
+	sqes = xchg(&ctx->chain_spare, NULL);
+	if (!sqes)
+		sqes = kvmalloc_array(CAPCHAN_CHAIN_COPY_MAX, sizeof(*sqes),
+				      CAPCHAN_GFP);
 	if (!sqes)
 		return NULL;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i <= n; i++) {
 		capchan_sqe_copy(&sqes[i], &ctx->sqes[(head + i) & ctx->sq_mask]);
 		if (!(sqes[i].flags & CAPCHAN_SQE_LINK)) {
 			*len = i + 1;
 			return sqes;
 		}
 	}
-	kvfree(sqes);
+	capchan_chain_put(ctx, sqes);
 	return NULL;
 }
 
@@ -387,6 +409,7 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 	struct capchan_req *req = &b->reqs[i];
 	const struct capchan_sqe *sqe = &req->sqe;
 	long res;
+	int err;
 
 	if (!c->in_link) {
 		c->failed = false;
@@ -415,18 +438,20 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		 * the rest as they finish, and a chain's CQEs keep its order.
 		 */
 		capchan_batch_post(ctx, b, i);
-		if (b->nr_tail && end + 1 == b->nr &&
-		    !capchan_workers_punt(ctx, req, c->handle, b->tail,
-					  sizeof(*b->tail), b->nr_tail)) {
-			/* a long chain's rest, all of it (a batch of one) */
-			b->punted |= BIT(i);
-			c->in_link = false;
-			return 1 + b->nr_tail;
-		}
-		if (!b->nr_tail &&
-		    !capchan_workers_punt(ctx, req, c->handle,
-					  &b->reqs[i + 1].sqe,
-					  sizeof(b->reqs[0]), end - i)) {
+		/* a long chain's rest goes on past the batch: all of it */
+		if (b->src)
+			err = capchan_workers_punt(ctx, req, c->handle,
+						   &b->src[i + 1],
+						   sizeof(b->src[0]),
+						   b->src_left - i - 1);
+		else
+			err = capchan_workers_punt(ctx, req, c->handle,
+						   &b->reqs[i + 1].sqe,
+						   sizeof(b->reqs[0]), end - i);
+		if (!err) {
+			/* a long chain's part: the rest of the batch */
+			if (b->src)
+				end = b->nr - 1;
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
@@ -442,57 +467,58 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 
 /*
  * Run @b: with @c NULL, whole chains on a chain of their own (ring_lock
- * not held, ops may go to workers); else the one SQE of a chain that
- * spans batches, in @c: a long chain's own state (ring_lock not held, it
- * may go to a worker with the tail) or the channel's (ring_lock held,
- * @may_punt false: inline).  Whether an op queued closes (task work) is
- * told to @released.  Returns how many SQEs were accounted for.
+ * not held, ops may go to workers); else SQEs of a chain that spans
+ * batches, in @c: part of a long chain with its own state (ring_lock not
+ * held, it may go to a worker with the rest) or the one SQE of a chain
+ * run op by op with the channel's (ring_lock held, @may_punt false).
+ * Whether an op queued closes (task work) is told to @released.
  */
-static u32 capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
-			     struct capchan_chain *c, bool may_punt,
-			     bool *released)
+static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
+			      struct capchan_chain *c, bool may_punt,
+			      bool *released)
 {
 	struct capchan_chain own = {};
-	u32 i = 0, n = 0;
+	u32 i = 0;
 
 	while (i < b->nr) {
 		struct callback_head *works = READ_ONCE(current->task_works);
-		u32 k = capchan_batch_run_one(ctx, b, i, c ?: &own, may_punt);
 
-		/* a long chain's tail handed over counts past the batch */
-		i += min(k, b->nr - i);
-		n += k;
+		i += capchan_batch_run_one(ctx, b, i, c ?: &own, may_punt);
 		if (READ_ONCE(current->task_works) != works)
 			*released = true;
 		cond_resched();
 	}
 	capchan_batch_post(ctx, b, b->nr);
-	return n;
 }
 
 /*
- * Run a chain copied by capchan_chain_copy() (ring_lock not held), one op
- * at a time through @b, each CQE posted as its op ends: a batch's
- * protocol (slots reserved under ring_lock, posted under cq_lock, the
- * reservation dropped after), in batches of one.  An op that would block
- * goes to a worker with all of the chain after it (copied into the work:
- * @sqes may be freed once this returns).
+ * Run a chain copied by capchan_chain_copy() (ring_lock not held) through
+ * @b, a batch's worth at a time with one chain state: the batch protocol
+ * (slots reserved under ring_lock, CQEs posted under cq_lock a batch at a
+ * time, the reservations dropped after).  An op that would block goes to
+ * a worker with all of the chain after it (copied into the work: @sqes
+ * may be freed once this returns).
  */
-static void capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
-			      const struct capchan_sqe *sqes, u32 len,
-			      bool *released)
+static noinline void
+capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
+		  const struct capchan_sqe *sqes, u32 len, bool *released)
 {
 	struct capchan_chain c = {};
-	u32 i = 0;
+	u32 i = 0, j;
 
 	while (i < len) {
-		b->nr = 1;
+		b->nr = min_t(u32, len - i, CAPCHAN_SUBMIT_BATCH);
 		b->posted = 0;
 		b->punted = 0;
-		b->nr_tail = len - i - 1;
-		b->tail = &sqes[i + 1];
-		b->reqs[0].sqe = sqes[i];
-		i += capchan_batch_run(ctx, b, &c, true, released);
+		b->src = &sqes[i];
+		b->src_left = len - i;
+		for (j = 0; j < b->nr; j++)
+			b->reqs[j].sqe = sqes[i + j];
+		capchan_batch_run(ctx, b, &c, true, released);
+		/* an op went to a worker with all of the chain after it */
+		if (b->punted)
+			break;
+		i += b->nr;
 	}
 }
 
@@ -576,9 +602,11 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	/* each part written before it is read: nr, punted, requests, results */
 	struct capchan_batch b __uninitialized;
 	struct capchan_sqe *chain;
-	u32 done = 0, closing = 0, len = 0;
-	bool released = false, busy = false;
+	u32 done = 0, closing = 0;
+	bool released = false, busy = false, whole;
 
+	/* what capchan_chain_copy() may be asked for */
+	BUILD_BUG_ON(CAPCHAN_OPS_WHILE_CLOSING > CAPCHAN_CHAIN_COPY_MAX);
 	/* one pass over the SQ at most, whatever its tail says */
 	to_submit = min(to_submit, ctx->sq_entries);
 	/* a chain step may block here: waiters must stay killable */
@@ -592,35 +620,43 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		/* after a release, no batch goes past the bound */
 		if (released)
 			n = min_t(u32, n, CAPCHAN_OPS_WHILE_CLOSING - closing);
+		/* a batch of whole chains, a long chain whole, or one SQE */
 		chain = NULL;
-		if (!ctx->chain.in_link && !capchan_batch_fill(ctx, &b, n))
-			/*
-			 * Not longer than the closing bound leaves, whether
-			 * or not an op released yet: any op of it may, and
-			 * a chain run unlocked cannot be cut.
-			 */
-			chain = capchan_chain_copy(ctx,
-						   min_t(u32, n,
-							 CAPCHAN_OPS_WHILE_CLOSING - closing),
-						   &len);
-		if (ctx->chain.in_link || (!b.nr && !chain)) {
+		whole = false;
+		if (likely(!ctx->chain.in_link)) {
+			whole = capchan_batch_fill(ctx, &b, n);
+			if (whole) {
+				n = b.nr;
+			} else {
+				/*
+				 * Not longer than the closing bound leaves,
+				 * whether or not an op released yet: any op
+				 * of it may, and a chain run unlocked cannot
+				 * be cut.
+				 */
+				u32 left = CAPCHAN_OPS_WHILE_CLOSING - closing;
+
+				chain = capchan_chain_copy(ctx, min(n, left), &n);
+				whole = chain;
+			}
+		}
+		if (unlikely(!whole)) {
 			/* one SQE of a chain going on past n, under the lock */
 			b.nr = 1;
 			b.posted = 0;
 			b.punted = 0;
-			b.nr_tail = 0;
+			b.src = NULL;
 			capchan_sqe_copy(&b.reqs[0].sqe,
 					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 			capchan_ring_consume(ctx, 1);
 			capchan_batch_run(ctx, &b, &ctx->chain, false, &released);
 			done++;
 		} else {
-			n = chain ? len : b.nr;
 			capchan_ring_consume(ctx, n);
 			mutex_unlock(&ctx->ring_lock);
-			if (chain) {
-				capchan_chain_run(ctx, &b, chain, len, &released);
-				kvfree(chain);
+			if (unlikely(chain)) {
+				capchan_chain_run(ctx, &b, chain, n, &released);
+				capchan_chain_put(ctx, chain);
 			} else {
 				capchan_batch_run(ctx, &b, NULL, true, &released);
 			}

@@ -578,9 +578,13 @@ static void ca_revoke_mid_chain(struct __test_metadata *_metadata,
 		ca_join(e.thread, 60);
 	}
 	ASSERT_EQ(0, r_fault);
-	/* the whole chain consumed at once, the first READ posted */
+	/*
+	 * The whole chain consumed at once; inline, its CQEs post a batch
+	 * of 8 at a time, so the first READ's is not there yet; in a worker
+	 * the op before the hand-over posts first.
+	 */
 	EXPECT_EQ(RV_LEN, cc_fdv(ch->fd, "sq-head"));
-	EXPECT_EQ(RV_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(blk_flags ? RV_LEN - 1 : RV_LEN, cc_fdv(ch->fd, "inflight"));
 	EXPECT_EQ(1, cc_revoke(ch->fd, self->file));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x11));
 	ASSERT_EQ(0, ca_join(e.thread, 60));
@@ -669,9 +673,9 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain, 120)
 		cc_wait_child(pid);
 	}
 	close(pfd[0]);
-	/* the chain is blocked in the child's READ, consumed whole */
+	/* blocked in the child's READ, consumed whole, its batch unposted */
 	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "sq-head"));
-	EXPECT_EQ(KL_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "inflight"));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	status = cc_wait_child(pid);
 	EXPECT_EQ(1000 + SIGKILL, status);

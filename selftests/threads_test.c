@@ -39,16 +39,18 @@
  *      one per pass, each NOP's CQE giving its slot back, and returns 3;
  *      with two blocked ENTERs holding both slots an ENTER is -EBUSY.
  *    - long_chain_blocked_others_enter: one thread ENTERs a chain of 12
- *      (longer than the 8 SQEs an ENTER takes at a time) whose second op
+ *      (longer than the 8 SQEs an ENTER takes at a time) whose tenth op
  *      is the blocked READ: the whole chain is consumed at once (sq_head
- *      12) and its first CQE posted, and another thread's ENTER of 3 NOPs
- *      behind it returns 3 with their CQEs while the READ stays blocked
- *      (before, such a chain ran op by op holding the ring); then the
- *      page comes and the chain's other 11 CQEs follow, in order, exact.
+ *      12), the CQEs of its first 8 ops (one batch) posted, the ninth
+ *      not yet, and another thread's ENTER of 3 NOPs behind it returns 3
+ *      with their CQEs while the READ stays blocked (before, such a chain
+ *      ran op by op holding the ring); then the page comes and the
+ *      chain's other 4 CQEs follow, in order, exact.
  *    - long_chain_goes_to_a_worker: the same chain with the READ marked
- *      CAPCHAN_SQE_ASYNC: the READ and the 10 ops after it go to one
+ *      CAPCHAN_SQE_ASYNC: the READ and the 2 ops after it go to one
  *      worker (worker-punted + 1), the ENTER returns 12 while the READ
- *      blocks there; then the 11 CQEs follow in order.
+ *      blocks there, the 9 CQEs before it posted; then the 3 follow in
+ *      order.
  *
  * Nothing waits for time: a blocked op is known to be blocked by the
  * userfaultfd event it raised.  The harness timeout bounds every test;
@@ -1232,8 +1234,9 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 	EXPECT_EQ(6, cc_fdv(ch->fd, "cq-tail"));
 }
 
-/* A thread ENTERing a chain of LC_LEN: a NOP, the blocked READ, NOPs. */
+/* A thread ENTERing a chain of LC_LEN NOPs, the LC_READth the blocked READ. */
 #define LC_LEN		12
+#define LC_READ		10
 
 struct lc_chain {
 	pthread_t thread;
@@ -1251,7 +1254,7 @@ static void *lc_chain_main(void *arg)
 	for (i = 1; i <= LC_LEN; i++) {
 		unsigned int flags = i < LC_LEN ? CAPCHAN_SQE_LINK : 0;
 
-		if (i == 2)
+		if (i == LC_READ)
 			cc_push(l->ch, CAPCHAN_OP_READ, l->h, flags, l->buf,
 				PE_BLOCKED_LEN, 0, i);
 		else
@@ -1284,12 +1287,15 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 	}
 	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
 				     l.enter_res);
-	/* the whole chain consumed at once, the NOP before the READ posted */
+	/* the whole chain consumed at once, its first batch of 8 posted */
 	EXPECT_EQ(LC_LEN, cc_fdv(ch->fd, "sq-head"));
-	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
-	ASSERT_EQ(0, cc_cq_pop(ch, &c));
-	EXPECT_EQ(1, c.user_data);
-	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(LC_LEN - 8, cc_fdv(ch->fd, "inflight"));
+	for (i = 1; i <= 8; i++) {
+		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("chain CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
 
 	/* 3 NOPs behind the chain, ENTERed by another thread */
 	for (i = 0; i < 3; i++)
@@ -1313,16 +1319,16 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 		EXPECT_EQ(0, c.res);
 	}
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
-	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(LC_LEN - 8, cc_fdv(ch->fd, "inflight"));
 
 	/* the page arrives: the rest of the chain, in order */
 	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0x3c));
 	ASSERT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
 	EXPECT_EQ(LC_LEN, l.enter_res);
-	for (i = 2; i <= LC_LEN; i++) {
+	for (i = 9; i <= LC_LEN; i++) {
 		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("chain CQE %d", i);
 		EXPECT_EQ(i, c.user_data);
-		EXPECT_EQ(i == 2 ? PE_BLOCKED_LEN : 0, c.res);
+		EXPECT_EQ(i == LC_READ ? PE_BLOCKED_LEN : 0, c.res);
 	}
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
 	EXPECT_EQ(0, memcmp(self->u[0].mem, self->t.data, PE_BLOCKED_LEN));
@@ -1347,7 +1353,7 @@ TEST_F_TIMEOUT(shared_ring, long_chain_goes_to_a_worker, 300)
 	for (i = 1; i <= LC_LEN; i++) {
 		unsigned int flags = i < LC_LEN ? CAPCHAN_SQE_LINK : 0;
 
-		if (i == 2)
+		if (i == LC_READ)
 			cc_push(ch, CAPCHAN_OP_READ, h, flags | CAPCHAN_SQE_ASYNC,
 				self->u[0].mem, PE_BLOCKED_LEN, 0, i);
 		else
@@ -1368,18 +1374,21 @@ TEST_F_TIMEOUT(shared_ring, long_chain_goes_to_a_worker, 300)
 	}
 	EXPECT_EQ(LC_LEN, e.res);
 	EXPECT_EQ(punted + 1, cc_fdv(ch->fd, "worker-punted"));
-	EXPECT_EQ(LC_LEN - 1, cc_fdv(ch->fd, "inflight"));
-	ASSERT_EQ(0, cc_cq_pop(ch, &c));
-	EXPECT_EQ(1, c.user_data);
-	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(LC_LEN - LC_READ + 1, cc_fdv(ch->fd, "inflight"));
+	/* the ops before the READ posted before it went to the worker */
+	for (i = 1; i < LC_READ; i++) {
+		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("chain CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
 
 	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0x4b));
-	for (i = 2; i <= LC_LEN; i++) {
+	for (i = LC_READ; i <= LC_LEN; i++) {
 		ASSERT_EQ(0, cc_reap(ch, &c, PE_DEADLINE_S * 1000))
 			TH_LOG("chain CQE %d", i);
 		EXPECT_EQ(i, c.user_data);
-		EXPECT_EQ(i == 2 ? PE_BLOCKED_LEN : 0, c.res);
+		EXPECT_EQ(i == LC_READ ? PE_BLOCKED_LEN : 0, c.res);
 	}
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
 	EXPECT_EQ(0, memcmp(self->u[0].mem, self->t.data, PE_BLOCKED_LEN));
