@@ -30,6 +30,8 @@
  *   revoke  REVOKE of a tree of N derived capabilities
  *   capmem  kernel memory per capability (N DERIVEs, slab growth / N)
  * and, only when named: contend, policy, policy-none (bench/README),
+ *   chain   linked chains of NOPs, 8 to 64 long, one chain per ENTER
+ *           (io_uring: IOSQE_IO_LINK), batch = the chain's length
  *   readmiss  random 4 KiB reads that miss the page cache, batch 32, on
  *           the test VM's ext4 disk (/mnt/disk; wall clock only)
  *   phases  batch-1 variants stopping at successive phases of INVOKE,
@@ -753,6 +755,77 @@ static void bench_nop(void)
 	}
 	if (nullfd >= 0)
 		close(nullfd);
+	uring_set_exit(set);
+	capchan_queue_exit(&ch);
+}
+
+/* ---- linked chains of NOPs ------------------------------------------------- */
+
+static int chain_uring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct io_uring *ring = &((struct uring *)arg)->ring;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct io_uring_sqe *sqe = ur_sqe(ring);
+
+			io_uring_prep_nop(sqe);
+			io_uring_sqe_set_data64(sqe, 0);
+			if (i + 1 < batch)
+				sqe->flags |= IOSQE_IO_LINK;
+		}
+		err = uring_submit_reap(ring, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int chain_cc_ring(void *arg, unsigned batch, unsigned long ops)
+{
+	struct capchan *ch = arg;
+	unsigned long done;
+	unsigned i;
+	int err;
+
+	for (done = 0; done < ops; done += batch) {
+		for (i = 0; i < batch; i++) {
+			struct capchan_sqe *sqe = cc_sqe(ch);
+
+			capchan_prep_nop(sqe);
+			if (i + 1 < batch)
+				sqe->flags |= CAPCHAN_SQE_LINK;
+		}
+		err = cc_submit_reap(ch, batch);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * One chain per ENTER: 8 fits one of the module's batches, 16 and 32 are
+ * copied whole and run without the ring lock, 64 runs op by op under it
+ * (module/ring.c).
+ */
+static void bench_chain(void)
+{
+	static const unsigned lens[] = { 8, 16, 32, 64 };
+	unsigned long ops = scaled(16384, MAX_BATCH);
+	struct uring set[UR_KINDS];
+	struct capchan ch;
+	unsigned i;
+
+	uring_set_init(set, -1);
+	open_channel(&ch, 1);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uring_set_add(set, lens[i], chain_uring);
+		add("capchan-ring", lens[i], chain_cc_ring, &ch);
+		run_group("chain", lens[i], ops);
+	}
 	uring_set_exit(set);
 	capchan_queue_exit(&ch);
 }
@@ -2908,7 +2981,7 @@ static void bench_readmiss(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none,phases,sqpoll,readmiss]\n");
+	fprintf(stderr, "usage: capbench [-r ROUNDS] [-s SCALE] [-w capmem,nop,read,orc,lookup,revoke,contend,policy,policy-none,phases,sqpoll,chain,readmiss]\n");
 	exit(2);
 }
 
@@ -2967,6 +3040,8 @@ int main(int argc, char **argv)
 		bench_sqpoll();
 	if (want("threads"))
 		bench_threads();
+	if (want("chain"))
+		bench_chain();
 	if (want("readmiss"))
 		bench_readmiss();
 	note("%s", failed ? "FAILED" : "done");
