@@ -49,7 +49,14 @@
  *       [C3] gets the same value, read only by waiters, not modelled),
  *       spin_unlock(cq_lock), and only then atomic_sub_return_release(
  *       posted, inflight); done += nr; ENTER returns at done == to_submit,
- *       else takes ring_lock again and goes round;
+ *       else takes ring_lock again and goes round.  A chain longer than
+ *       BATCH copied whole (capchan_chain_copy(), capchan_chain_run()) is
+ *       this same step: consumed and reserved under ring_lock, run after
+ *       it, posted a batch at a time under cq_lock (each post its own
+ *       reservation drop), handed over with all its rest: a longer
+ *       batch whose posts come in parts, each part one post as modelled
+ *       (the model's batches post once; a part posting early only
+ *       releases slots sooner);
  *     . mutex_unlock(ring_lock); ENTER returning -EBUSY (nothing consumed,
  *       no CQ room or at the in-flight bound): the thread tries again once
  *       anything capchan_ring_room() read has changed (a CQE reaped or
