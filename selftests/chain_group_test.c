@@ -28,6 +28,10 @@
  *    CLOSE(CHAIN); some with an ASYNC NOP) on one ring and ENTER
  *    concurrently while a reaper checks each chain's CQEs for order and
  *    exact results: the spare taken and given back by ENTERs at once.
+ *  - partial_last_group: chains of 9 to 32 (last group partial or
+ *    whole), the hand-over at the last op but the CLOSE, the one before
+ *    it, the first of group 2: exact, in order, one work each.
+ *  - sqpoll_groups: the same hand-overs from the poll thread.
  *  - spare_held_while_blocked: a long chain blocked inline in a page
  *    fault in its third group holds the spare: its first 16 CQEs are
  *    out, the third group's not; two long chains from another thread
@@ -643,6 +647,122 @@ TEST_F_TIMEOUT(cg, spare_held_while_blocked, 90)
 	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
 	EXPECT_EQ(0, cc_fdv(ch->fd, "worker-punted"));
 	cc_uffd_page_destroy(&u);
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * Chains of 9 to 32, their last group partial or whole: OPEN first,
+ * READ(CHAIN) just before the last op, CLOSE(CHAIN) last (a CLOSE never
+ * goes to a worker), the ASYNC op the READ, the one before it or the
+ * first of the second group.
+ */
+TEST_F_TIMEOUT(cg, partial_last_group, 60)
+{
+	static const int lens[] = { 9, 10, 15, 16, 17, 23, 24, 25, 31, 32 };
+	struct capchan *ch = &self->ch;
+	struct capchan_sqe s[CG_LEN];
+	const int hl = (int)strlen(CC_HELLO);
+	int res[CG_LEN], i, k, a, len, n, punted = 0, total = 0;
+	char buf[64];
+
+	ASSERT_EQ(0, cg_channel(self, 64));
+	for (k = 0; k < (int)CC_ARRAY_SIZE(lens); k++)
+		for (a = 0; a < 3; a++) {
+			/*
+			 * the READ, the op before it, or the first of group
+			 * 2 (op 1 where that is the READ or the CLOSE)
+			 */
+			uint64_t ud = 10000 * (k + 1) + 1000 * a;
+			int at;
+
+			len = lens[k];
+			at = a == 0 ? len - 2 : a == 2 ? len - 3 :
+			     len > 10 ? 8 : 1;
+			memset(buf, 0, sizeof(buf));
+			for (i = 0; i < len; i++)
+				cg_sqe(&s[i], CAPCHAN_OP_NOP, 0,
+				       CAPCHAN_SQE_LINK, NULL, 0, 0, ud + i);
+			cg_sqe(&s[0], CAPCHAN_OP_OPEN, self->dir,
+			       CAPCHAN_SQE_LINK, (void *)"hello", 0, 0, ud);
+			s[0].rights = R_READ | R_SEEK;
+			cg_sqe(&s[len - 2], CAPCHAN_OP_READ,
+			       CAPCHAN_HANDLE_CHAIN, CAPCHAN_SQE_LINK, buf, 64,
+			       a, ud + len - 2);
+			cg_sqe(&s[len - 1], CAPCHAN_OP_CLOSE,
+			       CAPCHAN_HANDLE_CHAIN, 0, NULL, 0, 0,
+			       ud + len - 1);
+			s[at].flags |= CAPCHAN_SQE_ASYNC;
+			cg_publish(ch, s, len);
+			ASSERT_EQ(len, cg_enter_all(ch->fd, len));
+			n = cg_pop_n(ch, ud, len, res);
+			ASSERT_EQ(len, n) TH_LOG("len %d ASYNC at %d: %d", len,
+						 at, n);
+			EXPECT_EQ(0, cg_quiet(ch));
+			EXPECT_TRUE(cc_handle_ok(res[0]));
+			for (i = 1; i < len - 2; i++)
+				EXPECT_EQ(0, res[i]) TH_LOG("len %d op %d", len, i);
+			EXPECT_EQ(hl - a, res[len - 2]) TH_LOG("len %d", len);
+			EXPECT_EQ(0, memcmp(buf, CC_HELLO + a, hl - a));
+			EXPECT_EQ(0, res[len - 1]);
+			EXPECT_EQ(-EBADF, cc_close_cap(ch->fd, res[0]));
+			EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
+			punted++;
+			total += len;
+			EXPECT_EQ(punted, cc_fdv(ch->fd, "worker-punted"))
+				TH_LOG("len %d ASYNC at %d", len, at);
+		}
+	EXPECT_EQ(total, cc_fdv(ch->fd, "cq-tail"));
+	EXPECT_EQ(2, cc_fdv(ch->fd, "caps"));
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * The poll thread runs chains of 32 (cg_chain_async()) with the ASYNC op
+ * at group edges: every CQE exact, in order, one work each.
+ */
+TEST_F_TIMEOUT(cg, sqpoll_groups, 60)
+{
+	static const int pos[] = { 7, 8, 16, 31 };
+	struct capchan *ch = &self->ch;
+	struct capchan_params p;
+	struct capchan_enter en;
+	const int hl = (int)strlen(CC_HELLO);
+	int res[CG_LEN], i, k, r;
+	char buf[64];
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_SQPOLL;
+	r = capchan_queue_init_params(64, ch, &p);
+	if (r == -EPERM || r == -EAGAIN)
+		SKIP(return, "no poll thread here: %d", r);
+	ASSERT_EQ(0, r);
+	self->ch_up = true;
+	r = cc_grant(ch->fd, self->t.jail_fd, R_LOOKUP | R_READ | R_SEEK, NULL);
+	ASSERT_TRUE(cc_handle_ok(r));
+	self->dir = r;
+	for (k = 0; k < (int)CC_ARRAY_SIZE(pos); k++) {
+		uint64_t ud = 1000 * (k + 1);
+
+		memset(buf, 0, sizeof(buf));
+		cg_chain_async(ch, self->dir, pos[k], buf, ud);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		memset(&en, 0, sizeof(en));
+		en.flags = CAPCHAN_ENTER_SQ_WAKEUP;
+		EXPECT_EQ(0, ioctl(ch->fd, CAPCHAN_IOC_ENTER, &en));
+		ASSERT_EQ(CG_LEN, cg_pop_n(ch, ud, CG_LEN, res))
+			TH_LOG("ASYNC at %d", pos[k]);
+		EXPECT_TRUE(cc_handle_ok(res[0]));
+		for (i = 1; i < CG_LEN; i++)
+			if (i != 19)
+				EXPECT_EQ(0, res[i]) TH_LOG("op %d", i);
+		EXPECT_EQ(hl - 3, res[19]);
+		EXPECT_EQ(0, memcmp(buf, CC_HELLO + 3, hl - 3));
+		EXPECT_EQ(0, cg_quiet(ch));
+		EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
+		EXPECT_EQ(k + 1, cc_fdv(ch->fd, "worker-punted"));
+	}
 }
 
 TEST_HARNESS_MAIN
