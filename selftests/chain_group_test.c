@@ -28,6 +28,9 @@
  *    CLOSE(CHAIN); some with an ASYNC NOP) on one ring and ENTER
  *    concurrently while a reaper checks each chain's CQEs for order and
  *    exact results: the spare taken and given back by ENTERs at once.
+ *    threads_long_chains_cut: the same with an in-flight bound of 40,
+ *    so copied chains and chains cut to op by op (the channel's chain
+ *    state, ring_lock held) mix.
  *  - partial_last_group: chains of 9 to 32 (last group partial or
  *    whole), the hand-over at the last op but the CLOSE, the one before
  *    it, the first of group 2: exact, in order, one work each.
@@ -37,10 +40,19 @@
  *    out, the third group's not; two long chains from another thread
  *    meanwhile (a buffer of their own, then the spare) are exact and in
  *    order; the blocked chain's last 16 follow, in order.
+ *  - release_while_chain_blocked: the channel's last descriptor closed
+ *    while an ENTER's long chain blocks in its second group holding
+ *    the spare: the ENTER finishes all 32, no warning.
  *  - spare_release_mid_work: the channel closed while a worker holds
  *    the rest of a long chain and another ENTER's copy was given back.
  *
- * No FINDING: every test passed on 6.1 and 6.12 at caa4f12.
+ * No FINDING: every test passed on 6.1 and 6.12 at caa4f12 (their
+ * kernels have no KASAN or kmemleak: a use-after-free or leak of the
+ * spare that corrupts nothing visible would pass).  Seen, not a defect
+ * of caa4f12: a chain that the CQ or in-flight room cuts runs op by op
+ * under ring_lock, where CAPCHAN_SQE_ASYNC is run inline (may_punt
+ * false): with the in-flight bound at 40, 1 of 12 ASYNC chains went to
+ * a worker.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -68,18 +80,21 @@ FIXTURE_TEARDOWN(cg)
 	cc_tree_destroy(&self->t);
 }
 
-/* @big: a CQ and an in-flight bound of 2048, never what stops a copy */
+/*
+ * @inflight: 0, or a CQ of 2048 and that in-flight bound (2048: room
+ * never stops a copy; 40: it often does, the chain runs op by op)
+ */
 static int cg_channel_p(FIXTURE_DATA(cg) *self, unsigned int entries,
-			bool big)
+			unsigned int inflight)
 {
 	struct capchan_params p;
 	int fd, r;
 
 	memset(&p, 0, sizeof(p));
-	if (big) {
+	if (inflight) {
 		p.flags = CAPCHAN_SETUP_CQSIZE | CAPCHAN_SETUP_INFLIGHT;
 		p.cq_entries = 2048;
-		p.max_inflight = 2048;
+		p.max_inflight = inflight;
 	}
 	r = capchan_queue_init_params(entries, &self->ch, &p);
 	if (r)
@@ -103,7 +118,7 @@ static int cg_channel_p(FIXTURE_DATA(cg) *self, unsigned int entries,
 
 static int cg_channel(FIXTURE_DATA(cg) *self, unsigned int entries)
 {
-	return cg_channel_p(self, entries, false);
+	return cg_channel_p(self, entries, 0);
 }
 
 static void cg_sqe(struct capchan_sqe *s, unsigned int op, uint32_t h,
@@ -441,17 +456,19 @@ static void *th_main(void *p)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(cg, threads_long_chains, 120)
+/*
+ * @inflight 2048: room for every CQE of the test, each chain copied whole
+ * (a chain the room cuts runs op by op under ring_lock, ASYNC inline);
+ * 40: copied chains and op-by-op ones (the channel's chain state) mix.
+ */
+static void th_run(struct __test_metadata *_metadata, FIXTURE_DATA(cg) *self,
+		   unsigned int inflight)
 {
 	static struct th_ctx c;
 	const int hl = (int)strlen(CC_HELLO);
 	int t, r, i, n, h, off, tries;
 
-	/*
-	 * Room for every CQE of the test: each chain is copied whole (a
-	 * chain the room cuts runs op by op under ring_lock, ASYNC inline).
-	 */
-	ASSERT_EQ(0, cg_channel_p(self, 256, true));
+	ASSERT_EQ(0, cg_channel_p(self, 256, inflight));
 	memset(&c, 0, sizeof(c));
 	c.ch = &self->ch;
 	c.dir = self->dir;
@@ -510,10 +527,25 @@ TEST_F_TIMEOUT(cg, threads_long_chains, 120)
 	EXPECT_EQ(TH_TOTAL, cc_fdv(self->ch.fd, "cq-tail"));
 	/* every chain's handle was closed by the chain */
 	EXPECT_EQ(2, cc_fdv(self->ch.fd, "caps"));
-	/* every chain with an ASYNC op ran unlocked: one work each */
-	EXPECT_EQ(TH_NR * ((TH_ROUNDS + 1) / 3),
-		  cc_fdv(self->ch.fd, "worker-punted"));
+	n = (int)cc_fdv(self->ch.fd, "worker-punted");
+	if (inflight == 2048) {
+		/* every chain with an ASYNC op ran unlocked: one work each */
+		EXPECT_EQ(TH_NR * ((TH_ROUNDS + 1) / 3), n);
+	} else {
+		EXPECT_GE(TH_NR * ((TH_ROUNDS + 1) / 3), n);
+	}
+	TH_LOG("in-flight bound %u: %d works", inflight, n);
 	pthread_mutex_destroy(&c.sq_lock);
+}
+
+TEST_F_TIMEOUT(cg, threads_long_chains, 120)
+{
+	th_run(_metadata, self, 2048);
+}
+
+TEST_F_TIMEOUT(cg, threads_long_chains_cut, 120)
+{
+	th_run(_metadata, self, 40);
 }
 
 /* ------------------------------------------------------------------ */
@@ -763,6 +795,48 @@ TEST_F_TIMEOUT(cg, sqpoll_groups, 60)
 		EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, 5000));
 		EXPECT_EQ(k + 1, cc_fdv(ch->fd, "worker-punted"));
 	}
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * The channel's last descriptor closed (and its rings unmapped) while an
+ * ENTER's long chain is blocked in its second group holding the spare:
+ * the ENTER (which holds the file) finishes the chain and gives the
+ * spare back; the release after it frees it.  The log shows any warning.
+ */
+TEST_F_TIMEOUT(cg, release_while_chain_blocked, 60)
+{
+	struct capchan *ch = &self->ch;
+	struct cc_uffd_page u = { .uffd = -1, .mem = MAP_FAILED };
+	struct pollfd pf;
+	struct sp_enter e;
+	int r;
+
+	r = cc_uffd_page_init(&u);
+	if (r == -ENOSYS || r == -EPERM)
+		SKIP(return, "no userfaultfd here");
+	ASSERT_EQ(0, r);
+	ASSERT_EQ(0, cg_channel(self, 64));
+	sp_chain(ch, self->file, 12, u.mem, 256, 1);
+	e = (struct sp_enter){ .fd = ch->fd, .res = -ENODATA };
+	ASSERT_EQ(0, pthread_create(&e.thread, NULL, sp_enter_main, &e));
+	pf = (struct pollfd){ .fd = u.uffd, .events = POLLIN };
+	r = poll(&pf, 1, 30000);
+	if (r != 1) {
+		cc_uffd_supply(&u, 0);
+		pthread_join(e.thread, NULL);
+	}
+	ASSERT_EQ(1, r);
+	ASSERT_EQ(0, cc_uffd_wait_fault(&u));
+	EXPECT_EQ(8, (int)cc_cq_pending(ch));
+	capchan_queue_exit(ch);
+	self->ch_up = false;
+	ASSERT_EQ(0, cc_uffd_supply(&u, 0x5a));
+	ASSERT_EQ(0, pthread_join(e.thread, NULL));
+	EXPECT_EQ(CG_LEN, e.res);
+	EXPECT_EQ(0, memcmp(u.mem, self->t.data + 256, 128));
+	cc_uffd_page_destroy(&u);
 }
 
 TEST_HARNESS_MAIN
