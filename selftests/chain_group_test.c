@@ -47,8 +47,9 @@
  *    the rest of a long chain and another ENTER's copy was given back.
  *
  * No FINDING: every test passed on 6.1 and 6.12 at caa4f12 (their
- * kernels have no KASAN or kmemleak: a use-after-free or leak of the
- * spare that corrupts nothing visible would pass).  Seen, not a defect
+ * kernels have no KASAN or kmemleak, only 6.12 a sampling KFENCE: a
+ * use-after-free or leak of the spare that corrupts nothing visible
+ * would pass).  Seen, not a defect
  * of caa4f12: a chain that the CQ or in-flight room cuts runs op by op
  * under ring_lock, where CAPCHAN_SQE_ASYNC is run inline (may_punt
  * false): with the in-flight bound at 40, 1 of 12 ASYNC chains went to
