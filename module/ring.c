@@ -669,8 +669,14 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				*cut = true;
 				return done;
 			}
+			/*
+			 * A task being killed takes no more SQEs: the mutex
+			 * looks at signals only when it has to wait.
+			 */
 			if (mutex_lock_killable(&ctx->ring_lock))
 				return done;
+			if (fatal_signal_pending(current))
+				break;
 			continue;
 		}
 		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&

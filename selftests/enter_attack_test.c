@@ -38,6 +38,11 @@
  *    has its exact CQE (the waiting one may get the lock handed over and
  *    consume the chain's last op, or not), inflight 0 (the channel is
  *    the parent's too), and the chain state is clean afterwards.
+ *  - killed_enter_takes_no_more: a child ENTERs 24 SQEs, the first a READ
+ *    blocked in a page fault; SIGKILLed meanwhile, its ENTER finishes
+ *    that batch of 8 (-EFAULT, 7 NOPs) and takes no more: the mutex it
+ *    then takes uncontended does not look at signals (before, it took
+ *    the other 16 too).  The parent consumes the 16 itself.
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
@@ -959,6 +964,82 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 	EXPECT_EQ(1, seen[19]);
 	EXPECT_EQ(0, res[19]);
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+}
+
+/* ------------------------------------------------------------------ */
+/* killed_enter_takes_no_more                                          */
+/* ------------------------------------------------------------------ */
+
+#define KE_LEN		24
+
+TEST_F_TIMEOUT(ea, killed_enter_takes_no_more, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_cqe c;
+	int fd, fh, pfd[2], st, i, seen[KE_LEN + 1] = { 0 };
+	char byte = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, capchan_queue_init(32, ch, 0));
+	self->ch_up = true;
+	fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	fh = cc_grant(ch->fd, fd, R_READ | R_SEEK, NULL);
+	close(fd);
+	ASSERT_TRUE(cc_handle_ok(fh));
+	ASSERT_EQ(0, pipe(pfd));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct cc_uffd_page u = { .uffd = -1, .mem = MAP_FAILED };
+		struct ea_exiter e = { .fd = ch->fd, .to_submit = KE_LEN };
+
+		close(pfd[0]);
+		if (cc_uffd_page_init(&u))
+			_exit(10);
+		cc_push(ch, CAPCHAN_OP_READ, fh, 0, u.mem, EX_LEN, 0, 1);
+		for (i = 2; i <= KE_LEN; i++)
+			cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, i);
+		if (pthread_create(&e.thread, NULL, ea_exit_enter, &e))
+			_exit(11);
+		if (cc_uffd_wait_fault(&u))
+			_exit(12);
+		if (write(pfd[1], "f", 1) != 1)
+			_exit(13);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	i = read(pfd[0], &byte, 1);
+	close(pfd[0]);
+	if (i != 1) {
+		kill(pid, SIGKILL);
+		st = cc_wait_child(pid);
+		if (st == 10)
+			SKIP(return, "no userfaultfd here");
+		ASSERT_EQ(1, i) TH_LOG("child: %d", st);
+	}
+	/* the child's ENTER is in its first batch, blocked in the READ */
+	EXPECT_EQ(8, cc_fdv(ch->fd, "sq-head"));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	EXPECT_EQ(1000 + SIGKILL, cc_wait_child(pid));
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, EA_DEADLINE_MS));
+	/* that batch finished, and no more was taken */
+	EXPECT_EQ(8, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(KE_LEN, cc_fdv(ch->fd, "sq-tail"));
+	EXPECT_EQ(KE_LEN - 8, cc_enter(ch->fd, KE_LEN, 0, 0));
+	while (!cc_cq_pop(ch, &c)) {
+		ASSERT_LE(1, c.user_data);
+		ASSERT_GE(KE_LEN, c.user_data);
+		seen[c.user_data]++;
+		EXPECT_EQ(c.user_data == 1 ? -EFAULT : 0, c.res)
+			TH_LOG("user_data %llu", (unsigned long long)c.user_data);
+	}
+	for (i = 1; i <= KE_LEN; i++)
+		EXPECT_EQ(1, seen[i]) TH_LOG("user_data %d", i);
+	EXPECT_EQ(KE_LEN, cc_fdv(ch->fd, "cq-tail"));
 	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
 }
 
