@@ -83,6 +83,12 @@ static ssize_t capchan_read_nowait(struct file *file, struct iov_iter *iter,
 	kiocb.ki_pos = *pos;
 	kiocb.ki_flags |= IOCB_NOWAIT;
 	ret = vfs_iocb_iter_read(file, &kiocb, iter);
+	/*
+	 * A kiocb without ki_complete is never queued (vfs_iter_read()
+	 * BUG()s on it): never let one pass for capchan's own hand-over.
+	 */
+	if (unlikely(ret == -EIOCBQUEUED))
+		return -EIO;
 	if (ret > 0)
 		*pos = kiocb.ki_pos;
 	return ret;
