@@ -651,6 +651,9 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			capchan_ring_consume(ctx, 1);
 			capchan_batch_run(ctx, &b, &ctx->chain, false, &released);
 			done++;
+			/* killed: the chain's rest stays for the next ENTER */
+			if (fatal_signal_pending(current))
+				break;
 		} else {
 			capchan_ring_consume(ctx, n);
 			mutex_unlock(&ctx->ring_lock);
