@@ -528,6 +528,43 @@ int cc_reap(struct capchan *ch, struct capchan_cqe *c, unsigned int ms)
 	return cc_cq_pop(ch, c);
 }
 
+int cc_pop_seq(struct capchan *ch, uint64_t first, int n, int *res)
+{
+	struct capchan_cqe c;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (cc_reap(ch, &c, 5000))
+			return i;
+		if (c.user_data != first + i)
+			return -(i + 1);
+		res[i] = c.res;
+	}
+	return n;
+}
+
+int cc_enter_all(int fd, int total)
+{
+	int done = 0, n;
+
+	while (done < total) {
+		n = cc_enter(fd, total - done, 0, 0);
+		if (n <= 0)
+			return n ? n : -EPROTO;
+		done += n;
+	}
+	return done;
+}
+
+int cc_join_timeout(pthread_t thread, unsigned int s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += s;
+	return pthread_timedjoin_np(thread, NULL, &ts);
+}
+
 long long cc_fdv(int fd, const char *key)
 {
 	int err;
@@ -642,6 +679,18 @@ int cc_uffd_page_init(struct cc_uffd_page *u)
 }
 
 /* Wait for the fault on the page (the op is blocked in it); 0 or -errno. */
+int cc_uffd_wait_fault_ms(struct cc_uffd_page *u, int ms)
+{
+	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
+	int n = poll(&p, 1, ms);
+
+	if (n < 0)
+		return -errno;
+	if (!n)
+		return -ETIMEDOUT;
+	return cc_uffd_wait_fault(u);
+}
+
 int cc_uffd_wait_fault(struct cc_uffd_page *u)
 {
 	struct uffd_msg msg;

@@ -316,6 +316,19 @@ void cc_push(struct capchan *ch, unsigned int op, uint32_t h,
 /* Wait up to @ms for the next CQE and pop it; 0 or -ETIMEDOUT. */
 int cc_reap(struct capchan *ch, struct capchan_cqe *c, unsigned int ms);
 
+/*
+ * Pop @n CQEs expected with user_data first, first + 1, ... into @res:
+ * @n, the count popped before a wait of 5 s ran out, or -(i + 1) when
+ * CQE i had another user_data.
+ */
+int cc_pop_seq(struct capchan *ch, uint64_t first, int n, int *res);
+
+/* ENTER until @total SQEs are consumed; the count or the first error. */
+int cc_enter_all(int fd, int total);
+
+/* pthread_join() giving up after @s seconds: 0 or ETIMEDOUT. */
+int cc_join_timeout(pthread_t thread, unsigned int s);
+
 /* cc_fdinfo_value() of @key, or the -errno when it has none. */
 long long cc_fdv(int fd, const char *key);
 
@@ -353,6 +366,9 @@ int cc_uffd_page_init(struct cc_uffd_page *u);
 
 /* Wait for the fault on the page (the op is blocked in it); 0 or -errno. */
 int cc_uffd_wait_fault(struct cc_uffd_page *u);
+
+/* The same, giving up after @ms: 0, -ETIMEDOUT or -errno. */
+int cc_uffd_wait_fault_ms(struct cc_uffd_page *u, int ms);
 
 /* Supply the page (filled with @fill), waking the blocked op; 0 or -errno. */
 int cc_uffd_supply(struct cc_uffd_page *u, int fill);

@@ -87,20 +87,6 @@ static void ca_push_open(struct capchan *ch, uint32_t dir, const char *path,
 	cc_sq_push(ch, &s);
 }
 
-/* ENTER until @total SQEs are consumed; the count or the first error. */
-static int ca_enter_all(int fd, int total)
-{
-	int done = 0, n;
-
-	while (done < total) {
-		n = cc_enter(fd, total - done, 0, 0);
-		if (n <= 0)
-			return n ? n : -EPROTO;
-		done += n;
-	}
-	return done;
-}
-
 /* The first number of /proc/sys/fs/file-nr (files allocated), or -1. */
 static long long ca_files_allocated(void)
 {
@@ -115,29 +101,6 @@ static long long ca_files_allocated(void)
 	return v;
 }
 
-/* Wait up to @ms for the fault on @u; 0, -ETIMEDOUT or -errno. */
-static int ca_wait_fault(struct cc_uffd_page *u, int ms)
-{
-	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
-	int n = poll(&p, 1, ms);
-
-	if (n < 0)
-		return -errno;
-	if (!n)
-		return -ETIMEDOUT;
-	return cc_uffd_wait_fault(u);
-}
-
-/* pthread_join() giving up after @s seconds: 0 or ETIMEDOUT. */
-static int ca_join(pthread_t thread, unsigned int s)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
-	return pthread_timedjoin_np(thread, NULL, &ts);
-}
-
 struct ca_enter {
 	pthread_t thread;
 	int fd;
@@ -149,7 +112,7 @@ static void *ca_enter_main(void *arg)
 {
 	struct ca_enter *e = arg;
 
-	e->res = ca_enter_all(e->fd, e->total);
+	e->res = cc_enter_all(e->fd, e->total);
 	return NULL;
 }
 
@@ -244,7 +207,7 @@ TEST_F(ca, closing_bound_long_chain)
 	EXPECT_GE(1 + 32, n);
 	/* the rest in later ENTERs, the chain in order */
 	if (n > 0 && n < CB_LEN)
-		EXPECT_EQ(CB_LEN - n, ca_enter_all(ch->fd, CB_LEN - n));
+		EXPECT_EQ(CB_LEN - n, cc_enter_all(ch->fd, CB_LEN - n));
 	while (got < CB_LEN && !cc_reap(ch, &c, 5000)) {
 		got++;
 		EXPECT_EQ((uint64_t)got, c.user_data);
@@ -296,10 +259,10 @@ TEST_F_TIMEOUT(ca, open_close_chain_files, 120)
 	ASSERT_LE(0, before);
 	e = (struct ca_enter){ .fd = ch->fd, .total = OC_LEN, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, ca_enter_main, &e));
-	r_fault = ca_wait_fault(&self->u, CA_DEADLINE_MS);
+	r_fault = cc_uffd_wait_fault_ms(&self->u, CA_DEADLINE_MS);
 	during = ca_files_allocated();
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x5a));
-	ASSERT_EQ(0, ca_join(e.thread, 60));
+	ASSERT_EQ(0, cc_join_timeout(e.thread, 60));
 	ASSERT_EQ(0, r_fault);
 	EXPECT_EQ(OC_LEN, e.res);
 	after = ca_files_allocated();
@@ -326,22 +289,6 @@ TEST_F_TIMEOUT(ca, open_close_chain_files, 120)
 }
 
 /* ------------------------------------------------------------------ */
-
-/* Pop @n CQEs, user_data @first on, into @res; the number popped. */
-static int ca_pop_n(struct capchan *ch, uint64_t first, int n, int *res)
-{
-	struct capchan_cqe c;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (cc_reap(ch, &c, 5000))
-			return i;
-		if (c.user_data != first + i)
-			return -(i + 1);
-		res[i] = c.res;
-	}
-	return n;
-}
 
 TEST_F(ca, chain_handle_isolation)
 {
@@ -372,7 +319,7 @@ TEST_F(ca, chain_handle_isolation)
 		cc_push(ch, CAPCHAN_OP_NOP, 0, i < 8 ? CAPCHAN_SQE_LINK : 0,
 			NULL, 0, 0, 201 + i);
 	ASSERT_EQ(22, cc_enter(ch->fd, 22, 0, 0));
-	ASSERT_EQ(12, ca_pop_n(ch, 100, 12, res));
+	ASSERT_EQ(12, cc_pop_seq(ch, 100, 12, res));
 	h1 = res[0];
 	ASSERT_TRUE(cc_handle_ok(h1)) TH_LOG("OPEN hello: %d", h1);
 	EXPECT_EQ(hl, res[1]);
@@ -381,7 +328,7 @@ TEST_F(ca, chain_handle_isolation)
 		EXPECT_EQ(0, res[i]);
 	h2 = res[11];
 	ASSERT_TRUE(cc_handle_ok(h2)) TH_LOG("OPEN sub/inner: %d", h2);
-	ASSERT_EQ(10, ca_pop_n(ch, 200, 10, res));
+	ASSERT_EQ(10, cc_pop_seq(ch, 200, 10, res));
 	EXPECT_EQ(-EBADF, res[0]) TH_LOG("X's chain handle reached Y");
 	for (i = 1; i < 10; i++)
 		EXPECT_EQ(-ECANCELED, res[i]);
@@ -410,7 +357,7 @@ TEST_F(ca, chain_handle_isolation)
 	ASSERT_EQ(5, cc_enter(ch->fd, 5, 0, 0));
 	EXPECT_EQ(5, cc_fdv(ch->fd, "sq-head") - 22);
 	ASSERT_EQ(8 + 10 + 1, cc_enter(ch->fd, 8 + 10 + 1, 0, 0));
-	ASSERT_EQ(13, ca_pop_n(ch, 300, 13, res));
+	ASSERT_EQ(13, cc_pop_seq(ch, 300, 13, res));
 	h3 = res[0];
 	ASSERT_TRUE(cc_handle_ok(h3)) TH_LOG("OPEN hello: %d", h3);
 	for (i = 1; i < 11; i++)
@@ -418,11 +365,11 @@ TEST_F(ca, chain_handle_isolation)
 	EXPECT_EQ(hl, res[11]);
 	EXPECT_EQ(0, memcmp(buf[2], CC_HELLO, hl));
 	EXPECT_EQ(0, res[12]);
-	ASSERT_EQ(10, ca_pop_n(ch, 400, 10, res));
+	ASSERT_EQ(10, cc_pop_seq(ch, 400, 10, res));
 	EXPECT_EQ(-EBADF, res[0]) TH_LOG("Z's chain handle reached W");
 	for (i = 1; i < 10; i++)
 		EXPECT_EQ(-ECANCELED, res[i]);
-	ASSERT_EQ(1, ca_pop_n(ch, 500, 1, res));
+	ASSERT_EQ(1, cc_pop_seq(ch, 500, 1, res));
 	EXPECT_EQ(-EBADF, res[0]);
 	EXPECT_EQ(0, buf[3][0]);
 
@@ -442,12 +389,12 @@ TEST_F(ca, chain_handle_isolation)
 			NULL, 0, 0, 701 + i);
 	ASSERT_EQ(10 + 4, cc_enter(ch->fd, 10 + 4, 0, 0));
 	ASSERT_EQ(8, cc_enter(ch->fd, 8, 0, 0));
-	ASSERT_EQ(10, ca_pop_n(ch, 600, 10, res));
+	ASSERT_EQ(10, cc_pop_seq(ch, 600, 10, res));
 	for (i = 0; i < 9; i++)
 		EXPECT_EQ(0, res[i]);
 	h4 = res[9];
 	ASSERT_TRUE(cc_handle_ok(h4)) TH_LOG("OPEN hello: %d", h4);
-	ASSERT_EQ(12, ca_pop_n(ch, 700, 12, res));
+	ASSERT_EQ(12, cc_pop_seq(ch, 700, 12, res));
 	EXPECT_EQ(-EBADF, res[0]) TH_LOG("Q's chain handle reached V");
 	for (i = 1; i < 12; i++)
 		EXPECT_EQ(-ECANCELED, res[i]);
@@ -572,10 +519,10 @@ static void ca_revoke_mid_chain(struct __test_metadata *_metadata,
 			1 + i);
 	e = (struct ca_enter){ .fd = ch->fd, .total = RV_LEN, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, ca_enter_main, &e));
-	r_fault = ca_wait_fault(&self->u, CA_DEADLINE_MS);
+	r_fault = cc_uffd_wait_fault_ms(&self->u, CA_DEADLINE_MS);
 	if (r_fault) {
 		cc_uffd_supply(&self->u, 0);
-		ca_join(e.thread, 60);
+		cc_join_timeout(e.thread, 60);
 	}
 	ASSERT_EQ(0, r_fault);
 	/*
@@ -587,9 +534,9 @@ static void ca_revoke_mid_chain(struct __test_metadata *_metadata,
 	EXPECT_EQ(blk_flags ? RV_LEN - 1 : RV_LEN, cc_fdv(ch->fd, "inflight"));
 	EXPECT_EQ(1, cc_revoke(ch->fd, self->file));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0x11));
-	ASSERT_EQ(0, ca_join(e.thread, 60));
+	ASSERT_EQ(0, cc_join_timeout(e.thread, 60));
 	EXPECT_EQ(RV_LEN, e.res);
-	ASSERT_EQ(RV_LEN, ca_pop_n(ch, 1, RV_LEN, res));
+	ASSERT_EQ(RV_LEN, cc_pop_seq(ch, 1, RV_LEN, res));
 	EXPECT_EQ(128, res[0]);
 	EXPECT_EQ(0, memcmp(buf[0], self->t.data, 128));
 	/* started before the REVOKE returned: finishes */
@@ -629,7 +576,7 @@ static void *kl_chain_main(void *arg)
 {
 	struct kl_child *k = arg;
 
-	ca_enter_all(k->ch->fd, KL_LEN);
+	cc_enter_all(k->ch->fd, KL_LEN);
 	return NULL;
 }
 
@@ -660,7 +607,7 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain, 120)
 				0, 1 + i);
 		if (pthread_create(&t, NULL, kl_chain_main, &k))
 			_exit(11);
-		if (ca_wait_fault(&u, CA_DEADLINE_MS))
+		if (cc_uffd_wait_fault_ms(&u, CA_DEADLINE_MS))
 			_exit(12);
 		if (write(pfd[1], "f", 1) != 1)
 			_exit(13);
@@ -679,7 +626,7 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain, 120)
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	status = cc_wait_child(pid);
 	EXPECT_EQ(1000 + SIGKILL, status);
-	ASSERT_EQ(KL_LEN, ca_pop_n(ch, 1, KL_LEN, res));
+	ASSERT_EQ(KL_LEN, cc_pop_seq(ch, 1, KL_LEN, res));
 	EXPECT_EQ(0, res[0]);
 	EXPECT_EQ(-EFAULT, res[1]);
 	for (i = 2; i < KL_LEN; i++)
@@ -689,7 +636,7 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain, 120)
 	/* the channel goes on: a fresh chain handle state, a NOP */
 	cc_push(ch, CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN, 0, res, 4, 0, 99);
 	EXPECT_EQ(1, cc_enter(ch->fd, 1, 0, 0));
-	ASSERT_EQ(1, ca_pop_n(ch, 99, 1, res));
+	ASSERT_EQ(1, cc_pop_seq(ch, 99, 1, res));
 	EXPECT_EQ(-EBADF, res[0]);
 }
 
@@ -748,7 +695,7 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain_worker, 120)
 		pu.page = sysconf(_SC_PAGESIZE);
 	}
 	close(sv[0]);
-	r_fault = ca_wait_fault(&pu, CA_DEADLINE_MS);
+	r_fault = cc_uffd_wait_fault_ms(&pu, CA_DEADLINE_MS);
 	EXPECT_EQ(0, r_fault);
 	/* consumed whole; the NOP posted, the READ blocked in a worker */
 	EXPECT_EQ(KL_LEN, cc_fdv(ch->fd, "sq-head"));
@@ -770,7 +717,7 @@ TEST_F_TIMEOUT(ca, kill_mid_long_chain_worker, 120)
 		ioctl(pu.uffd, UFFDIO_COPY, &copy);
 		free(src);
 	}
-	ASSERT_EQ(KL_LEN, ca_pop_n(ch, 1, KL_LEN, res));
+	ASSERT_EQ(KL_LEN, cc_pop_seq(ch, 1, KL_LEN, res));
 	EXPECT_EQ(0, res[0]);
 	EXPECT_EQ(-EINTR, res[1]);
 	for (i = 2; i < KL_LEN; i++)
@@ -923,7 +870,7 @@ static void ca_sqpoll_chain(struct __test_metadata *_metadata,
 	memset(&en, 0, sizeof(en));
 	en.flags = CAPCHAN_ENTER_SQ_WAKEUP;
 	EXPECT_EQ(0, ioctl(ch->fd, CAPCHAN_IOC_ENTER, &en));
-	ASSERT_EQ(SP_LEN, ca_pop_n(ch, 1, SP_LEN, res));
+	ASSERT_EQ(SP_LEN, cc_pop_seq(ch, 1, SP_LEN, res));
 	h = res[0];
 	EXPECT_TRUE(cc_handle_ok(h)) TH_LOG("OPEN: %d", h);
 	EXPECT_EQ(hl, res[1]);
@@ -963,7 +910,7 @@ static int ca_ring_read(struct capchan *ch, uint32_t h, void *buf,
 	cc_push(ch, CAPCHAN_OP_READ, h, 0, buf, len, off, 77);
 	if (cc_enter(ch->fd, 1, 0, 0) != 1)
 		return -EPROTO;
-	if (ca_pop_n(ch, 77, 1, &res) != 1)
+	if (cc_pop_seq(ch, 77, 1, &res) != 1)
 		return -EPROTO;
 	return res;
 }

@@ -145,36 +145,6 @@ static void cg_publish(struct capchan *ch, const struct capchan_sqe *s,
 	__atomic_store_n(ch->sq.ktail, tail + n, __ATOMIC_RELEASE);
 }
 
-/* ENTER until @total SQEs are consumed; the count or the first error. */
-static int cg_enter_all(int fd, int total)
-{
-	int done = 0, n;
-
-	while (done < total) {
-		n = cc_enter(fd, total - done, 0, 0);
-		if (n <= 0)
-			return n ? n : -EPROTO;
-		done += n;
-	}
-	return done;
-}
-
-/* Pop @n CQEs expected with user_data first, first + 1, ... */
-static int cg_pop_n(struct capchan *ch, uint64_t first, int n, int *res)
-{
-	struct capchan_cqe c;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (cc_reap(ch, &c, 5000))
-			return i;
-		if (c.user_data != first + i)
-			return -(i + 1);
-		res[i] = c.res;
-	}
-	return n;
-}
-
 /* No CQE comes after the expected ones (a double post shows here). */
 static int cg_quiet(struct capchan *ch)
 {
@@ -224,8 +194,8 @@ TEST_F_TIMEOUT(cg, punt_every_position, 60)
 
 		memset(buf, 0, sizeof(buf));
 		cg_chain_async(ch, self->dir, pos[k], buf, ud);
-		ASSERT_EQ(CG_LEN, cg_enter_all(ch->fd, CG_LEN));
-		n = cg_pop_n(ch, ud, CG_LEN, res);
+		ASSERT_EQ(CG_LEN, cc_enter_all(ch->fd, CG_LEN));
+		n = cc_pop_seq(ch, ud, CG_LEN, res);
 		ASSERT_EQ(CG_LEN, n) TH_LOG("ASYNC at %d: CQE %d", pos[k], n);
 		EXPECT_EQ(0, cg_quiet(ch)) TH_LOG("ASYNC at %d", pos[k]);
 		EXPECT_TRUE(cc_handle_ok(res[0])) TH_LOG("OPEN: %d", res[0]);
@@ -270,8 +240,8 @@ TEST_F_TIMEOUT(cg, failure_across_groups, 60)
 		if (f + 9 < CG_LEN)
 			s[f + 9].flags |= CAPCHAN_SQE_ASYNC;
 		cg_publish(ch, s, CG_LEN);
-		ASSERT_EQ(CG_LEN, cg_enter_all(ch->fd, CG_LEN));
-		n = cg_pop_n(ch, ud, CG_LEN, res);
+		ASSERT_EQ(CG_LEN, cc_enter_all(ch->fd, CG_LEN));
+		n = cc_pop_seq(ch, ud, CG_LEN, res);
 		ASSERT_EQ(CG_LEN, n) TH_LOG("failing at %d: CQE %d", f, n);
 		EXPECT_EQ(0, cg_quiet(ch));
 		for (i = 0; i < f; i++)
@@ -319,8 +289,8 @@ TEST_F_TIMEOUT(cg, handle_across_groups, 60)
 	cg_sqe(&s[CG_LEN], CAPCHAN_OP_READ, CAPCHAN_HANDLE_CHAIN,
 	       CAPCHAN_SQE_LINK, b2, 64, 0, 100 + CG_LEN);
 	cg_publish(ch, s, 2 * CG_LEN);
-	ASSERT_EQ(2 * CG_LEN, cg_enter_all(ch->fd, 2 * CG_LEN));
-	ASSERT_EQ(CG_LEN, cg_pop_n(ch, 100, CG_LEN, res));
+	ASSERT_EQ(2 * CG_LEN, cc_enter_all(ch->fd, 2 * CG_LEN));
+	ASSERT_EQ(CG_LEN, cc_pop_seq(ch, 100, CG_LEN, res));
 	EXPECT_TRUE(cc_handle_ok(res[0])) TH_LOG("OPEN: %d", res[0]);
 	for (k = 0; k < (int)CC_ARRAY_SIZE(rd); k++) {
 		EXPECT_EQ(hl - k, res[rd[k]]) TH_LOG("READ at %d", rd[k]);
@@ -339,7 +309,7 @@ TEST_F_TIMEOUT(cg, handle_across_groups, 60)
 			EXPECT_EQ(0, res[i]) TH_LOG("op %d", i);
 	}
 	EXPECT_EQ(-EBADF, cc_close_cap(ch->fd, res[0]));
-	ASSERT_EQ(CG_LEN, cg_pop_n(ch, 100 + CG_LEN, CG_LEN, res));
+	ASSERT_EQ(CG_LEN, cc_pop_seq(ch, 100 + CG_LEN, CG_LEN, res));
 	EXPECT_EQ(-EBADF, res[0]) TH_LOG("a chain handle crossed chains");
 	for (i = 1; i < CG_LEN; i++)
 		EXPECT_EQ(-ECANCELED, res[i]) TH_LOG("op %d", i);
@@ -574,10 +544,10 @@ TEST_F_TIMEOUT(cg, spare_release_mid_work, 60)
 		       CAPCHAN_SQE_LINK | (k == 3 ? CAPCHAN_SQE_ASYNC : 0),
 		       buf, sizeof(buf), 0, 100 * k + 5);
 		cg_publish(ch, s, CG_LEN);
-		ASSERT_EQ(CG_LEN, cg_enter_all(ch->fd, CG_LEN));
+		ASSERT_EQ(CG_LEN, cc_enter_all(ch->fd, CG_LEN));
 		if (k == 3)
 			break;
-		ASSERT_EQ(CG_LEN, cg_pop_n(ch, 100 * k, CG_LEN, res));
+		ASSERT_EQ(CG_LEN, cc_pop_seq(ch, 100 * k, CG_LEN, res));
 		for (i = 0; i < CG_LEN; i++)
 			EXPECT_EQ(i == 5 ? 64 : 0, res[i]) TH_LOG("op %d", i);
 	}
@@ -598,7 +568,7 @@ static void *sp_enter_main(void *arg)
 {
 	struct sp_enter *e = arg;
 
-	e->res = cg_enter_all(e->fd, CG_LEN);
+	e->res = cc_enter_all(e->fd, CG_LEN);
 	return NULL;
 }
 
@@ -629,7 +599,6 @@ TEST_F_TIMEOUT(cg, spare_held_while_blocked, 90)
 	struct capchan *ch = &self->ch;
 	struct cc_uffd_page u = { .uffd = -1, .mem = MAP_FAILED };
 	unsigned char buf[2][128];
-	struct pollfd pf;
 	struct sp_enter e;
 	int res[CG_LEN], i, k, r;
 
@@ -642,27 +611,25 @@ TEST_F_TIMEOUT(cg, spare_held_while_blocked, 90)
 	sp_chain(ch, self->file, 18, u.mem, 0, 1);
 	e = (struct sp_enter){ .fd = ch->fd, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, sp_enter_main, &e));
-	pf = (struct pollfd){ .fd = u.uffd, .events = POLLIN };
-	r = poll(&pf, 1, 30000);
-	if (r != 1) {
+	r = cc_uffd_wait_fault_ms(&u, 30000);
+	if (r) {
 		cc_uffd_supply(&u, 0);
 		pthread_join(e.thread, NULL);
 	}
-	ASSERT_EQ(1, r);
-	ASSERT_EQ(0, cc_uffd_wait_fault(&u));
+	ASSERT_EQ(0, r);
 	EXPECT_EQ(CG_LEN, cc_fdv(ch->fd, "sq-head"));
 	EXPECT_EQ(16, (int)cc_cq_pending(ch)) TH_LOG("groups 1-2 posted");
 	EXPECT_EQ(CG_LEN - 16, cc_fdv(ch->fd, "inflight"));
 	for (k = 0; k < 2; k++) {
 		sp_chain(ch, self->file, 20 - k * 12, buf[k], 128 * (k + 1),
 			 100 * (k + 1));
-		EXPECT_EQ(CG_LEN, cg_enter_all(ch->fd, CG_LEN));
+		EXPECT_EQ(CG_LEN, cc_enter_all(ch->fd, CG_LEN));
 	}
-	ASSERT_EQ(16, cg_pop_n(ch, 1, 16, res));
+	ASSERT_EQ(16, cc_pop_seq(ch, 1, 16, res));
 	for (i = 0; i < 16; i++)
 		EXPECT_EQ(0, res[i]);
 	for (k = 0; k < 2; k++) {
-		ASSERT_EQ(CG_LEN, cg_pop_n(ch, 100 * (k + 1), CG_LEN, res));
+		ASSERT_EQ(CG_LEN, cc_pop_seq(ch, 100 * (k + 1), CG_LEN, res));
 		for (i = 0; i < CG_LEN; i++)
 			EXPECT_EQ(i == 20 - k * 12 ? 128 : 0, res[i])
 				TH_LOG("chain %d op %d", k, i);
@@ -672,7 +639,7 @@ TEST_F_TIMEOUT(cg, spare_held_while_blocked, 90)
 	ASSERT_EQ(0, cc_uffd_supply(&u, 0x5a));
 	ASSERT_EQ(0, pthread_join(e.thread, NULL));
 	EXPECT_EQ(CG_LEN, e.res);
-	ASSERT_EQ(16, cg_pop_n(ch, 17, 16, res));
+	ASSERT_EQ(16, cc_pop_seq(ch, 17, 16, res));
 	for (i = 0; i < 16; i++)
 		EXPECT_EQ(i == 2 ? 128 : 0, res[i]) TH_LOG("op %d", 16 + i);
 	EXPECT_EQ(0, memcmp(u.mem, self->t.data, 128));
@@ -727,8 +694,8 @@ TEST_F_TIMEOUT(cg, partial_last_group, 60)
 			       ud + len - 1);
 			s[at].flags |= CAPCHAN_SQE_ASYNC;
 			cg_publish(ch, s, len);
-			ASSERT_EQ(len, cg_enter_all(ch->fd, len));
-			n = cg_pop_n(ch, ud, len, res);
+			ASSERT_EQ(len, cc_enter_all(ch->fd, len));
+			n = cc_pop_seq(ch, ud, len, res);
 			ASSERT_EQ(len, n) TH_LOG("len %d ASYNC at %d: %d", len,
 						 at, n);
 			EXPECT_EQ(0, cg_quiet(ch));
@@ -784,7 +751,7 @@ TEST_F_TIMEOUT(cg, sqpoll_groups, 60)
 		memset(&en, 0, sizeof(en));
 		en.flags = CAPCHAN_ENTER_SQ_WAKEUP;
 		EXPECT_EQ(0, ioctl(ch->fd, CAPCHAN_IOC_ENTER, &en));
-		ASSERT_EQ(CG_LEN, cg_pop_n(ch, ud, CG_LEN, res))
+		ASSERT_EQ(CG_LEN, cc_pop_seq(ch, ud, CG_LEN, res))
 			TH_LOG("ASYNC at %d", pos[k]);
 		EXPECT_TRUE(cc_handle_ok(res[0]));
 		for (i = 1; i < CG_LEN; i++)
@@ -810,7 +777,6 @@ TEST_F_TIMEOUT(cg, release_while_chain_blocked, 60)
 {
 	struct capchan *ch = &self->ch;
 	struct cc_uffd_page u = { .uffd = -1, .mem = MAP_FAILED };
-	struct pollfd pf;
 	struct sp_enter e;
 	int r;
 
@@ -822,14 +788,12 @@ TEST_F_TIMEOUT(cg, release_while_chain_blocked, 60)
 	sp_chain(ch, self->file, 12, u.mem, 256, 1);
 	e = (struct sp_enter){ .fd = ch->fd, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, sp_enter_main, &e));
-	pf = (struct pollfd){ .fd = u.uffd, .events = POLLIN };
-	r = poll(&pf, 1, 30000);
-	if (r != 1) {
+	r = cc_uffd_wait_fault_ms(&u, 30000);
+	if (r) {
 		cc_uffd_supply(&u, 0);
 		pthread_join(e.thread, NULL);
 	}
-	ASSERT_EQ(1, r);
-	ASSERT_EQ(0, cc_uffd_wait_fault(&u));
+	ASSERT_EQ(0, r);
 	EXPECT_EQ(8, (int)cc_cq_pending(ch));
 	capchan_queue_exit(ch);
 	self->ch_up = false;

@@ -856,29 +856,6 @@ static void *pe_enter_main(void *arg)
 	return NULL;
 }
 
-/* Wait up to @ms for the fault on @u; 0, -ETIMEDOUT or -errno. */
-static int pe_wait_fault(struct cc_uffd_page *u, int ms)
-{
-	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
-	int n = poll(&p, 1, ms);
-
-	if (n < 0)
-		return -errno;
-	if (!n)
-		return -ETIMEDOUT;
-	return cc_uffd_wait_fault(u);
-}
-
-/* pthread_join() giving up after @s seconds: 0 or ETIMEDOUT. */
-static int pe_join(pthread_t thread, unsigned int s)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += s;
-	return pthread_timedjoin_np(thread, NULL, &ts);
-}
-
 /*
  * Rings of @entries SQEs (and a bound of @max_inflight ops in flight when
  * not 0), and a READ | SEEK capability on jail/file: its handle or -errno.
@@ -958,12 +935,12 @@ static bool pe_unwind(struct pe_ring *r, struct cc_uffd_page *u,
 	if (r)
 		atomic_store(&r->may_reap, 0);
 	cc_uffd_supply(u, 0);
-	if (pe_join(b->thread, PE_DEADLINE_S))
+	if (cc_join_timeout(b->thread, PE_DEADLINE_S))
 		all = false;
 	if (r)
 		atomic_store(&r->may_reap, 1);
 	for (i = 0; i < nr; i++)
-		if (pe_join(t[i].thread, PE_DEADLINE_S))
+		if (cc_join_timeout(t[i].thread, PE_DEADLINE_S))
 			all = false;
 	return all;
 }
@@ -997,7 +974,7 @@ TEST_F_TIMEOUT(shared_ring, blocked_enter_others_enter, 300)
 	};
 	ASSERT_EQ(0, pthread_create(&b.thread, NULL, pe_blocked_main, &b));
 	/* B is inside its ENTER, in the READ's copy into the page */
-	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	r_fault = cc_uffd_wait_fault_ms(&self->u[0], PE_DEADLINE_S * 1000);
 	if (r_fault)
 		pe_unwind(NULL, &self->u[0], &b, NULL, 0);
 	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
@@ -1056,7 +1033,7 @@ TEST_F_TIMEOUT(shared_ring, blocked_enter_others_enter, 300)
 
 	/* the page arrives: B's ENTER returns 1, its CQE exact */
 	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0xa5));
-	ASSERT_EQ(0, pe_join(b.thread, PE_DEADLINE_S));
+	ASSERT_EQ(0, cc_join_timeout(b.thread, PE_DEADLINE_S));
 	EXPECT_EQ(1, b.enter_res);
 	pe_reap(r);
 	bad = pe_check(r, nops, 1, &first_bad);
@@ -1139,7 +1116,7 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 
 	/* one ENTER blocked in its READ: 1 of the 2 in flight */
 	ASSERT_EQ(0, pthread_create(&b[0].thread, NULL, pe_blocked_main, &b[0]));
-	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	r_fault = cc_uffd_wait_fault_ms(&self->u[0], PE_DEADLINE_S * 1000);
 	if (r_fault)
 		pe_unwind(NULL, &self->u[0], &b[0], NULL, 0);
 	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
@@ -1155,14 +1132,14 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 		cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 10 + i);
 	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 3, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
-	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	r_join = cc_join_timeout(e.thread, PE_DEADLINE_S);
 	EXPECT_EQ(0, r_join)
 		TH_LOG("ENTER of 3 NOPs still waiting after %d s beside the blocked one",
 		       PE_DEADLINE_S);
 	if (r_join) {
 		cc_uffd_supply(&self->u[0], 0);
-		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
-		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(e.thread, PE_DEADLINE_S));
 		return;
 	}
 	EXPECT_EQ(3, e.res);
@@ -1178,14 +1155,14 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 
 	/* a second blocked ENTER: both slots held */
 	ASSERT_EQ(0, pthread_create(&b[1].thread, NULL, pe_blocked_main, &b[1]));
-	r_fault = pe_wait_fault(&self->u[1], PE_DEADLINE_S * 1000);
+	r_fault = cc_uffd_wait_fault_ms(&self->u[1], PE_DEADLINE_S * 1000);
 	EXPECT_EQ(0, r_fault) TH_LOG("the second READ never faulted: ENTER %d",
 				     b[1].enter_res);
 	if (r_fault) {
 		cc_uffd_supply(&self->u[0], 0);
 		cc_uffd_supply(&self->u[1], 0);
-		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
-		EXPECT_EQ(0, pe_join(b[1].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(b[1].thread, PE_DEADLINE_S));
 		return;
 	}
 	EXPECT_EQ(5, cc_fdv(ch->fd, "sq-head"));
@@ -1195,16 +1172,16 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 20);
 	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 1, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
-	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	r_join = cc_join_timeout(e.thread, PE_DEADLINE_S);
 	EXPECT_EQ(0, r_join)
 		TH_LOG("ENTER at the bound still waiting after %d s",
 		       PE_DEADLINE_S);
 	if (r_join) {
 		cc_uffd_supply(&self->u[0], 0);
 		cc_uffd_supply(&self->u[1], 0);
-		EXPECT_EQ(0, pe_join(b[0].thread, PE_DEADLINE_S));
-		EXPECT_EQ(0, pe_join(b[1].thread, PE_DEADLINE_S));
-		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(b[0].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(b[1].thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(e.thread, PE_DEADLINE_S));
 		return;
 	}
 	EXPECT_EQ(-EBUSY, e.res);
@@ -1215,7 +1192,7 @@ TEST_F_TIMEOUT(shared_ring, in_flight_bound_with_blocked_enter, 300)
 	/* the pages arrive, one after the other: each ENTER returns 1 */
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, cc_uffd_supply(&self->u[i], 0x5a));
-		ASSERT_EQ(0, pe_join(b[i].thread, PE_DEADLINE_S));
+		ASSERT_EQ(0, cc_join_timeout(b[i].thread, PE_DEADLINE_S));
 		EXPECT_EQ(1, b[i].enter_res);
 		ASSERT_EQ(0, cc_cq_pop(ch, &c));
 		EXPECT_EQ(1 + i, c.user_data);
@@ -1280,10 +1257,10 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 		.ch = ch, .h = h, .buf = self->u[0].mem, .enter_res = -ENODATA,
 	};
 	ASSERT_EQ(0, pthread_create(&l.thread, NULL, lc_chain_main, &l));
-	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	r_fault = cc_uffd_wait_fault_ms(&self->u[0], PE_DEADLINE_S * 1000);
 	if (r_fault) {
 		cc_uffd_supply(&self->u[0], 0);
-		EXPECT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(l.thread, PE_DEADLINE_S));
 	}
 	ASSERT_EQ(0, r_fault) TH_LOG("the READ never faulted: ENTER %d",
 				     l.enter_res);
@@ -1302,14 +1279,14 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 		cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 20 + i);
 	e = (struct pe_enter){ .fd = ch->fd, .to_submit = 3, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
-	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	r_join = cc_join_timeout(e.thread, PE_DEADLINE_S);
 	EXPECT_EQ(0, r_join)
 		TH_LOG("ENTER of 3 NOPs still waiting after %d s behind the chain's blocked READ (sq-head %lld)",
 		       PE_DEADLINE_S, cc_fdv(ch->fd, "sq-head"));
 	if (r_join) {
 		cc_uffd_supply(&self->u[0], 0);
-		EXPECT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
-		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(l.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(e.thread, PE_DEADLINE_S));
 		return;
 	}
 	EXPECT_EQ(3, e.res);
@@ -1323,7 +1300,7 @@ TEST_F_TIMEOUT(shared_ring, long_chain_blocked_others_enter, 300)
 
 	/* the page arrives: the rest of the chain, in order */
 	ASSERT_EQ(0, cc_uffd_supply(&self->u[0], 0x3c));
-	ASSERT_EQ(0, pe_join(l.thread, PE_DEADLINE_S));
+	ASSERT_EQ(0, cc_join_timeout(l.thread, PE_DEADLINE_S));
 	EXPECT_EQ(LC_LEN, l.enter_res);
 	for (i = 9; i <= LC_LEN; i++) {
 		ASSERT_EQ(0, cc_cq_pop(ch, &c)) TH_LOG("chain CQE %d", i);
@@ -1361,15 +1338,15 @@ TEST_F_TIMEOUT(shared_ring, long_chain_goes_to_a_worker, 300)
 	}
 	e = (struct pe_enter){ .fd = ch->fd, .to_submit = LC_LEN, .res = -ENODATA };
 	ASSERT_EQ(0, pthread_create(&e.thread, NULL, pe_enter_main, &e));
-	r_fault = pe_wait_fault(&self->u[0], PE_DEADLINE_S * 1000);
+	r_fault = cc_uffd_wait_fault_ms(&self->u[0], PE_DEADLINE_S * 1000);
 	EXPECT_EQ(0, r_fault) TH_LOG("the READ never faulted");
-	r_join = pe_join(e.thread, PE_DEADLINE_S);
+	r_join = cc_join_timeout(e.thread, PE_DEADLINE_S);
 	EXPECT_EQ(0, r_join)
 		TH_LOG("ENTER of the chain still waiting after %d s: its ASYNC READ ran inline",
 		       PE_DEADLINE_S);
 	if (r_fault || r_join) {
 		cc_uffd_supply(&self->u[0], 0);
-		EXPECT_EQ(0, pe_join(e.thread, PE_DEADLINE_S));
+		EXPECT_EQ(0, cc_join_timeout(e.thread, PE_DEADLINE_S));
 		return;
 	}
 	EXPECT_EQ(LC_LEN, e.res);
