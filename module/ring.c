@@ -409,7 +409,6 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 	struct capchan_req *req = &b->reqs[i];
 	const struct capchan_sqe *sqe = &req->sqe;
 	long res;
-	int err;
 
 	if (!c->in_link) {
 		c->failed = false;
@@ -427,31 +426,31 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 	req->may_punt = may_punt;
 	res = capchan_execute(ctx, req, &c->handle, true);
 	if (unlikely(res == -EIOCBQUEUED)) {
-		u32 end = i;
+		const struct capchan_sqe *rest;
+		u32 end = i, nr_rest;
+		size_t stride;
 
 		/* a batch ends where a chain does: the rest is all in it */
 		while (end + 1 < b->nr &&
 		       (b->reqs[end].sqe.flags & CAPCHAN_SQE_LINK))
 			end++;
+		rest = &b->reqs[i + 1].sqe;
+		stride = sizeof(b->reqs[0]);
+		nr_rest = end - i;
+		/* a long chain's part: all of the chain after it goes too */
+		if (b->src) {
+			rest = &b->src[i + 1];
+			stride = sizeof(b->src[0]);
+			nr_rest = b->src_left - i - 1;
+			end = b->nr - 1;
+		}
 		/*
 		 * The chain's ops that ran here post first: the worker posts
 		 * the rest as they finish, and a chain's CQEs keep its order.
 		 */
 		capchan_batch_post(ctx, b, i);
-		/* a long chain's rest goes on past the batch: all of it */
-		if (b->src)
-			err = capchan_workers_punt(ctx, req, c->handle,
-						   &b->src[i + 1],
-						   sizeof(b->src[0]),
-						   b->src_left - i - 1);
-		else
-			err = capchan_workers_punt(ctx, req, c->handle,
-						   &b->reqs[i + 1].sqe,
-						   sizeof(b->reqs[0]), end - i);
-		if (!err) {
-			/* a long chain's part: the rest of the batch */
-			if (b->src)
-				end = b->nr - 1;
+		if (!capchan_workers_punt(ctx, req, c->handle, rest, stride,
+					  nr_rest)) {
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
