@@ -682,13 +682,26 @@ int cc_uffd_page_init(struct cc_uffd_page *u)
 int cc_uffd_wait_fault_ms(struct cc_uffd_page *u, int ms)
 {
 	struct pollfd p = { .fd = u->uffd, .events = POLLIN };
-	int n = poll(&p, 1, ms);
+	int fl = fcntl(u->uffd, F_GETFL);
+	int n, r;
 
-	if (n < 0)
+	/*
+	 * poll() of a blocking userfaultfd answers POLLERR at once (its read
+	 * may block whatever poll says), which would leave the wait to that
+	 * read, with no deadline: poll it non-blocking.
+	 */
+	if (fl < 0 || fcntl(u->uffd, F_SETFL, fl | O_NONBLOCK))
 		return -errno;
-	if (!n)
-		return -ETIMEDOUT;
-	return cc_uffd_wait_fault(u);
+	n = poll(&p, 1, ms);
+	if (n < 0)
+		r = -errno;
+	else if (!n || !(p.revents & POLLIN))
+		r = -ETIMEDOUT;
+	else
+		r = cc_uffd_wait_fault(u);
+	if (fcntl(u->uffd, F_SETFL, fl) && !r)
+		r = -errno;
+	return r;
 }
 
 int cc_uffd_wait_fault(struct cc_uffd_page *u)
