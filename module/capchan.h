@@ -262,12 +262,14 @@ struct capchan_ctx {
 	 * @ring_lock: the one consumer of the SQ at a time (ENTER or the poll
 	 * thread): the SQ head, the reservations of CQE slots, and the state
 	 * of a chain run op by op.  Held while SQEs are copied out, not while
-	 * they run (except such a chain's: one cut by what an ENTER consumes),
-	 * so an op blocked in one ENTER
-	 * holds up no other ENTER, INVOKE or fdinfo (ring.c).
+	 * they run (except such a chain's, longer than 32 or cut by what an
+	 * ENTER consumes: until an op of it would block and goes to a worker,
+	 * which the rest then follows, worker.c), so an op blocked in one
+	 * ENTER holds up no other ENTER, INVOKE or fdinfo (ring.c).
 	 *
 	 * @table has its own spinlock (table.c).  Order: ring_lock, then
-	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock.
+	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock;
+	 * ring_lock, then the workers' lock (worker.c).
 	 */
 	struct mutex		lock;		/* control ioctls, see above */
 	struct mutex		ring_lock;	/* SQ consumer, see above */
@@ -314,7 +316,8 @@ struct capchan_ctx {
 
 	/*
 	 * a chain run op by op (it goes on past what one ENTER consumes, so
-	 * it spans ENTER calls: ring.c); ring_lock
+	 * it spans ENTER calls: ring.c); ring_lock.  While it follows a work
+	 * (worker.c), only in_link is kept here; the rest is the work's.
 	 */
 	struct capchan_chain	chain;
 	/* a long chain's copies, kept for the next (ring.c); xchg/cmpxchg */
@@ -465,7 +468,14 @@ void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
 int capchan_workers_init(struct capchan_ctx *ctx);
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 			 u32 chain_handle, const struct capchan_sqe *rest,
-			 size_t rest_stride, u32 nr_rest);
+			 size_t rest_stride, u32 nr_rest, bool follow);
+struct capchan_more;
+bool capchan_workers_following(struct capchan_ctx *ctx);
+struct capchan_more *capchan_more_alloc(void);
+void capchan_more_free(struct capchan_more *m);
+bool capchan_workers_follow(struct capchan_ctx *ctx,
+			    const struct capchan_sqe *sqe,
+			    struct capchan_chain *c, struct capchan_more **m);
 void capchan_workers_cancel_task(struct capchan_ctx *ctx);
 void capchan_workers_destroy(struct capchan_ctx *ctx);
 void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);

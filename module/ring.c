@@ -285,6 +285,8 @@ struct capchan_batch {
 	 */
 	const struct capchan_sqe *src;
 	u32			src_left;
+	/* one SQE of a chain run op by op: the rest follows its work */
+	bool			follow;
 	s32			res[CAPCHAN_SUBMIT_BATCH];
 	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
 };
@@ -312,6 +314,7 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 	b->posted = 0;
 	b->punted = 0;
 	b->src = NULL;
+	b->follow = false;
 	return whole;
 }
 
@@ -398,13 +401,13 @@ static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b,
 }
 
 /*
- * Run SQE @i of @b in chain @c.  @may_punt: an op that would block may go
- * to a worker, with the rest of its chain in @b.  Returns the number of
+ * Run SQE @i of @b in chain @c.  An op that would block may go to a
+ * worker, with the rest of its chain in @b (or followed by it: @b->follow).  Returns the number of
  * SQEs it accounted for (1, or the chain it handed over).
  */
 static __always_inline u32
 capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
-		      struct capchan_chain *c, bool may_punt)
+		      struct capchan_chain *c)
 {
 	struct capchan_req *req = &b->reqs[i];
 	const struct capchan_sqe *sqe = &req->sqe;
@@ -423,7 +426,7 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 	capchan_req_init(req);
 	/* the poll thread's caller (NULL from ENTER: the caller is here) */
 	req->caller_ns = ctx->submit_ns;
-	req->may_punt = may_punt;
+	req->may_punt = true;
 	res = capchan_execute(ctx, req, &c->handle, true);
 	if (unlikely(res == -EIOCBQUEUED)) {
 		const struct capchan_sqe *rest;
@@ -450,7 +453,7 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		 */
 		capchan_batch_post(ctx, b, i);
 		if (!capchan_workers_punt(ctx, req, c->handle, rest, stride,
-					  nr_rest)) {
+					  nr_rest, b->follow)) {
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
@@ -466,15 +469,14 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 
 /*
  * Run @b: with @c NULL, whole chains on a chain of their own (ring_lock
- * not held, ops may go to workers); else SQEs of a chain that spans
- * batches, in @c: part of a long chain with its own state (ring_lock not
- * held, it may go to a worker with the rest) or the one SQE of a chain
- * run op by op with the channel's (ring_lock held, @may_punt false).
+ * not held); else SQEs of a chain that spans batches, in @c: part of a
+ * long chain with its own state (ring_lock not held, it may go to a
+ * worker with the rest) or the one SQE of a chain run op by op with the
+ * channel's (ring_lock held; going to a worker, it takes the chain along).
  * Whether an op queued closes (task work) is told to @released.
  */
 static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
-			      struct capchan_chain *c, bool may_punt,
-			      bool *released)
+			      struct capchan_chain *c, bool *released)
 {
 	struct capchan_chain own = {};
 	u32 i = 0;
@@ -482,7 +484,7 @@ static void capchan_batch_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 	while (i < b->nr) {
 		struct callback_head *works = READ_ONCE(current->task_works);
 
-		i += capchan_batch_run_one(ctx, b, i, c ?: &own, may_punt);
+		i += capchan_batch_run_one(ctx, b, i, c ?: &own);
 		if (READ_ONCE(current->task_works) != works)
 			*released = true;
 		cond_resched();
@@ -511,9 +513,10 @@ capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 		b->punted = 0;
 		b->src = &sqes[i];
 		b->src_left = len - i;
+		b->follow = false;
 		for (j = 0; j < b->nr; j++)
 			b->reqs[j].sqe = sqes[i + j];
-		capchan_batch_run(ctx, b, &c, true, released);
+		capchan_batch_run(ctx, b, &c, released);
 		/* an op went to a worker with all of the chain after it */
 		if (b->punted)
 			break;
@@ -582,6 +585,50 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
 }
 
 /*
+ * The SQE at the head, of a chain run op by op (longer than a chain
+ * copied whole, or going on past what may be consumed now), in the
+ * channel's chain state: consumed, then put on the list of the work its
+ * chain follows (worker.c), or else run here with ring_lock held.  An op
+ * of it that would block goes to a worker, which the rest of the chain
+ * then follows, so the ring waits only for ops that do not block.
+ * 0, or -ENOMEM with nothing consumed.
+ */
+static noinline int capchan_chain_step(struct capchan_ctx *ctx,
+				       struct capchan_batch *b, bool *released)
+{
+	struct capchan_chain *c = &ctx->chain;
+	struct capchan_req *req = &b->reqs[0];
+	struct capchan_more *m = NULL;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	/* ready before the SQE is consumed: it cannot be given back */
+	if (capchan_workers_following(ctx)) {
+		m = capchan_more_alloc();
+		if (!m)
+			return -ENOMEM;
+	}
+	capchan_sqe_copy(&req->sqe,
+			 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
+	capchan_ring_consume(ctx, 1);
+	if (capchan_workers_follow(ctx, &req->sqe, c, &m)) {
+		/* the chain goes on, or ends in the work */
+		c->in_link = req->sqe.flags & CAPCHAN_SQE_LINK;
+		return 0;
+	}
+	capchan_more_free(m);
+	b->nr = 1;
+	b->posted = 0;
+	b->punted = 0;
+	b->src = NULL;
+	b->follow = true;
+	capchan_batch_run(ctx, b, c, released);
+	/* handed over: a chain that goes on follows the work */
+	if (b->punted)
+		c->in_link = req->sqe.flags & CAPCHAN_SQE_LINK;
+	return 0;
+}
+
+/*
  * Consume up to @to_submit SQEs; each one produces exactly one CQE, and an
  * SQE is consumed only when its CQE has a reserved place.  ring_lock is
  * held only while SQEs are copied out and consumed, a batch at a time: the
@@ -591,7 +638,8 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
  * (32) is copied and consumed whole and runs the same way.  A chain that
  * goes on past that (or from an earlier ENTER) runs op by op with
  * ring_lock held, its state the channel's, counted against the bound one
- * op at a time.  From ENTER or the poll thread.
+ * op at a time, until an op of it goes to a worker: the rest follows it
+ * (capchan_chain_step()).  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).
@@ -603,6 +651,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	struct capchan_sqe *chain;
 	u32 done = 0, closing = 0;
 	bool released = false, busy = false, whole;
+	int err = 0;
 
 	/* what capchan_chain_copy() may be asked for */
 	BUILD_BUG_ON(CAPCHAN_OPS_WHILE_CLOSING > CAPCHAN_CHAIN_COPY_MAX);
@@ -641,14 +690,9 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		}
 		if (unlikely(!whole)) {
 			/* one SQE of a chain going on past n, under the lock */
-			b.nr = 1;
-			b.posted = 0;
-			b.punted = 0;
-			b.src = NULL;
-			capchan_sqe_copy(&b.reqs[0].sqe,
-					 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
-			capchan_ring_consume(ctx, 1);
-			capchan_batch_run(ctx, &b, &ctx->chain, false, &released);
+			err = capchan_chain_step(ctx, &b, &released);
+			if (err)
+				break;
 			done++;
 			/* killed: the chain's rest stays for the next ENTER */
 			if (fatal_signal_pending(current))
@@ -660,7 +704,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				capchan_chain_run(ctx, &b, chain, n, &released);
 				capchan_chain_put(ctx, chain);
 			} else {
-				capchan_batch_run(ctx, &b, NULL, true, &released);
+				capchan_batch_run(ctx, &b, NULL, &released);
 			}
 			done += n;
 			if (released)
@@ -690,8 +734,13 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	/* [S2] again: a head the application scribbled on is put right */
 	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);
 	mutex_unlock(&ctx->ring_lock);
+	if (done)
+		return done;
+	/* no memory for an SQE to follow its chain's work: none consumed */
+	if (err)
+		return err;
 	/* SQEs were waiting but the CQ or the bound had no room for even one */
-	return done ? (long)done : busy ? -EBUSY : 0;
+	return busy ? -EBUSY : 0;
 }
 
 long capchan_ring_enter(struct capchan_ctx *ctx, const struct capchan_enter *e)

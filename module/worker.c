@@ -35,9 +35,19 @@
  * and the rest of its chain is cancelled.  Release then waits for every
  * worker to be gone before anything they use is freed.
  *
- * Lock order: workers->lock, then ctx->cq_lock; the submitter hands over
- * with neither ring_lock nor cq_lock held, and a worker never holds @lock
- * while running an op.
+ * A chain run op by op (longer than what an ENTER copies whole, or cut by
+ * what one consumes: ring.c) follows its work: when an op of it is handed
+ * over, the work is the chain's (@park) until the chain ends, and each
+ * later SQE of it, consumed under ring_lock, is put on the work's @more
+ * list instead of running.  The worker runs those after the rest, in
+ * order; when it finds none and the chain goes on, it gives the chain's
+ * state (handle, failed) back (@back) and the next SQE of it runs where
+ * it is consumed again.  Both sides decide under @lock, so an SQE is
+ * either on the list before the worker looks or finds the state back.
+ *
+ * Lock order: ring_lock, then workers->lock, then ctx->cq_lock; a submitter
+ * hands over with cq_lock not held, and a worker never holds @lock while
+ * running an op.
  */
 #include "capchan.h"
 
@@ -69,6 +79,12 @@ struct capchan_workers {
 	unsigned int		nr_idle;	/* of those, waiting; @lock */
 	unsigned int		nr_making;	/* being made, not in @nr; @lock */
 	bool			dying;		/* release: cancel, then go; @lock */
+	/* the work a chain run op by op follows, or NULL; @lock */
+	struct capchan_work	*park;
+	/* the chain's state, given back by the work it followed; @lock */
+	bool			back;
+	bool			back_failed;
+	u32			back_handle;
 	atomic_long_t		punted;		/* works handed over */
 	atomic_long_t		made;		/* workers made */
 	atomic_long_t		interrupted;	/* works signalled or cancelled */
@@ -93,8 +109,16 @@ struct capchan_work {
 	const struct capchan_filter_node *filters;
 	u32			chain_handle;
 	u32			nr_rest;
+	/* SQEs of its chain consumed after the hand-over (capchan_more); @lock */
+	struct list_head	more;
 	struct capchan_req	req;		/* the punted op */
 	struct capchan_sqe	rest[];		/* the rest of its chain */
+};
+
+/* An SQE of a chain that follows its work (capchan_workers_follow()). */
+struct capchan_more {
+	struct list_head	node;		/* on work->more; @lock */
+	struct capchan_sqe	sqe;		/* the consumed copy */
 };
 
 int capchan_workers_init(struct capchan_ctx *ctx)
@@ -118,6 +142,8 @@ int capchan_workers_init(struct capchan_ctx *ctx)
 
 static void capchan_work_free(struct capchan_work *work)
 {
+	/* the worker ran all of it: never freed while a chain follows it */
+	WARN_ON_ONCE(!list_empty(&work->more));
 	/* after this no wake-up of the owner's death can reach the work */
 	if (work->owner_watched)
 		remove_wait_queue(&work->tgid->wait_pidfd, &work->owner_wait);
@@ -158,6 +184,71 @@ static long capchan_work_recheck(struct capchan_work *work)
 }
 
 /*
+ * Run one SQE of the chain after the work's op, in chain state @c, and
+ * post its CQE: cancelled once the chain failed, the address space is
+ * gone (@mm_in false) or the work was interrupted.
+ */
+static void capchan_work_next(struct capchan_work *work,
+			      const struct capchan_sqe *sqe,
+			      struct capchan_chain *c, bool mm_in)
+{
+	struct capchan_req req;
+	long res;
+
+	capchan_req_init(&req);
+	req.sqe = *sqe;
+	req.caller_ns = work->cred->user_ns;
+	/* the SQE copies may have lost a LINK bit: a new chain starts */
+	if (!c->in_link) {
+		c->failed = false;
+		c->handle = 0;
+	}
+	if (c->failed || !mm_in || fatal_signal_pending(current))
+		res = -ECANCELED;
+	else
+		res = capchan_work_res(capchan_execute(work->ctx, &req,
+						       &c->handle, true));
+	if (res < 0)
+		c->failed = true;
+	c->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
+	capchan_post_cqe_locked(work->ctx, req.sqe.user_data, res);
+	cond_resched();
+}
+
+/*
+ * Run the SQEs of the chain that followed the work (@more), as they come,
+ * until there are none: then, if the chain still follows it, give its
+ * state back for the SQE of it consumed next (capchan_workers_follow()).
+ */
+static void capchan_work_follow(struct capchan_work *work,
+				struct capchan_chain *c, bool mm_in)
+{
+	struct capchan_workers *w = work->ctx->workers;
+	struct capchan_more *m;
+
+	for (;;) {
+		spin_lock(&w->lock);
+		m = list_first_entry_or_null(&work->more, struct capchan_more,
+					     node);
+		if (m) {
+			list_del(&m->node);
+		} else if (w->park == work) {
+			/* it follows only a chain that goes on */
+			WARN_ON_ONCE(!c->in_link);
+			w->park = NULL;
+			w->back = true;
+			w->back_failed = c->failed;
+			w->back_handle = c->handle;
+		}
+		spin_unlock(&w->lock);
+		if (!m)
+			return;
+		capchan_work_next(work, &m->sqe, c, mm_in);
+		kfree(m);
+	}
+}
+
+/*
  * Finish a work: its op (unless cancelled, the address space is gone or
  * the recheck refuses it), then the rest of its chain in order, one CQE
  * each.
@@ -167,7 +258,8 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled,
 {
 	struct capchan_ctx *ctx = work->ctx;
 	u32 chain_handle = work->chain_handle;
-	bool failed, linked, mm_in = false;
+	struct capchan_chain c;
+	bool mm_in = false;
 	struct mem_cgroup *old_memcg = NULL;
 	const struct cred *old_cred = NULL;
 	long res;
@@ -208,33 +300,14 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled,
 		res = cancelled ? -EINTR : -EFAULT;
 		capchan_execute_cancel(ctx, &work->req, res);
 	}
-	failed = res < 0;
-	linked = work->req.sqe.flags & CAPCHAN_SQE_LINK;
+	c.handle = chain_handle;
+	c.failed = res < 0;
+	c.in_link = work->req.sqe.flags & CAPCHAN_SQE_LINK;
 	capchan_post_cqe_locked(ctx, work->req.sqe.user_data, res);
 
-	for (i = 0; i < work->nr_rest; i++) {
-		struct capchan_req req;
-
-		capchan_req_init(&req);
-		req.sqe = work->rest[i];
-		req.caller_ns = work->cred->user_ns;
-		/* the SQE copies may have lost a LINK bit: a new chain starts */
-		if (!linked) {
-			failed = false;
-			chain_handle = 0;
-		}
-		if (failed || !mm_in || fatal_signal_pending(current))
-			res = -ECANCELED;
-		else
-			res = capchan_work_res(capchan_execute(ctx, &req,
-							       &chain_handle,
-							       true));
-		if (res < 0)
-			failed = true;
-		linked = req.sqe.flags & CAPCHAN_SQE_LINK;
-		capchan_post_cqe_locked(ctx, req.sqe.user_data, res);
-		cond_resched();
-	}
+	for (i = 0; i < work->nr_rest; i++)
+		capchan_work_next(work, &work->rest[i], &c, mm_in);
+	capchan_work_follow(work, &c, mm_in);
 
 	if (mm_in) {
 		revert_creds(old_cred);
@@ -402,6 +475,79 @@ err_put:
 	return err;
 }
 
+/* Queued under @lock: the chain now follows @work, if @follow. */
+static void capchan_work_park(struct capchan_workers *w,
+			      struct capchan_work *work, bool follow)
+{
+	lockdep_assert_held(&w->lock);
+	if (!follow)
+		return;
+	/* capchan_workers_follow() found no work and took the state back */
+	WARN_ON_ONCE(w->park || w->back);
+	w->park = work;
+}
+
+/*
+ * Does a chain run op by op follow a work?  Asked under ring_lock, which
+ * every hand-over that makes one follow holds: false stays false until
+ * then, true may turn false when the worker runs out (a
+ * capchan_workers_follow() then finds the state back).  No lock: a hint
+ * for whether to get a capchan_more ready.
+ */
+bool capchan_workers_following(struct capchan_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->ring_lock);
+	return READ_ONCE(ctx->workers->park);
+}
+
+/* Memory for an SQE that may follow a work: ring_lock held, may sleep. */
+struct capchan_more *capchan_more_alloc(void)
+{
+	return kmalloc(sizeof(struct capchan_more), CAPCHAN_GFP);
+}
+
+void capchan_more_free(struct capchan_more *m)
+{
+	kfree(m);
+}
+
+/*
+ * The SQE of a chain run op by op just consumed (copied in @sqe, its CQE
+ * slot reserved): true when it followed the chain's work, put on its list
+ * with *@m (taken: set to NULL), which then runs it and posts its CQE.
+ * Else it runs where it is, in @c, which takes the chain's state back if
+ * its work gave it.  ring_lock held.
+ */
+bool capchan_workers_follow(struct capchan_ctx *ctx,
+			    const struct capchan_sqe *sqe,
+			    struct capchan_chain *c, struct capchan_more **m)
+{
+	struct capchan_workers *w = ctx->workers;
+	struct capchan_work *work;
+
+	lockdep_assert_held(&ctx->ring_lock);
+	spin_lock(&w->lock);
+	work = w->park;
+	/* capchan_workers_following() said so, under this ring_lock */
+	if (work && !WARN_ON_ONCE(!*m)) {
+		(*m)->sqe = *sqe;
+		list_add_tail(&(*m)->node, &work->more);
+		*m = NULL;
+		/* the chain ends in the work */
+		if (!(sqe->flags & CAPCHAN_SQE_LINK))
+			w->park = NULL;
+		spin_unlock(&w->lock);
+		return true;
+	}
+	if (w->back) {
+		w->back = false;
+		c->failed = w->back_failed;
+		c->handle = w->back_handle;
+	}
+	spin_unlock(&w->lock);
+	return false;
+}
+
 /*
  * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
  * after it (consumed copies, not started: SQE i at @rest + i *
@@ -413,7 +559,7 @@ err_put:
  */
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 			 u32 chain_handle, const struct capchan_sqe *rest,
-			 size_t rest_stride, u32 nr_rest)
+			 size_t rest_stride, u32 nr_rest, bool follow)
 {
 	struct capchan_workers *w = ctx->workers;
 	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
@@ -443,6 +589,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	work->umask = current_umask();
 	work->chain_handle = chain_handle;
 	work->nr_rest = nr_rest;
+	INIT_LIST_HEAD(&work->more);
 	work->req = *req;
 	/* pairs with the store-release in capchan_attach_filter() */
 	work->filters = smp_load_acquire(&ctx->filters);
@@ -463,10 +610,13 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	 * are not in w->nr: a make that fails must not leave a work queued
 	 * on the strength of another submitter's make, which may fail too.
 	 */
+	/* a chain run op by op goes on after it: its next SQEs follow it */
+	follow = follow && (req->sqe.flags & CAPCHAN_SQE_LINK);
 	spin_lock(&w->lock);
 	if (w->nr && (w->nr_idle || w->nr + w->nr_making >= max)) {
 		list_add_tail(&work->node, &w->queue);
 		queued = true;
+		capchan_work_park(w, work, follow);
 	} else if (w->nr + w->nr_making < max) {
 		w->nr_making++;
 		grow = true;
@@ -481,6 +631,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 		if (w->nr) {
 			list_add_tail(&work->node, &w->queue);
 			queued = true;
+			capchan_work_park(w, work, follow);
 		}
 		spin_unlock(&w->lock);
 		if (!queued) {

@@ -1085,9 +1085,11 @@ TEST_F_TIMEOUT(wa, cq_head_ahead_inflight, 120)
 }
 
 /*
- * A chain whose CQEs do not all fit is not punted: its first op runs
- * inline in the one free slot and the rest waits in the SQ; nothing is
- * overwritten, every CQE comes once.
+ * A chain whose CQEs do not all fit is consumed as far as they do: its
+ * first op (ASYNC) takes the one free slot and goes to a worker, the rest
+ * waits in the SQ (-EBUSY meanwhile) and, consumed later, follows that
+ * worker or runs where it is consumed once the worker is done; nothing is
+ * overwritten, every CQE comes once, in order.
  */
 TEST_F_TIMEOUT(wa, cq_nearly_full_chain, 60)
 {
@@ -1106,27 +1108,31 @@ TEST_F_TIMEOUT(wa, cq_nearly_full_chain, 60)
 	cc_push(&ch2, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 8);
 	cc_push(&ch2, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 9);
 	EXPECT_EQ(1, cc_enter(ch2.fd, 3, 0, 0));
-	EXPECT_EQ(8, cc_cq_pending(&ch2));
+	/* 7 CQEs and the worker's slot: no room, posted or not */
 	EXPECT_EQ(-EBUSY, cc_enter(ch2.fd, 2, 0, 0));
-	EXPECT_EQ(0, cc_fdv(ch2.fd, "inflight"));
 	for (i = 0; i < 8; i++) {
-		ASSERT_EQ(0, cc_cq_pop(&ch2, &c));
+		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 		EXPECT_EQ(i, c.user_data);
 		EXPECT_EQ(0, c.res);
 	}
+	EXPECT_EQ(0, cc_wait_fdv(ch2.fd, "inflight", 0, CQ_WAIT_MS));
+	EXPECT_EQ(1, cc_fdv(ch2.fd, "worker-punted"));
 	EXPECT_EQ(2, cc_enter(ch2.fd, 2, 0, 0));
 	for (i = 8; i < 10; i++) {
-		ASSERT_EQ(0, cc_cq_pop(&ch2, &c));
+		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 		EXPECT_EQ(i, c.user_data);
 		EXPECT_EQ(0, c.res);
 	}
+	EXPECT_EQ(1, cc_fdv(ch2.fd, "worker-punted"));
 	EXPECT_EQ(-EAGAIN, cc_cq_pop(&ch2, &c));
 	capchan_queue_exit(&ch2);
 }
 
 /*
  * max_inflight 2, one op in flight: a chain of two more does not fit the
- * bound, so it runs inline, in order, and nothing is lost.
+ * bound.  Its first op (ASYNC) takes the last place and goes to a second
+ * worker; the second waits in the SQ (-EBUSY) until that op completes,
+ * then runs: in order, and nothing is lost.
  */
 TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 {
@@ -1151,15 +1157,18 @@ TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     self->buf, LEN, LEN, 2);
 	cc_push(&ch2, CAPCHAN_OP_READ, h, 0, self->buf + LEN, LEN, 2 * LEN, 3);
-	EXPECT_EQ(2, cc_enter(ch2.fd, 2, 0, 0));
-	EXPECT_EQ(1, cc_fdv(ch2.fd, "worker-punted"));
-	EXPECT_EQ(1, cc_fdv(ch2.fd, "inflight"));
+	EXPECT_EQ(1, cc_enter(ch2.fd, 2, 0, 0));
+	EXPECT_EQ(2, cc_fdv(ch2.fd, "worker-punted"));
 	for (i = 2; i <= 3; i++) {
-		ASSERT_EQ(0, cc_cq_pop(&ch2, &c));
+		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 		EXPECT_EQ(i, c.user_data);
 		EXPECT_EQ(LEN, c.res);
+		EXPECT_EQ(1, cc_wait_fdv(ch2.fd, "inflight", 1, CQ_WAIT_MS));
+		if (i == 2)
+			EXPECT_EQ(1, cc_enter(ch2.fd, 1, 0, 0));
 	}
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, 2 * LEN));
+	EXPECT_EQ(2, cc_fdv(ch2.fd, "worker-punted"));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
 	ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
 	EXPECT_EQ(1, c.user_data);
