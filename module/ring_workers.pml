@@ -35,6 +35,11 @@
  *       capchan_ring_consume() (atomic_add(1, inflight), sq_head + 1), run
  *       inline with the channel's chain state (in_link set from its LINK
  *       bit), capchan_batch_post(), and round again with ring_lock held;
+ *       not modelled here: an op of it that goes to a worker, which
+ *       then takes each later SQE of the chain as it is consumed
+ *       (capchan_chain_step(): reserved under ring_lock like any, its CQE
+ *       posted by the worker like a punted chain's rest); that hand-over
+ *       is chain_follow.pml's subject;
  *     . else the batch, the SQEs up to the last chain end within
  *       min(n, BATCH): capchan_ring_consume() (atomic_add(nr, inflight),
  *       sq_head + nr), mutex_unlock(ring_lock), capchan_batch_run(): each

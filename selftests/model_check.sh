@@ -13,6 +13,9 @@
 #                             their CQE slots reserved (ctx->inflight),
 #                             posting under cq_lock, and the workers they
 #                             hand blocking ops to
+#   module/chain_follow.pml   a chain run op by op following the worker its
+#                             blocked op went to: SQEs put on the work's
+#                             list or finding the chain's state given back
 #
 # Each model is checked exhaustively (spin -a, pan built with -DSAFETY:
 # assertions and invalid end states, i.e. deadlocks), and each of its
@@ -42,7 +45,7 @@ if ! command -v spin > /dev/null 2>&1 || ! command -v gcc > /dev/null 2>&1; then
 	exit 1
 fi
 
-plan=21
+plan=26
 echo "1..$plan"
 
 # run_pan NAME MODEL EXPECT DESCRIPTION [SPIN -D OPTIONS...]
@@ -123,6 +126,12 @@ run_pan workers2-batchearly $w fail "ring_workers broken: batch dropping its res
 run_pan workers2-unlocked $w fail "ring_workers broken: reserving after ring_lock is let go of is caught" $w2 -DBROKEN_RESERVE_UNLOCKED
 run_pan workers2-puntreserve $w fail "ring_workers broken: punt reserving the work's slots again is caught" $w2 -DBROKEN_PUNT_RESERVE
 run_pan workers2-puntmask $w fail "ring_workers broken: batch posting the rest of a punted chain too is caught" $w2 -DBROKEN_PUNT_MASK
+f=chain_follow.pml
+run_pan follow $f pass "chain_follow: chains of 3 and 2, 2 ENTERs: each op once, in chain order, in its chain's state, nothing left on a list"
+run_pan follow-long $f pass "chain_follow: chains of 4 and 1, 2 ENTERs: the same" -DCHAIN_A=4 -DCHAIN_B=1
+run_pan follow-split $f fail "chain_follow broken: the worker giving back in a second critical section is caught" -DBROKEN_GIVE_BACK_SPLIT
+run_pan follow-parklate $f fail "chain_follow broken: parking the work after it was queued is caught" -DBROKEN_PARK_LATE
+run_pan follow-noback $f fail "chain_follow broken: the next SQE ignoring the state given back is caught" -DBROKEN_NO_TAKE_BACK
 
 if [ "$n" -ne "$plan" ]; then
 	echo "not ok $((n + 1)) - model_check.sh: plan says $plan checks, ran $n"
