@@ -14,7 +14,10 @@
  *    ring_lock longer only removes interleavings.  Under ring_lock it
  *    reads whether the chain follows a work (capchan_workers_following(),
  *    a plain read: memory for the list entry is got when it does),
- *    consumes the SQE, then under the workers' lock either puts it on the
+ *    consumes the SQE, then (capchan_workers_follow()) with no work to
+ *    follow and no state given back (two reads without the lock: the
+ *    work, load-acquire, then the state) runs it at once, else under the
+ *    workers' lock either puts it on the
  *    list of the work the chain follows (the chain's end unparks it) or
  *    takes back the state a work gave back and runs it in the channel's
  *    chain state (ctx->chain) as capchan_batch_run_one() does: a new
@@ -27,7 +30,9 @@
  *    capchan_work_follow(): under the workers' lock, the next list entry,
  *    run in the work's chain state (capchan_work_next()), or, with none
  *    left and the chain still following this work, the state given back
- *    (park cleared, back set) in that same critical section.
+ *    in that same critical section: back set, then park cleared
+ *    (store-release), each a step of its own, since the submitter's
+ *    first look does not take the lock.
  *  - An op (exec): runs once, after the op before it in its chain, in the
  *    right chain state: its failure flag and the handle
  *    CAPCHAN_HANDLE_CHAIN names are checked against the truth kept per
@@ -51,6 +56,9 @@
  *  -DBROKEN_NO_TAKE_BACK     the next SQE ignores the state given back:
  *                            a handle made or a failure seen in the
  *                            worker is lost
+ *  -DBROKEN_BACK_ORDER       the worker clears park before it sets back:
+ *                            a submitter looking without the lock in
+ *                            between finds neither
  */
 
 #ifndef CHAIN_A
@@ -168,10 +176,15 @@ proctype worker(byte w)
 			if
 			:: park == w ->
 				assert(inl);
-				park = 0;
-				back = 1;
 				back_failed = f;
-				back_handle = hd
+				back_handle = hd;
+#ifndef BROKEN_BACK_ORDER
+				back = 1;
+				park = 0
+#else
+				park = 0;
+				back = 1
+#endif
 			:: else
 			fi;
 			unlock(wlock);
@@ -183,7 +196,7 @@ proctype worker(byte w)
 proctype submitter()
 {
 	byte i, w;
-	bit following;
+	bit following, fast, followed;
 
 	do
 	:: lock(ring_lock);
@@ -196,32 +209,49 @@ proctype submitter()
 		/* capchan_ring_consume() */
 		i = sq_head;
 		sq_head++;
-		/* capchan_workers_follow() */
-		lock(wlock);
+		/* capchan_workers_follow(): first a look without the lock */
+		fast = 0;
+		followed = 0;
 		if
-		:: park != 0 ->
-			/* parked after the hint: only ring_lock's holder parks */
-			assert(following);
-			more[park]!i;
+		:: park == 0 ->
 			if
-			:: !link[i] -> park = 0
+			:: back == 0 -> fast = 1
 			:: else
-			fi;
-			unlock(wlock);
-			ch_inlink = link[i]
+			fi
+		:: else
+		fi;
+		if
+		:: fast -> skip
 		:: else ->
-#ifndef BROKEN_NO_TAKE_BACK
+			lock(wlock);
 			if
-			:: back ->
-				back = 0;
-				ch_failed = back_failed;
-				ch_handle = back_handle
-			:: else
-			fi;
+			:: park != 0 ->
+				/* only ring_lock's holder parks */
+				assert(following);
+				more[park]!i;
+				if
+				:: !link[i] -> park = 0
+				:: else
+				fi;
+				followed = 1
+			:: else ->
+#ifndef BROKEN_NO_TAKE_BACK
+				if
+				:: back ->
+					back = 0;
+					ch_failed = back_failed;
+					ch_handle = back_handle
+				:: else
+				fi
 #else
-			back = 0;
+				back = 0
 #endif
-			unlock(wlock);
+			fi;
+			unlock(wlock)
+		fi;
+		if
+		:: followed -> ch_inlink = link[i]
+		:: else ->
 			/* capchan_batch_run_one() in ctx->chain */
 			if
 			:: !ch_inlink -> ch_failed = 0; ch_handle = 0
@@ -245,7 +275,7 @@ proctype submitter()
 					:: link[i] -> assert(park == 0 && !back); park = w
 					:: else
 					fi;
-					unlock(wlock);
+					unlock(wlock)
 #else
 					unlock(wlock);
 					lock(wlock);
@@ -253,7 +283,7 @@ proctype submitter()
 					:: link[i] -> park = w
 					:: else
 					fi;
-					unlock(wlock);
+					unlock(wlock)
 #endif
 				:: true -> exec(i, ch_failed, ch_handle)
 				fi

@@ -235,10 +235,15 @@ static void capchan_work_follow(struct capchan_work *work,
 		} else if (w->park == work) {
 			/* it follows only a chain that goes on */
 			WARN_ON_ONCE(!c->in_link);
-			w->park = NULL;
-			w->back = true;
 			w->back_failed = c->failed;
 			w->back_handle = c->handle;
+			WRITE_ONCE(w->back, true);
+			/*
+			 * Last, release: capchan_workers_follow()'s look
+			 * without the lock that sees no work sees the state
+			 * given back.
+			 */
+			smp_store_release(&w->park, NULL);
 		}
 		spin_unlock(&w->lock);
 		if (!m)
@@ -484,7 +489,7 @@ static void capchan_work_park(struct capchan_workers *w,
 		return;
 	/* capchan_workers_follow() found no work and took the state back */
 	WARN_ON_ONCE(w->park || w->back);
-	w->park = work;
+	WRITE_ONCE(w->park, work);
 }
 
 /*
@@ -526,6 +531,13 @@ bool capchan_workers_follow(struct capchan_ctx *ctx,
 	struct capchan_work *work;
 
 	lockdep_assert_held(&ctx->ring_lock);
+	/*
+	 * Nothing to follow or take back, the common case: no lock.  Only
+	 * ring_lock's holder makes a chain follow a work; a worker gives
+	 * the state back before it lets go (release, above).
+	 */
+	if (!smp_load_acquire(&w->park) && !READ_ONCE(w->back))
+		return false;
 	spin_lock(&w->lock);
 	work = w->park;
 	/* capchan_workers_following() said so, under this ring_lock */
@@ -535,12 +547,12 @@ bool capchan_workers_follow(struct capchan_ctx *ctx,
 		*m = NULL;
 		/* the chain ends in the work */
 		if (!(sqe->flags & CAPCHAN_SQE_LINK))
-			w->park = NULL;
+			WRITE_ONCE(w->park, NULL);
 		spin_unlock(&w->lock);
 		return true;
 	}
 	if (w->back) {
-		w->back = false;
+		WRITE_ONCE(w->back, false);
 		c->failed = w->back_failed;
 		c->handle = w->back_handle;
 	}

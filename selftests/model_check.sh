@@ -45,7 +45,7 @@ if ! command -v spin > /dev/null 2>&1 || ! command -v gcc > /dev/null 2>&1; then
 	exit 1
 fi
 
-plan=26
+plan=27
 echo "1..$plan"
 
 # run_pan NAME MODEL EXPECT DESCRIPTION [SPIN -D OPTIONS...]
@@ -132,6 +132,7 @@ run_pan follow-long $f pass "chain_follow: chains of 4 and 1, 2 ENTERs: the same
 run_pan follow-split $f fail "chain_follow broken: the worker giving back in a second critical section is caught" -DBROKEN_GIVE_BACK_SPLIT
 run_pan follow-parklate $f fail "chain_follow broken: parking the work after it was queued is caught" -DBROKEN_PARK_LATE
 run_pan follow-noback $f fail "chain_follow broken: the next SQE ignoring the state given back is caught" -DBROKEN_NO_TAKE_BACK
+run_pan follow-backorder $f fail "chain_follow broken: the worker clearing park before it sets back is caught" -DBROKEN_BACK_ORDER
 
 if [ "$n" -ne "$plan" ]; then
 	echo "not ok $((n + 1)) - model_check.sh: plan says $plan checks, ran $n"
