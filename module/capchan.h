@@ -261,11 +261,10 @@ struct capchan_ctx {
 	 *
 	 * @ring_lock: the one consumer of the SQ at a time (ENTER or the poll
 	 * thread): the SQ head, the reservations of CQE slots, and the state
-	 * of a chain run op by op.  Held while SQEs are copied out, not while
-	 * they run (except such a chain's, longer than 32 or cut by what an
-	 * ENTER consumes: until an op of it would block and goes to a worker,
-	 * which the rest then follows, worker.c), so an op blocked in one
-	 * ENTER holds up no other ENTER, INVOKE or fdinfo (ring.c).
+	 * of a chain run op by op.  Held while SQEs are copied out, never
+	 * while they run (a chain run op by op: its next SQEs follow the op
+	 * that runs, worker.c), so an op blocked in one ENTER holds up no
+	 * other ENTER, INVOKE or fdinfo (ring.c).
 	 *
 	 * @table has its own spinlock (table.c).  Order: ring_lock, then
 	 * lock, then table.lock; a tree->lock (cap.c) never under table.lock;
@@ -316,8 +315,9 @@ struct capchan_ctx {
 
 	/*
 	 * a chain run op by op (it goes on past what one ENTER consumes, so
-	 * it spans ENTER calls: ring.c); ring_lock.  While it follows a work
-	 * (worker.c), only in_link is kept here; the rest is the work's.
+	 * it spans ENTER calls: ring.c); ring_lock.  While an op of it runs
+	 * (worker.c: it follows that op), only in_link is kept here; the rest
+	 * is the op's runner's until it gives it back.
 	 */
 	struct capchan_chain	chain;
 	/* a long chain's copies, kept for the next (ring.c); xchg/cmpxchg */
@@ -451,7 +451,7 @@ struct capchan_op_def {
 	 */
 	int		(*authorize)(struct capchan_ctx *ctx,
 				     struct capchan_req *req);
-	/* execute; no channel lock held (ring_lock in a chain run op by op) */
+	/* execute; no channel lock held */
 	long		(*issue)(struct capchan_ctx *ctx, struct capchan_req *req);
 };
 
@@ -465,17 +465,43 @@ void capchan_execute_cancel(struct capchan_ctx *ctx, struct capchan_req *req,
 			    long res);
 
 /* ---- workers (worker.c) ------------------------------------------------- */
+/*
+ * What a chain run op by op follows while an op of it runs (worker.c): a
+ * work, or the ENTER (or poll thread) running it, which takes at most
+ * @max SQEs behind it.  Its later SQEs, consumed meanwhile, wait on @more.
+ */
+struct capchan_follow {
+	struct list_head	more;	/* capchan_more; the workers' lock */
+	u32			nr;	/* ever put on @more; the workers' lock */
+	u32			max;	/* an ENTER's bound; a work's: U32_MAX */
+	/*
+	 * Who may follow: SQEs run as their runner (its address space,
+	 * credentials, limits, umask), so only SQEs consumed by the same
+	 * process with the same credentials and umask follow it.
+	 */
+	const struct signal_struct *signal;
+	const struct cred	*cred;
+	umode_t			umask;
+};
+
 int capchan_workers_init(struct capchan_ctx *ctx);
 int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 			 u32 chain_handle, const struct capchan_sqe *rest,
-			 size_t rest_stride, u32 nr_rest, bool follow);
+			 size_t rest_stride, u32 nr_rest,
+			 struct capchan_follow *lead);
+
 struct capchan_more;
-bool capchan_workers_following(struct capchan_ctx *ctx);
+int capchan_workers_following(struct capchan_ctx *ctx);
 struct capchan_more *capchan_more_alloc(void);
 void capchan_more_free(struct capchan_more *m);
 bool capchan_workers_follow(struct capchan_ctx *ctx,
 			    const struct capchan_sqe *sqe,
 			    struct capchan_chain *c, struct capchan_more **m);
+void capchan_workers_lead(struct capchan_ctx *ctx, struct capchan_follow *f,
+			  u32 max);
+u32 capchan_workers_unlead(struct capchan_ctx *ctx, struct capchan_follow *f,
+			   struct capchan_chain *c, bool *released);
+int capchan_workers_wait_room(struct capchan_ctx *ctx);
 void capchan_workers_cancel_task(struct capchan_ctx *ctx);
 void capchan_workers_destroy(struct capchan_ctx *ctx);
 void capchan_workers_show_fdinfo(struct capchan_ctx *ctx, struct seq_file *m);

@@ -285,8 +285,8 @@ struct capchan_batch {
 	 */
 	const struct capchan_sqe *src;
 	u32			src_left;
-	/* one SQE of a chain run op by op: the rest follows its work */
-	bool			follow;
+	/* the one SQE of a chain run op by op that its next SQEs follow */
+	struct capchan_follow	*lead;
 	s32			res[CAPCHAN_SUBMIT_BATCH];
 	struct capchan_req	reqs[CAPCHAN_SUBMIT_BATCH];
 };
@@ -314,7 +314,7 @@ static u32 capchan_batch_fill(struct capchan_ctx *ctx, struct capchan_batch *b,
 	b->posted = 0;
 	b->punted = 0;
 	b->src = NULL;
-	b->follow = false;
+	b->lead = NULL;
 	return whole;
 }
 
@@ -402,7 +402,7 @@ static void capchan_batch_post(struct capchan_ctx *ctx, struct capchan_batch *b,
 
 /*
  * Run SQE @i of @b in chain @c.  An op that would block may go to a
- * worker, with the rest of its chain in @b (or followed by it: @b->follow).  Returns the number of
+ * worker, with the rest of its chain in @b (or what follows @b->lead).  Returns the number of
  * SQEs it accounted for (1, or the chain it handed over).
  */
 static __always_inline u32
@@ -453,7 +453,7 @@ capchan_batch_run_one(struct capchan_ctx *ctx, struct capchan_batch *b, u32 i,
 		 */
 		capchan_batch_post(ctx, b, i);
 		if (!capchan_workers_punt(ctx, req, c->handle, rest, stride,
-					  nr_rest, b->follow)) {
+					  nr_rest, b->lead)) {
 			b->punted |= GENMASK(end, i);
 			/* the chain, if any, ends in the worker */
 			c->in_link = false;
@@ -513,7 +513,7 @@ capchan_chain_run(struct capchan_ctx *ctx, struct capchan_batch *b,
 		b->punted = 0;
 		b->src = &sqes[i];
 		b->src_left = len - i;
-		b->follow = false;
+		b->lead = NULL;
 		for (j = 0; j < b->nr; j++)
 			b->reqs[j].sqe = sqes[i + j];
 		capchan_batch_run(ctx, b, &c, released);
@@ -587,22 +587,35 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
 /*
  * The SQE at the head, of a chain run op by op (longer than a chain
  * copied whole, or going on past what may be consumed now), in the
- * channel's chain state: consumed, then put on the list of the work its
- * chain follows (worker.c), or else run here with ring_lock held.  An op
- * of it that would block goes to a worker, which the rest of the chain
- * then follows, so the ring waits only for ops that do not block.
- * 0, or -ENOMEM with nothing consumed.
+ * channel's chain state.  Consumed, then put on the list of what the
+ * chain follows (worker.c: the ENTER or work running an op of it), or
+ * else run here without ring_lock, its state taken out of ctx->chain
+ * (given back after); the chain's next SQEs follow this caller meanwhile,
+ * at most what the closing bound leaves @closing (so that when no worker
+ * can take them over they may run here).  An op of it that would block
+ * goes to a worker, and what follows goes along.
+ * 0: consumed, ring_lock still held (followed: nothing ran here); 1:
+ * consumed, ran here, ring_lock let go of, *@ran ops run here (with what
+ * followed); -EAGAIN: nothing consumed, the caller this chain follows has
+ * as many SQEs behind it as it may take; -ENOMEM: nothing consumed.
  */
 static noinline int capchan_chain_step(struct capchan_ctx *ctx,
-				       struct capchan_batch *b, bool *released)
+				       struct capchan_batch *b, u32 closing,
+				       bool *released, u32 *ran)
 {
-	struct capchan_chain *c = &ctx->chain;
+	struct capchan_chain *c = &ctx->chain, own;
 	struct capchan_req *req = &b->reqs[0];
 	struct capchan_more *m = NULL;
+	struct capchan_follow lead;
+	bool link;
+	int f;
 
 	lockdep_assert_held(&ctx->ring_lock);
+	f = capchan_workers_following(ctx);
+	if (f < 0)
+		return f;
 	/* ready before the SQE is consumed: it cannot be given back */
-	if (capchan_workers_following(ctx)) {
+	if (f) {
 		m = capchan_more_alloc();
 		if (!m)
 			return -ENOMEM;
@@ -610,22 +623,35 @@ static noinline int capchan_chain_step(struct capchan_ctx *ctx,
 	capchan_sqe_copy(&req->sqe,
 			 &ctx->sqes[ctx->cached_sq_head & ctx->sq_mask]);
 	capchan_ring_consume(ctx, 1);
+	link = req->sqe.flags & CAPCHAN_SQE_LINK;
 	if (capchan_workers_follow(ctx, &req->sqe, c, &m)) {
-		/* the chain goes on, or ends in the work */
-		c->in_link = req->sqe.flags & CAPCHAN_SQE_LINK;
+		/* the chain goes on, or ends in what it followed */
+		c->in_link = link;
 		return 0;
 	}
 	capchan_more_free(m);
+	/* the state runs with the op; the ring keeps where the chain is */
+	own = *c;
+	c->in_link = link;
 	b->nr = 1;
 	b->posted = 0;
 	b->punted = 0;
 	b->src = NULL;
-	b->follow = true;
-	capchan_batch_run(ctx, b, c, released);
-	/* handed over: a chain that goes on follows the work */
-	if (b->punted)
-		c->in_link = req->sqe.flags & CAPCHAN_SQE_LINK;
-	return 0;
+	b->lead = NULL;
+	/* the chain goes on: its next SQEs follow this op */
+	if (link) {
+		capchan_workers_lead(ctx, &lead,
+				     closing < CAPCHAN_OPS_WHILE_CLOSING - 1 ?
+				     CAPCHAN_OPS_WHILE_CLOSING - 1 - closing : 0);
+		b->lead = &lead;
+	}
+	mutex_unlock(&ctx->ring_lock);
+	capchan_batch_run(ctx, b, &own, released);
+	*ran = 1;
+	/* handed over, what followed went along; else it goes or runs now */
+	if (link && !b->punted)
+		*ran += capchan_workers_unlead(ctx, &lead, &own, released);
+	return 1;
 }
 
 /*
@@ -689,14 +715,44 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			}
 		}
 		if (unlikely(!whole)) {
-			/* one SQE of a chain going on past n, under the lock */
-			err = capchan_chain_step(ctx, &b, &released);
-			if (err)
+			/* one SQE of a chain going on past n */
+			u32 ran = 0;
+			int r = capchan_chain_step(ctx, &b, closing, &released,
+						   &ran);
+
+			if (r == -EAGAIN && !done && !ctx->sqpoll) {
+				/* behind a full ENTER: wait for it, unlocked */
+				mutex_unlock(&ctx->ring_lock);
+				if (capchan_workers_wait_room(ctx) ||
+				    mutex_lock_killable(&ctx->ring_lock))
+					return -EINTR;
+				continue;
+			}
+			if (r < 0) {
+				err = r == -EAGAIN ? 0 : r;
 				break;
+			}
 			done++;
-			/* killed: the chain's rest stays for the next ENTER */
+			if (!r) {
+				/* it followed: nothing ran here, still locked */
+				if (fatal_signal_pending(current))
+					break;
+				continue;
+			}
+			/* it ran here (with what followed), unlocked */
+			if (released)
+				closing += ran;
+			if (done == to_submit)
+				return done;
+			if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {
+				*cut = true;
+				return done;
+			}
+			if (mutex_lock_killable(&ctx->ring_lock))
+				return done;
 			if (fatal_signal_pending(current))
 				break;
+			continue;
 		} else {
 			capchan_ring_consume(ctx, n);
 			mutex_unlock(&ctx->ring_lock);
@@ -724,11 +780,6 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			if (fatal_signal_pending(current))
 				break;
 			continue;
-		}
-		if (released && ++closing >= CAPCHAN_OPS_WHILE_CLOSING &&
-		    done < to_submit) {
-			*cut = true;
-			break;
 		}
 	}
 	/* [S2] again: a head the application scribbled on is put right */

@@ -36,14 +36,22 @@
  * worker to be gone before anything they use is freed.
  *
  * A chain run op by op (longer than what an ENTER copies whole, or cut by
- * what one consumes: ring.c) follows its work: when an op of it is handed
- * over, the work is the chain's (@park) until the chain ends, and each
- * later SQE of it, consumed under ring_lock, is put on the work's @more
- * list instead of running.  The worker runs those after the rest, in
- * order; when it finds none and the chain goes on, it gives the chain's
- * state (handle, failed) back (@back) and the next SQE of it runs where
- * it is consumed again.  Both sides decide under @lock, so an SQE is
- * either on the list before the worker looks or finds the state back.
+ * what one consumes: ring.c) follows what runs its op (@park, a
+ * capchan_follow): the ENTER or poll thread that runs it without
+ * ring_lock (capchan_workers_lead()), or the work it was handed to, until
+ * the chain ends.  Each later SQE of it, consumed under ring_lock by the
+ * same process with the same credentials and umask (it runs as the
+ * runner: capchan_follow_mine()), is put on that follow's @more list
+ * instead of running; any other consumer waits until the runner is done
+ * (capchan_workers_wait_room()).  An ENTER done with its
+ * op hands what followed it to a worker (a work with no op of its own),
+ * or runs it itself when no worker can be made, which is why an ENTER is
+ * followed by at most @max SQEs (the closing bound, ring.c); a worker
+ * runs what followed its work after the rest, in order.  Whoever finds
+ * none left while the chain goes on gives the chain's state (handle,
+ * failed) back (@back) and the next SQE of it runs where it is consumed
+ * again.  Both sides decide under @lock, so an SQE is either on the list
+ * before the runner looks or finds the state back.
  *
  * Lock order: ring_lock, then workers->lock, then ctx->cq_lock; a submitter
  * hands over with cq_lock not held, and a worker never holds @lock while
@@ -79,8 +87,10 @@ struct capchan_workers {
 	unsigned int		nr_idle;	/* of those, waiting; @lock */
 	unsigned int		nr_making;	/* being made, not in @nr; @lock */
 	bool			dying;		/* release: cancel, then go; @lock */
-	/* the work a chain run op by op follows, or NULL; @lock */
-	struct capchan_work	*park;
+	/* what a chain run op by op follows, or NULL; @lock */
+	struct capchan_follow	*park;
+	/* ENTERs waiting for room behind a followed ENTER */
+	wait_queue_head_t	follow_wait;
 	/* the chain's state, given back by the work it followed; @lock */
 	bool			back;
 	bool			back_failed;
@@ -109,8 +119,11 @@ struct capchan_work {
 	const struct capchan_filter_node *filters;
 	u32			chain_handle;
 	u32			nr_rest;
-	/* SQEs of its chain consumed after the hand-over (capchan_more); @lock */
-	struct list_head	more;
+	/* SQEs of its chain consumed after the hand-over */
+	struct capchan_follow	follow;
+	/* no op of its own: only what followed an ENTER, in this state */
+	bool			no_op;
+	bool			chain_failed;
 	struct capchan_req	req;		/* the punted op */
 	struct capchan_sqe	rest[];		/* the rest of its chain */
 };
@@ -135,6 +148,7 @@ int capchan_workers_init(struct capchan_ctx *ctx)
 	INIT_LIST_HEAD(&w->queue);
 	INIT_LIST_HEAD(&w->busy);
 	init_waitqueue_head(&w->idle_wait);
+	init_waitqueue_head(&w->follow_wait);
 	init_waitqueue_head(&w->gone_wait);
 	ctx->workers = w;
 	return 0;
@@ -143,7 +157,7 @@ int capchan_workers_init(struct capchan_ctx *ctx)
 static void capchan_work_free(struct capchan_work *work)
 {
 	/* the worker ran all of it: never freed while a chain follows it */
-	WARN_ON_ONCE(!list_empty(&work->more));
+	WARN_ON_ONCE(!list_empty(&work->follow.more));
 	/* after this no wake-up of the owner's death can reach the work */
 	if (work->owner_watched)
 		remove_wait_queue(&work->tgid->wait_pidfd, &work->owner_wait);
@@ -216,38 +230,51 @@ static void capchan_work_next(struct capchan_work *work,
 }
 
 /*
- * Run the SQEs of the chain that followed the work (@more), as they come,
- * until there are none: then, if the chain still follows it, give its
- * state back for the SQE of it consumed next (capchan_workers_follow()).
+ * The next SQE that followed @f, taken off its list, or NULL when none is
+ * left: then, if the chain still follows @f, its state @c is given back
+ * for the SQE of it consumed next (capchan_workers_follow()), and ENTERs
+ * waiting for room behind @f are woken.
+ */
+static struct capchan_more *capchan_follow_next(struct capchan_workers *w,
+						struct capchan_follow *f,
+						const struct capchan_chain *c)
+{
+	struct capchan_more *m;
+	bool gone = false;
+
+	spin_lock(&w->lock);
+	m = list_first_entry_or_null(&f->more, struct capchan_more, node);
+	if (m) {
+		list_del(&m->node);
+	} else if (w->park == f) {
+		/* it is followed only by a chain that goes on */
+		WARN_ON_ONCE(!c->in_link);
+		w->back_failed = c->failed;
+		w->back_handle = c->handle;
+		WRITE_ONCE(w->back, true);
+		/*
+		 * Last, release: capchan_workers_follow()'s look without the
+		 * lock that sees nothing followed sees the state given back.
+		 */
+		smp_store_release(&w->park, NULL);
+		gone = true;
+	}
+	spin_unlock(&w->lock);
+	if (gone && f->max != U32_MAX)
+		wake_up_all(&w->follow_wait);
+	return m;
+}
+
+/*
+ * Run the SQEs of the chain that followed the work, as they come, until
+ * there are none (capchan_follow_next()).
  */
 static void capchan_work_follow(struct capchan_work *work,
 				struct capchan_chain *c, bool mm_in)
 {
-	struct capchan_workers *w = work->ctx->workers;
 	struct capchan_more *m;
 
-	for (;;) {
-		spin_lock(&w->lock);
-		m = list_first_entry_or_null(&work->more, struct capchan_more,
-					     node);
-		if (m) {
-			list_del(&m->node);
-		} else if (w->park == work) {
-			/* it follows only a chain that goes on */
-			WARN_ON_ONCE(!c->in_link);
-			w->back_failed = c->failed;
-			w->back_handle = c->handle;
-			WRITE_ONCE(w->back, true);
-			/*
-			 * Last, release: capchan_workers_follow()'s look
-			 * without the lock that sees no work sees the state
-			 * given back.
-			 */
-			smp_store_release(&w->park, NULL);
-		}
-		spin_unlock(&w->lock);
-		if (!m)
-			return;
+	while ((m = capchan_follow_next(work->ctx->workers, &work->follow, c))) {
 		capchan_work_next(work, &m->sqe, c, mm_in);
 		kfree(m);
 	}
@@ -287,6 +314,12 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled,
 			WRITE_ONCE(current->fs->umask, work->umask);
 	}
 
+	if (work->no_op) {
+		c.handle = chain_handle;
+		c.failed = work->chain_failed;
+		c.in_link = true;
+		goto follow;
+	}
 	work->req.caller_ns = work->cred->user_ns;
 	res = mm_in ? capchan_work_recheck(work) : 0;
 	if (mm_in && res) {
@@ -312,6 +345,7 @@ static void capchan_work_run(struct capchan_work *work, bool cancelled,
 
 	for (i = 0; i < work->nr_rest; i++)
 		capchan_work_next(work, &work->rest[i], &c, mm_in);
+follow:
 	capchan_work_follow(work, &c, mm_in);
 
 	if (mm_in) {
@@ -480,32 +514,77 @@ err_put:
 	return err;
 }
 
-/* Queued under @lock: the chain now follows @work, if @follow. */
+/*
+ * Queued under @lock: what followed @lead (an ENTER, or a work gone
+ * before) now follows @work, and so does the chain if it still followed
+ * @lead (the chain may have ended among what followed).
+ */
 static void capchan_work_park(struct capchan_workers *w,
-			      struct capchan_work *work, bool follow)
+			      struct capchan_work *work,
+			      struct capchan_follow *lead)
 {
 	lockdep_assert_held(&w->lock);
-	if (!follow)
+	if (!lead)
 		return;
-	/* capchan_workers_follow() found no work and took the state back */
-	WARN_ON_ONCE(w->park || w->back);
-	WRITE_ONCE(w->park, work);
+	list_splice_tail_init(&lead->more, &work->follow.more);
+	work->follow.nr = lead->nr;
+	if (w->park == lead)
+		WRITE_ONCE(w->park, &work->follow);
 }
 
 /*
- * Does a chain run op by op follow a work?  Asked under ring_lock, which
- * every hand-over that makes one follow holds: false stays false until
- * then, true may turn false when the worker runs out (a
- * capchan_workers_follow() then finds the state back).  No lock: a hint
- * for whether to get a capchan_more ready.
+ * Does a chain run op by op follow what runs an op of it?  Asked under
+ * ring_lock, which every lead (capchan_workers_lead()) holds: 0 (no)
+ * stays 0 until then; else it may turn to 0 when the runner is done (a
+ * capchan_workers_follow() then finds the state back).  1: get a
+ * capchan_more ready.  -EAGAIN: an ENTER is followed by as many SQEs as
+ * it may take (capchan_workers_wait_room()).
  */
-bool capchan_workers_following(struct capchan_ctx *ctx)
+/* What @f's runner is, for who may follow it (struct capchan_follow). */
+static void capchan_follow_init(struct capchan_follow *f, u32 max)
 {
-	lockdep_assert_held(&ctx->ring_lock);
-	return READ_ONCE(ctx->workers->park);
+	INIT_LIST_HEAD(&f->more);
+	f->nr = 0;
+	f->max = max;
+	f->signal = current->signal;
+	f->cred = current_cred();
+	f->umask = current_umask();
 }
 
-/* Memory for an SQE that may follow a work: ring_lock held, may sleep. */
+/*
+ * May the caller's SQE follow @f?  Only as the same process, credentials
+ * and umask: it will run as @f's runner (else another process, or a
+ * thread that dropped privileges, would run its ops as the runner).
+ */
+static bool capchan_follow_mine(const struct capchan_follow *f)
+{
+	return f->signal == current->signal && f->cred == current_cred() &&
+	       f->umask == current_umask();
+}
+
+/* 0: nothing followed; 1: room; -EAGAIN: full, or not the caller's */
+static int capchan_follow_room(struct capchan_workers *w)
+{
+	int ret = 1;
+
+	if (!READ_ONCE(w->park))
+		return 0;
+	spin_lock(&w->lock);
+	if (!w->park)
+		ret = 0;
+	else if (w->park->nr >= w->park->max || !capchan_follow_mine(w->park))
+		ret = -EAGAIN;
+	spin_unlock(&w->lock);
+	return ret;
+}
+
+int capchan_workers_following(struct capchan_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->ring_lock);
+	return capchan_follow_room(ctx->workers);
+}
+
+/* Memory for an SQE that may follow: ring_lock held, may sleep. */
 struct capchan_more *capchan_more_alloc(void)
 {
 	return kmalloc(sizeof(struct capchan_more), CAPCHAN_GFP);
@@ -518,34 +597,38 @@ void capchan_more_free(struct capchan_more *m)
 
 /*
  * The SQE of a chain run op by op just consumed (copied in @sqe, its CQE
- * slot reserved): true when it followed the chain's work, put on its list
- * with *@m (taken: set to NULL), which then runs it and posts its CQE.
- * Else it runs where it is, in @c, which takes the chain's state back if
- * its work gave it.  ring_lock held.
+ * slot reserved): true when it followed the chain's runner, put on its
+ * list with *@m (taken: set to NULL), which then runs it and posts its
+ * CQE.  Else it runs where it is, in @c, which takes the chain's state
+ * back if a runner gave it.  ring_lock held.
  */
 bool capchan_workers_follow(struct capchan_ctx *ctx,
 			    const struct capchan_sqe *sqe,
 			    struct capchan_chain *c, struct capchan_more **m)
 {
 	struct capchan_workers *w = ctx->workers;
-	struct capchan_work *work;
+	struct capchan_follow *f;
 
 	lockdep_assert_held(&ctx->ring_lock);
 	/*
-	 * Nothing to follow or take back, the common case: no lock.  Only
-	 * ring_lock's holder makes a chain follow a work; a worker gives
-	 * the state back before it lets go (release, above).
+	 * Nothing followed or given back, the common case: no lock.  Only
+	 * ring_lock's holder makes a chain follow anything; a runner gives
+	 * the state back before it lets go (release, capchan_follow_next()).
 	 */
 	if (!smp_load_acquire(&w->park) && !READ_ONCE(w->back))
 		return false;
 	spin_lock(&w->lock);
-	work = w->park;
+	f = w->park;
 	/* capchan_workers_following() said so, under this ring_lock */
-	if (work && !WARN_ON_ONCE(!*m)) {
+	if (f && WARN_ON_ONCE(!*m || f->nr >= f->max ||
+			      !capchan_follow_mine(f)))
+		f = NULL;
+	if (f) {
 		(*m)->sqe = *sqe;
-		list_add_tail(&(*m)->node, &work->more);
+		list_add_tail(&(*m)->node, &f->more);
+		f->nr++;
 		*m = NULL;
-		/* the chain ends in the work */
+		/* the chain ends in what it followed */
 		if (!(sqe->flags & CAPCHAN_SQE_LINK))
 			WRITE_ONCE(w->park, NULL);
 		spin_unlock(&w->lock);
@@ -561,32 +644,53 @@ bool capchan_workers_follow(struct capchan_ctx *ctx,
 }
 
 /*
- * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
- * after it (consumed copies, not started: SQE i at @rest + i *
- * @rest_stride bytes, in a batch's requests or a chain's copies) to a
- * worker,
- * with the CQE slots the submitter reserved for them (ctx->inflight),
- * which the worker drops as it posts.  0: the work owns @req and the
- * slots; else nothing changed, the caller runs them inline.
+ * The caller (ENTER or the poll thread, ring_lock held, the chain's state
+ * taken back) is about to run an op of a chain that goes on, without
+ * ring_lock: the chain's next SQEs follow @f, at most @max of them.
  */
-int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
-			 u32 chain_handle, const struct capchan_sqe *rest,
-			 size_t rest_stride, u32 nr_rest, bool follow)
+void capchan_workers_lead(struct capchan_ctx *ctx, struct capchan_follow *f,
+			  u32 max)
 {
 	struct capchan_workers *w = ctx->workers;
-	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
-				   1, CAPCHAN_WORKERS_MAX);
+
+	lockdep_assert_held(&ctx->ring_lock);
+	capchan_follow_init(f, max);
+	spin_lock(&w->lock);
+	/* capchan_workers_follow() found nothing followed and took back */
+	WARN_ON_ONCE(w->park || w->back);
+	WRITE_ONCE(w->park, f);
+	spin_unlock(&w->lock);
+}
+
+/*
+ * Wait, with nothing consumed and ring_lock not held, until what the
+ * chain at the SQ head follows has room again for the caller's SQEs (an
+ * ENTER full, or another process's or credentials' runner) or is done.
+ * 0, or -EINTR when killed.
+ */
+int capchan_workers_wait_room(struct capchan_ctx *ctx)
+{
+	struct capchan_workers *w = ctx->workers;
+
+	if (wait_event_killable(w->follow_wait,
+				capchan_follow_room(w) != -EAGAIN))
+		return -EINTR;
+	return 0;
+}
+
+/*
+ * A work taking on what the caller is (address space, credentials,
+ * limits, memory cgroup), with room for @nr_rest SQEs; NULL: no memory.
+ */
+static struct capchan_work *capchan_work_new(struct capchan_ctx *ctx,
+					     u32 chain_handle, u32 nr_rest)
+{
 	struct task_struct *leader = current->group_leader;
 	struct capchan_work *work;
-	bool grow = false, queued = false;
-	int err;
-	u32 i;
 
-	if (!current->mm)
-		return -EINVAL;
 	work = kvzalloc(struct_size(work, rest, nr_rest), CAPCHAN_GFP);
 	if (!work)
-		return -ENOMEM;
+		return NULL;
 	work->ctx = ctx;
 	mmgrab(current->mm);
 	work->mm = current->mm;
@@ -601,8 +705,7 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	work->umask = current_umask();
 	work->chain_handle = chain_handle;
 	work->nr_rest = nr_rest;
-	INIT_LIST_HEAD(&work->more);
-	work->req = *req;
+	capchan_follow_init(&work->follow, U32_MAX);
 	/* pairs with the store-release in capchan_attach_filter() */
 	work->filters = smp_load_acquire(&ctx->filters);
 	init_waitqueue_func_entry(&work->owner_wait, capchan_work_owner_died);
@@ -611,24 +714,35 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 	/* a poll thread's owner may be dying already: no wake-up to come */
 	if (capchan_pid_dead(work->tgid))
 		work->cancelled = true;
-	for (i = 0; i < nr_rest; i++)
-		work->rest[i] = *(const struct capchan_sqe *)
-				((const char *)rest + i * rest_stride);
+	return work;
+}
 
-	/*
-	 * A work is queued only while a worker exists (w->nr, under @lock):
-	 * a worker leaves only with the queue empty under @lock, so a
-	 * queued work always has one that will see it.  Workers being made
-	 * are not in w->nr: a make that fails must not leave a work queued
-	 * on the strength of another submitter's make, which may fail too.
-	 */
-	/* a chain run op by op goes on after it: its next SQEs follow it */
-	follow = follow && (req->sqe.flags & CAPCHAN_SQE_LINK);
+/*
+ * Queue @work for a worker, making one if the channel may have more, and
+ * (@lead) have what followed @lead follow it (capchan_work_park()).  0,
+ * or no worker at all: the work is freed, the caller runs it inline.
+ *
+ * A work is queued only while a worker exists (w->nr, under @lock): a
+ * worker leaves only with the queue empty under @lock, so a queued work
+ * always has one that will see it.  Workers being made are not in w->nr:
+ * a make that fails must not leave a work queued on the strength of
+ * another submitter's make, which may fail too.
+ */
+static int capchan_work_queue(struct capchan_ctx *ctx,
+			      struct capchan_work *work,
+			      struct capchan_follow *lead)
+{
+	struct capchan_workers *w = ctx->workers;
+	unsigned int max = clamp_t(unsigned int, READ_ONCE(capchan_max_workers),
+				   1, CAPCHAN_WORKERS_MAX);
+	bool grow = false, queued = false;
+	int err;
+
 	spin_lock(&w->lock);
 	if (w->nr && (w->nr_idle || w->nr + w->nr_making >= max)) {
 		list_add_tail(&work->node, &w->queue);
 		queued = true;
-		capchan_work_park(w, work, follow);
+		capchan_work_park(w, work, lead);
 	} else if (w->nr + w->nr_making < max) {
 		w->nr_making++;
 		grow = true;
@@ -643,18 +757,121 @@ int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
 		if (w->nr) {
 			list_add_tail(&work->node, &w->queue);
 			queued = true;
-			capchan_work_park(w, work, follow);
+			capchan_work_park(w, work, lead);
 		}
 		spin_unlock(&w->lock);
 		if (!queued) {
-			/* no worker at all: the caller runs it inline */
 			capchan_work_free(work);
 			return err;
 		}
 	}
 	atomic_long_inc(&w->punted);
 	wake_up(&w->idle_wait);
+	/* an ENTER followed no more: room for those waiting behind it */
+	if (lead)
+		wake_up_all(&w->follow_wait);
 	return 0;
+}
+
+/*
+ * Hand @req (stopped with -EIOCBQUEUED) and the @nr_rest SQEs of its chain
+ * after it (consumed copies, not started: SQE i at @rest + i *
+ * @rest_stride bytes, in a batch's requests or a chain's copies) to a
+ * worker, with the CQE slots the submitter reserved for them
+ * (ctx->inflight), which the worker drops as it posts.  @lead: @req is
+ * the op of a chain run op by op that the caller leads
+ * (capchan_workers_lead()): what followed it and the chain go to the
+ * work.  0: the work owns @req and the slots; else nothing changed, the
+ * caller runs them inline.
+ */
+int capchan_workers_punt(struct capchan_ctx *ctx, struct capchan_req *req,
+			 u32 chain_handle, const struct capchan_sqe *rest,
+			 size_t rest_stride, u32 nr_rest,
+			 struct capchan_follow *lead)
+{
+	struct capchan_work *work;
+	u32 i;
+
+	if (!current->mm)
+		return -EINVAL;
+	work = capchan_work_new(ctx, chain_handle, nr_rest);
+	if (!work)
+		return -ENOMEM;
+	work->req = *req;
+	for (i = 0; i < nr_rest; i++)
+		work->rest[i] = *(const struct capchan_sqe *)
+				((const char *)rest + i * rest_stride);
+	return capchan_work_queue(ctx, work, lead);
+}
+
+/*
+ * Run an SQE that followed the caller's op here, in chain state @c, and
+ * post its CQE (no worker could take it), as capchan_work_next() does.
+ */
+static void capchan_follow_run_here(struct capchan_ctx *ctx,
+				    const struct capchan_sqe *sqe,
+				    struct capchan_chain *c, bool *released)
+{
+	struct callback_head *works = READ_ONCE(current->task_works);
+	struct capchan_req req;
+	long res;
+
+	capchan_req_init(&req);
+	req.sqe = *sqe;
+	req.caller_ns = ctx->submit_ns;
+	if (!c->in_link) {
+		c->failed = false;
+		c->handle = 0;
+	}
+	if (c->failed || fatal_signal_pending(current))
+		res = -ECANCELED;
+	else
+		res = capchan_execute(ctx, &req, &c->handle, true);
+	if (res < 0)
+		c->failed = true;
+	c->in_link = req.sqe.flags & CAPCHAN_SQE_LINK;
+	capchan_post_cqe_locked(ctx, req.sqe.user_data, res);
+	if (READ_ONCE(current->task_works) != works)
+		*released = true;
+	cond_resched();
+}
+
+/*
+ * The caller ran the op it led with (capchan_workers_lead()) here, in
+ * chain state @c: what followed it goes to a worker, a work of no op of
+ * its own in that state; or, when no worker can be made, runs here (at
+ * most f->max SQEs; whether one queued closes is told to @released).
+ * With nothing followed, the state is given back.  The number of SQEs run
+ * here.
+ */
+u32 capchan_workers_unlead(struct capchan_ctx *ctx, struct capchan_follow *f,
+			   struct capchan_chain *c, bool *released)
+{
+	struct capchan_workers *w = ctx->workers;
+	struct capchan_work *work;
+	struct capchan_more *m;
+	bool any;
+	u32 n = 0;
+
+	spin_lock(&w->lock);
+	any = !list_empty(&f->more);
+	spin_unlock(&w->lock);
+	if (any && current->mm) {
+		work = capchan_work_new(ctx, c->handle, 0);
+		if (work) {
+			work->no_op = true;
+			work->chain_failed = c->failed;
+			if (!capchan_work_queue(ctx, work, f))
+				return 0;
+		}
+	}
+	/* nothing followed, or no worker: here, then the state given back */
+	while ((m = capchan_follow_next(w, f, c))) {
+		capchan_follow_run_here(ctx, &m->sqe, c, released);
+		kfree(m);
+		n++;
+	}
+	return n;
 }
 
 /*

@@ -33,6 +33,20 @@
  *  - close_while_following: the channel closed while a worker holds a
  *    blocked READ and 4 SQEs that followed it: the close returns, the
  *    worker goes, every charge comes back.
+ *  - fault_holds_no_ring (ENTER only: a poll thread is the one consumer):
+ *    a chain cut by to_submit whose 6th op, a READ with no ASYNC, blocks
+ *    in a page fault in its ENTER: the ops of a chain run op by op run
+ *    without ring_lock, so another thread's ENTER of the chain's other 6
+ *    SQEs and 4 NOPs returns 10 at once (the 6 follow the blocked op, the
+ *    NOPs complete); once the page comes, the 6 go to one worker (an op
+ *    of no op of its own) and complete in order.
+ *  - full_lead_waits: an ENTER is followed by at most 31 SQEs (what the
+ *    closing bound leaves it, capchan(7)): another thread's ENTER of 40
+ *    returns 31, the next one waits until the blocked op is done and
+ *    then consumes the rest, which follow the worker; every CQE in order.
+ *  - no_worker_runs_here: with RLIMIT_NPROC 0 (no worker can be made),
+ *    what followed a blocked op runs in the ENTER that ran that op,
+ *    after it, in order; no work is made.
  *
  * Each runs from ENTER and from a poll thread.  A blocked op is known to
  * be blocked by the userfaultfd event it raised; where a submit could
@@ -42,6 +56,8 @@
  */
 #include "capchan_test_util.h"
 #include "kselftest_harness.h"
+
+#include <sys/resource.h>
 
 #define WAIT_MS		20000
 #define LEN		64
@@ -485,6 +501,171 @@ TEST_F_TIMEOUT(cf, close_while_following, 120)
 	EXPECT_EQ(files0, cc_wait_fdv(self->ch.fd, "user-files", files0,
 				      WAIT_MS));
 	EXPECT_EQ(1, cc_wait_fdv(self->ch.fd, "user-channels", 1, WAIT_MS));
+}
+
+/*
+ * A chain of @len linked SQEs (user_data first..first + len - 1, the last
+ * unlinked): NOPs, and a READ of the file into the userfaultfd page at
+ * @blocked (with no ASYNC: it blocks in the ENTER that runs it).
+ */
+static void push_chain(FIXTURE_DATA(cf) *self, uint64_t first, int len,
+		       uint64_t blocked)
+{
+	int i;
+
+	for (i = 0; i < len; i++) {
+		uint64_t ud = first + i;
+		unsigned int link = i < len - 1 ? CAPCHAN_SQE_LINK : 0;
+
+		if (ud == blocked)
+			push_read(&self->ch, self->fh, link, self->u.mem, 0, ud);
+		else
+			cc_push(&self->ch, CAPCHAN_OP_NOP, 0, link, NULL, 0, 0,
+				ud);
+	}
+}
+
+/* An ENTER of @n in a thread: the chain's blocked op runs in it. */
+static int start_enter(struct sub *s, struct capchan *ch, unsigned int n)
+{
+	*s = (struct sub){ .ch = ch, .n = n, .res = -ENODATA };
+	return pthread_create(&s->thread, NULL, sub_main, s);
+}
+
+TEST_F_TIMEOUT(cf, fault_holds_no_ring, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_cqe c;
+	struct sub a, b;
+	int res[7], i;
+
+	if (self->sqpoll)
+		SKIP(return, "the poll thread is the only consumer");
+	push_chain(self, 1, 12, 6);
+	for (i = 0; i < 4; i++)
+		cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 13 + i);
+	/* the chain cut after its 6th op, which blocks in A */
+	ASSERT_EQ(0, start_enter(&a, ch, 6));
+	ASSERT_EQ(0, cc_uffd_wait_fault_ms(&self->u, WAIT_MS));
+	ASSERT_EQ(0, start_enter(&b, ch, 10));
+	i = cc_join_timeout(b.thread, WAIT_MS / 1000);
+	EXPECT_EQ(0, i) TH_LOG("B's ENTER waited behind A's blocked op (sq-head %lld)",
+			       cc_fdv(ch->fd, "sq-head"));
+	if (i) {
+		cc_uffd_supply(&self->u, 0);
+		cc_join_timeout(a.thread, WAIT_MS / 1000);
+		cc_join_timeout(b.thread, WAIT_MS / 1000);
+		return;
+	}
+	EXPECT_EQ(10, b.res);
+	for (i = 1; i <= 5; i++) {
+		ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS)) TH_LOG("CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	for (i = 13; i <= 16; i++) {
+		ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS)) TH_LOG("CQE %d", i);
+		EXPECT_EQ(i, c.user_data);
+		EXPECT_EQ(0, c.res);
+	}
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	EXPECT_EQ(7, cc_fdv(ch->fd, "inflight"));
+
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	EXPECT_EQ(0, cc_join_timeout(a.thread, WAIT_MS / 1000));
+	EXPECT_EQ(6, a.res);
+	ASSERT_EQ(7, cc_pop_seq(ch, 6, 7, res));
+	EXPECT_EQ(LEN, res[0]);
+	for (i = 1; i < 7; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("CQE %d", 6 + i);
+	EXPECT_EQ(0, memcmp(self->u.mem, self->t.data, LEN));
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
+	/* what followed went to a worker as one work */
+	EXPECT_EQ(1, cc_fdv(ch->fd, "worker-punted"));
+}
+
+TEST_F_TIMEOUT(cf, full_lead_waits, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_cqe c;
+	struct sub a, b;
+	int res[48], i;
+
+	if (self->sqpoll)
+		SKIP(return, "the poll thread is the only consumer");
+	/* a chain of 46, its first op blocking in A; then 2 NOPs */
+	push_chain(self, 1, 46, 1);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 47);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 48);
+	ASSERT_EQ(0, start_enter(&a, ch, 1));
+	ASSERT_EQ(0, cc_uffd_wait_fault_ms(&self->u, WAIT_MS));
+	/* 31 follow A's op (the closing bound less A's own), no more */
+	EXPECT_EQ(31, cc_enter(ch->fd, 40, 0, 0));
+	EXPECT_EQ(32, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(32, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(-EAGAIN, cc_cq_pop(ch, &c));
+	/* this one waits until A's op is done, then takes the rest */
+	ASSERT_EQ(0, start_enter(&b, ch, 16));
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	EXPECT_EQ(0, cc_join_timeout(a.thread, WAIT_MS / 1000));
+	EXPECT_EQ(1, a.res);
+	EXPECT_EQ(0, cc_join_timeout(b.thread, WAIT_MS / 1000));
+	EXPECT_EQ(16, b.res);
+	EXPECT_EQ(48, cc_fdv(ch->fd, "sq-head"));
+	/* the NOPs after the chain may come before its end: sort by order */
+	for (i = 0; i < 48; i++)
+		res[i] = -ENODATA;
+	for (i = 0; i < 48; i++) {
+		ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS)) TH_LOG("CQE %d", i);
+		ASSERT_TRUE(c.user_data >= 1 && c.user_data <= 48);
+		EXPECT_EQ(-ENODATA, res[c.user_data - 1]);
+		res[c.user_data - 1] = c.res;
+		/* the chain's CQEs come in its order */
+		if (c.user_data > 1 && c.user_data <= 46)
+			EXPECT_NE(-ENODATA, res[c.user_data - 2])
+				TH_LOG("CQE %llu before %llu",
+				       (unsigned long long)c.user_data,
+				       (unsigned long long)c.user_data - 1);
+	}
+	EXPECT_EQ(LEN, res[0]);
+	for (i = 1; i < 48; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("CQE %d", i + 1);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
+}
+
+TEST_F_TIMEOUT(cf, no_worker_runs_here, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct rlimit old, none;
+	struct capchan_cqe c;
+	struct sub a;
+	int res[5], i;
+
+	if (self->sqpoll)
+		SKIP(return, "the poll thread is the only consumer");
+	ASSERT_EQ(0, getrlimit(RLIMIT_NPROC, &old));
+	none = (struct rlimit){ .rlim_cur = 0, .rlim_max = old.rlim_max };
+	ASSERT_EQ(0, setrlimit(RLIMIT_NPROC, &none));
+	push_chain(self, 1, 5, 2);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 6);
+	ASSERT_EQ(0, start_enter(&a, ch, 2));
+	ASSERT_EQ(0, cc_uffd_wait_fault_ms(&self->u, WAIT_MS));
+	EXPECT_EQ(4, cc_enter(ch->fd, 4, 0, 0));
+	ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS));
+	EXPECT_EQ(1, c.user_data);
+	ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS));
+	EXPECT_EQ(6, c.user_data);
+	EXPECT_EQ(0, c.res);
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	EXPECT_EQ(0, cc_join_timeout(a.thread, WAIT_MS / 1000));
+	EXPECT_EQ(2, a.res);
+	ASSERT_EQ(4, cc_pop_seq(ch, 2, 4, res));
+	EXPECT_EQ(LEN, res[0]);
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("CQE %d", 2 + i);
+	EXPECT_EQ(0, cc_fdv(ch->fd, "inflight"));
+	EXPECT_EQ(0, cc_fdv(ch->fd, "worker-punted"));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NPROC, &old));
 }
 
 TEST_HARNESS_MAIN

@@ -32,14 +32,15 @@
  *    -EKEYREVOKED, the STAT that had started finishes.
  *  - sq_tail_garbage: garbage SQ tails while three threads ENTER: one
  *    CQE per consumed SQE, cq_tail == sq_head, inflight back to 0.
- *  - exit_mid_batch: a process exits with two ENTERs blocked mid-batch,
- *    a chain cut by its ENTER's to_submit, blocked op by op under
- *    ring_lock, and an ENTER waiting for that lock: the killed chain
- *    ENTER stops after its blocked op; every consumed SQE has its exact
- *    CQE (the waiting one may get the lock handed over and consume the
- *    chain's next op, or not), inflight 0 (the channel is the parent's
- *    too); the parent's ENTER of the rest finds the chain failed, and
- *    the chain state clean after it.
+ *  - exit_mid_batch: a process exits with two ENTERs blocked mid-batch
+ *    and a chain cut by its ENTER's to_submit whose first op, run op by
+ *    op without ring_lock, blocks, with the chain's next SQE, ENTERed by
+ *    another thread meanwhile, following it: the killed chain ENTER
+ *    stops after its blocked op, what followed it is cancelled; every
+ *    consumed SQE has its exact CQE, inflight 0 (the channel is the
+ *    parent's too); the parent's ENTER of the rest finds the chain
+ *    failed, and the chain state clean after it.  (Before, the chain's
+ *    op held ring_lock and the other ENTER waited for it.)
  *  - killed_enter_takes_no_more: a child ENTERs 24 SQEs, the first a READ
  *    blocked in a page fault; SIGKILLed meanwhile, its ENTER finishes
  *    that batch of 8 (-EFAULT, 7 NOPs) and takes no more: the mutex it
@@ -800,53 +801,23 @@ struct ea_exiter {
 	pthread_t thread;
 	int fd;
 	unsigned int to_submit;
+	int res;
 };
 
 static void *ea_exit_enter(void *arg)
 {
 	struct ea_exiter *e = arg;
 
-	cc_enter(e->fd, e->to_submit, 0, 0);
-	return NULL;
-}
-
-/* The state letter of thread @tid of this process, or 0. */
-static char ea_task_state(pid_t tid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-static _Atomic pid_t ea_waiter_tid;
-
-static void *ea_exit_waiter(void *arg)
-{
-	struct ea_exiter *e = arg;
-
-	atomic_store(&ea_waiter_tid, (pid_t)syscall(SYS_gettid));
-	cc_enter(e->fd, e->to_submit, 0, 0);
+	e->res = cc_enter(e->fd, e->to_submit, 0, 0);
 	return NULL;
 }
 
 /*
  * The child: two ENTERs blocked in a READ into a missing page, each with
  * three NOPs after it in its batch; a chain of ten (READ into a missing
- * page first) ENTERed with to_submit 9, so cut by its ENTER and blocked
- * op by op under ring_lock; an ENTER of one SQE (the chain's last)
- * waiting for ring_lock, and a NOP after it.  Then it exits.  Exit code: 0, or the step
+ * page first) ENTERed with to_submit 9, so cut by its ENTER and run op by
+ * op, blocked in its first op; an ENTER of one SQE (the chain's second),
+ * which follows that op, and a NOP after the chain.  Then it exits.  Exit code: 0, or the step
  * that went wrong.
  */
 static int ea_exit_child(struct capchan *ch, uint32_t fh)
@@ -876,26 +847,21 @@ static int ea_exit_child(struct capchan *ch, uint32_t fh)
 	for (i = 0; i < 9; i++)
 		cc_push(ch, CAPCHAN_OP_NOP, 0, i < 8 ? CAPCHAN_SQE_LINK : 0,
 			NULL, 0, 0, ud++);
-	/* a chain cut by to_submit runs op by op holding ring_lock */
+	/* a chain cut by to_submit runs op by op */
 	e[2] = (struct ea_exiter){ .fd = ch->fd, .to_submit = 9 };
 	if (pthread_create(&e[2].thread, NULL, ea_exit_enter, &e[2]))
 		return 40;
 	if (cc_uffd_wait_fault(&u[2]))
 		return 41;
-	/* one NOP more; an ENTER waiting for ring_lock (killable: 'D') */
+	/* one NOP more; the chain's next SQE follows its blocked op */
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, ud++);
 	e[3] = (struct ea_exiter){ .fd = ch->fd, .to_submit = 1 };
-	if (pthread_create(&e[3].thread, NULL, ea_exit_waiter, &e[3]))
+	if (pthread_create(&e[3].thread, NULL, ea_exit_enter, &e[3]))
 		return 50;
-	for (i = 0; i < 5000; i++) {
-		pid_t tid = atomic_load(&ea_waiter_tid);
-
-		if (tid && ea_task_state(tid) == 'D')
-			break;
-		usleep(1000);
-	}
-	if (i == 5000)
+	if (cc_join_timeout(e[3].thread, EA_DEADLINE_MS / 1000))
 		return 51;
+	if (e[3].res != 1)
+		return 52;
 	/* exit_group: every thread killed mid-ENTER, pages never supplied */
 	_exit(0);
 }
@@ -927,15 +893,14 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 	ASSERT_EQ(0, st);
 
 	/*
-	 * 4 + 4 + 1 consumed (the killed chain ENTER stops after its READ);
-	 * the ENTER waiting for ring_lock may have got it as it was handed
-	 * over (a mutex taken before the signal is looked at) and consumed
-	 * the chain's next op too: every one consumed has its CQE, no other.
+	 * 4 + 4 + 1 consumed by the killed ENTERs (the chain ENTER stops
+	 * after its READ), and the chain's next op, which followed it: every
+	 * one consumed has its CQE, no other.
 	 */
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, EA_DEADLINE_MS));
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-tail"));
 	head = cc_fdv(ch->fd, "sq-head");
-	EXPECT_TRUE(head == 9 || head == 10) TH_LOG("sq-head %lld", head);
+	EXPECT_EQ(10, head);
 	while (!cc_cq_pop(ch, &c)) {
 		n++;
 		if (c.user_data >= 1 && c.user_data < 20) {
@@ -961,8 +926,6 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 		EXPECT_EQ(want, res[i]) TH_LOG("user_data %d", i);
 	}
 	/* the chain state is clean: the NOP after the chain runs on its own */
-	TH_LOG("the waiting ENTER %s the chain's next op",
-	       head == 10 ? "consumed" : "did not consume");
 	EXPECT_EQ(1, seen[19]);
 	EXPECT_EQ(0, res[19]);
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-head"));

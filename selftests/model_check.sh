@@ -13,9 +13,10 @@
 #                             their CQE slots reserved (ctx->inflight),
 #                             posting under cq_lock, and the workers they
 #                             hand blocking ops to
-#   module/chain_follow.pml   a chain run op by op following the worker its
-#                             blocked op went to: SQEs put on the work's
-#                             list or finding the chain's state given back
+#   module/chain_follow.pml   a chain run op by op whose next SQEs follow
+#                             the ENTER or the worker running its op: put
+#                             on its list, handed over with it, or finding
+#                             the chain's state given back
 #
 # Each model is checked exhaustively (spin -a, pan built with -DSAFETY:
 # assertions and invalid end states, i.e. deadlocks), and each of its
@@ -45,7 +46,7 @@ if ! command -v spin > /dev/null 2>&1 || ! command -v gcc > /dev/null 2>&1; then
 	exit 1
 fi
 
-plan=27
+plan=28
 echo "1..$plan"
 
 # run_pan NAME MODEL EXPECT DESCRIPTION [SPIN -D OPTIONS...]
@@ -127,12 +128,14 @@ run_pan workers2-unlocked $w fail "ring_workers broken: reserving after ring_loc
 run_pan workers2-puntreserve $w fail "ring_workers broken: punt reserving the work's slots again is caught" $w2 -DBROKEN_PUNT_RESERVE
 run_pan workers2-puntmask $w fail "ring_workers broken: batch posting the rest of a punted chain too is caught" $w2 -DBROKEN_PUNT_MASK
 f=chain_follow.pml
-run_pan follow $f pass "chain_follow: chains of 3 and 2, 2 ENTERs: each op once, in chain order, in its chain's state, nothing left on a list"
-run_pan follow-long $f pass "chain_follow: chains of 4 and 1, 2 ENTERs: the same" -DCHAIN_A=4 -DCHAIN_B=1
-run_pan follow-split $f fail "chain_follow broken: the worker giving back in a second critical section is caught" -DBROKEN_GIVE_BACK_SPLIT
-run_pan follow-parklate $f fail "chain_follow broken: parking the work after it was queued is caught" -DBROKEN_PARK_LATE
-run_pan follow-noback $f fail "chain_follow broken: the next SQE ignoring the state given back is caught" -DBROKEN_NO_TAKE_BACK
-run_pan follow-backorder $f fail "chain_follow broken: the worker clearing park before it sets back is caught" -DBROKEN_BACK_ORDER
+f1="-DCHAIN_A=3 -DCHAIN_B=1"
+run_pan follow $f pass "chain_follow: chains of 3 and 1, 2 ENTERs, 1 SQE may follow an ENTER: each op once, in chain order, in its chain's state, nothing left on a list" $f1
+run_pan follow-2x2 $f pass "chain_follow: chains of 2 and 2: the same" -DCHAIN_A=2 -DCHAIN_B=2
+run_pan follow-split $f fail "chain_follow broken: giving the state back in a second critical section is caught" $f1 -DBROKEN_GIVE_BACK_SPLIT
+run_pan follow-parklate $f fail "chain_follow broken: a chain following a work only after it was queued is caught" $f1 -DBROKEN_PARK_LATE
+run_pan follow-noback $f fail "chain_follow broken: the next SQE ignoring the state given back is caught" $f1 -DBROKEN_NO_TAKE_BACK
+run_pan follow-backorder $f fail "chain_follow broken: clearing park before setting back is caught" $f1 -DBROKEN_BACK_ORDER
+run_pan follow-nosplice $f fail "chain_follow broken: a hand-over leaving what followed the ENTER behind is caught" $f1 -DBROKEN_NO_SPLICE
 
 if [ "$n" -ne "$plan" ]; then
 	echo "not ok $((n + 1)) - model_check.sh: plan says $plan checks, ran $n"

@@ -327,16 +327,20 @@ struct capchan_params {
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  That holds for any chain:
  * one longer than 32 SQEs, or one that goes on past what an ENTER
- * consumes, runs op by op, and once an op of it went to a worker, each
- * later SQE of the chain, consumed by this ENTER or a later one (or the
- * poll thread), is queued behind it in that worker instead of running;
- * if the worker runs out before the chain ends, the chain goes on where
- * its next SQE is consumed, with the handle CAPCHAN_HANDLE_CHAIN names
- * and its failure carried over.  Those later SQEs run as what submitted
- * the op that went to the worker (its address space, rlimits, umask):
- * SQEs written into a shared ring run as whoever consumes them anyway.
- * If an SQE that would be queued so finds no memory, ENTER consumes
- * nothing more and returns what it consumed, or -ENOMEM for none.
+ * consumes, runs op by op, each op without the ring lock, and while an op
+ * of it runs (in an ENTER, the poll thread or a worker) each later SQE of
+ * the chain consumed meanwhile is queued behind that op, to run after it
+ * where it runs (an ENTER hands what queued behind its op to a worker
+ * once the op is done, or runs it itself when no worker can be made);
+ * when nothing is queued the chain goes on where its next SQE is
+ * consumed, with the handle CAPCHAN_HANDLE_CHAIN names and its failure
+ * carried over.  Queued SQEs run as that op's submitter, so only SQEs
+ * consumed by the same process with the same credentials and umask are
+ * queued behind it, and behind an ENTER at most what its closing bound
+ * leaves (31 at most); any other ENTER waits (killable) until the op is
+ * done, as it would behind a full CQ, or returns what it consumed.  If an
+ * SQE that would be queued finds no memory, ENTER consumes nothing more
+ * and returns what it consumed, or -ENOMEM for none.
  *
  * Everything an op was checked against (handle, rights, policy, filters)
  * is decided before it leaves the submitter, with the submitter's
@@ -542,10 +546,8 @@ struct capchan_filter {
  * linked chain of up to 32 SQEs is consumed whole and runs the same way.
  * A longer one, or one that goes on past what this ENTER consumes
  * (to_submit, the SQ tail, or CQ or in-flight room end it early), runs
- * op by op holding the ring; an op of it that would block goes to a
- * worker and the rest of the chain follows it there ("Workers and
- * completion order"), so the next ENTER waits only for its ops that do
- * not block (and for page faults on their buffers).
+ * op by op, each op without the ring lock: the chain's next SQEs queue
+ * behind the op that runs ("Workers and completion order").
  */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /*
