@@ -29,7 +29,8 @@
  *    -EKEYREVOKED (no op starts on d after REVOKE returned), STAT
  *    -ECANCELED.
  *  - owner_killed_while_other_follows: a forked child's READ blocks in a
- *    worker (its own userfaultfd page); the parent ENTERs three SQEs of
+ *    worker (its own userfaultfd page, which the parent keeps open so
+ *    the child's exit does not resolve the fault); the parent ENTERs three SQEs of
  *    the same chain, which follow the child's work; SIGKILL of the child:
  *    -EINTR, then -ECANCELED for each SQE the parent appended (none ran:
  *    the parent's buffer untouched), inflight 0, one work interrupted, and
@@ -517,13 +518,14 @@ static unsigned char shared_addr_buf[LEN];
 
 /*
  * The child: a READ into its own userfaultfd page, LINKed, goes to a
- * worker (the work is the child's); it tells @to_parent, then waits for
- * @from_parent: 'k' (sleep until killed) or 's' (let the page in, then
- * exit 0 once its copy of shared_addr_buf holds the file's bytes at LEN,
- * 3 if not within the deadline).
+ * worker (the work is the child's).  It sends the userfaultfd over @sock
+ * (the parent keeps it open: the child's exit must not resolve the fault
+ * by releasing it) and waits for a command: 'k' (sleep until killed) or
+ * 's' (let the page in, then exit 0 once its copy of shared_addr_buf holds
+ * @want, 3 if not within the deadline).
  */
-static void owner_child(struct capchan *ch, uint32_t fh, int to_parent,
-			int from_parent, const unsigned char *want)
+static void owner_child(struct capchan *ch, uint32_t fh, int sock,
+			const unsigned char *want)
 {
 	struct cc_uffd_page u;
 	double end;
@@ -537,9 +539,9 @@ static void owner_child(struct capchan *ch, uint32_t fh, int to_parent,
 		_exit(11);
 	if (cc_uffd_wait_fault_ms(&u, WAIT_MS))
 		_exit(12);
-	if (write(to_parent, "b", 1) != 1)
+	if (cc_send_fd(sock, u.uffd))
 		_exit(13);
-	if (read(from_parent, &cmd, 1) != 1)
+	if (read(sock, &cmd, 1) != 1)
 		_exit(14);
 	if (cmd == 'k') {
 		for (;;)
@@ -556,37 +558,38 @@ static void owner_child(struct capchan *ch, uint32_t fh, int to_parent,
 	_exit(3);
 }
 
-/* Fork the owner child; wait until its READ blocks in a worker. */
-static pid_t start_owner(FIXTURE_DATA(fa) *self, int *to_child)
+/*
+ * Fork the owner child; wait until its READ blocks in a worker.  Its
+ * pid, with the socket to command it in *@sock and its userfaultfd in
+ * *@uffd; -1 on failure.
+ */
+static pid_t start_owner(FIXTURE_DATA(fa) *self, int *sock, int *uffd)
 {
-	int up[2], down[2];
 	struct pollfd p;
+	int sv[2];
 	pid_t pid;
-	char b;
 
-	if (pipe(up) || pipe(down))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		close(up[0]);
-		close(down[1]);
-		owner_child(&self->ch, self->fh, up[1], down[0],
-			    self->t.data + LEN);
+		close(sv[0]);
+		owner_child(&self->ch, self->fh, sv[1], self->t.data + LEN);
 	}
-	close(up[1]);
-	close(down[0]);
-	p = (struct pollfd){ .fd = up[0], .events = POLLIN };
-	if (poll(&p, 1, WAIT_MS) != 1 || read(up[0], &b, 1) != 1 || b != 'b') {
+	close(sv[1]);
+	p = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	*uffd = -1;
+	if (poll(&p, 1, WAIT_MS) == 1)
+		*uffd = cc_recv_fd(sv[0]);
+	if (*uffd < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		close(up[0]);
-		close(down[1]);
+		close(sv[0]);
 		return -1;
 	}
-	close(up[0]);
-	*to_child = down[1];
+	*sock = sv[0];
 	return pid;
 }
 
@@ -595,12 +598,12 @@ TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 	struct capchan *ch = &self->ch;
 	long long caps0 = cc_fdv(ch->fd, "user-caps");
 	long long intr0 = cc_fdv(ch->fd, "worker-interrupted");
-	int res[4], to_child, status;
+	int res[4], to_child, status, uffd;
 	pid_t pid;
 
 	if (self->sqpoll)
 		SKIP(return, "the poll thread's works are its owner's");
-	pid = start_owner(self, &to_child);
+	pid = start_owner(self, &to_child, &uffd);
 	ASSERT_GT(pid, 0);
 	EXPECT_EQ(1, cc_fdv(ch->fd, "inflight"));
 
@@ -639,17 +642,18 @@ TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 	EXPECT_EQ(-ECANCELED, res[1]);
 	EXPECT_EQ(0, res[2]);
 	EXPECT_EQ(caps0, cc_fdv(ch->fd, "user-caps"));
+	close(uffd);
 }
 
 TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 {
 	struct capchan *ch = &self->ch;
-	int res[3], to_child, status;
+	int res[3], to_child, status, uffd;
 	pid_t pid;
 
 	if (self->sqpoll)
 		SKIP(return, "the poll thread's works are its owner's");
-	pid = start_owner(self, &to_child);
+	pid = start_owner(self, &to_child, &uffd);
 	ASSERT_GT(pid, 0);
 
 	memset(shared_addr_buf, 0, sizeof(shared_addr_buf));
@@ -667,6 +671,7 @@ TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(to_child);
+	close(uffd);
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
 }
 
