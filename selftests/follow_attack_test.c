@@ -41,6 +41,10 @@
  *    space (the child's copy of the buffer gets the file data, the
  *    parent's copy stays zero), as the uapi says (SQEs following a work
  *    run as what submitted its op).
+ *  - policy_caller_follows_owner (FINDING, see there): with the denyuid
+ *    policy refusing uid nobody as caller, a uid-nobody process sharing
+ *    the ring ENTERs SQEs that follow a root work: they are checked as
+ *    root (the OPEN succeeds) instead of refused.
  *  - close_with_long_list: 60 SQEs (OPENs) follow a blocked worker; the
  *    module refuses to unload (EWOULDBLOCK) meanwhile; the channel's close
  *    interrupts the worker, which cancels all 60: the worker goes, every
@@ -58,6 +62,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capchan_policy.h"
+#include "denyuid.skel.h"
+
 #define WAIT_MS		20000
 #define LEN		64
 #define RING		64
@@ -68,6 +78,8 @@
 #define RACE_THREADS	3
 
 #define LONG_LIST	60
+/* denyuid's errno for callers of uid nobody */
+#define E_DENY		3003
 
 FIXTURE(fa) {
 	struct cc_tree t;
@@ -709,6 +721,135 @@ TEST_F_TIMEOUT(fa, close_with_long_list, 120)
 	EXPECT_EQ(files0, cc_wait_fdv(self->ch.fd, "user-files", files0,
 				      WAIT_MS));
 	EXPECT_EQ(1, cc_wait_fdv(self->ch.fd, "user-channels", 1, WAIT_MS));
+}
+
+/*
+ * A process of another uid that shares the ring: it ENTERs on command
+ * ('e' and a count; answers what ENTER returned) until 'q'.
+ */
+static void enterer_child(int fd, int sock)
+{
+	uint32_t n;
+	char cmd;
+
+	if (cc_become(CC_UID_NOBODY, CC_GID_NOGROUP))
+		_exit(10);
+	for (;;) {
+		if (read(sock, &cmd, 1) != 1)
+			_exit(11);
+		if (cmd == 'q')
+			_exit(0);
+		if (cc_recv_u32(sock, &n))
+			_exit(12);
+		if (cc_send_u32(sock, (uint32_t)cc_enter(fd, n, 0, 0)))
+			_exit(13);
+	}
+}
+
+/* Have the child ENTER @n: what its ENTER returned, or -ETIMEDOUT. */
+static int child_enter(int sock, uint32_t n)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	uint32_t r;
+
+	if (write(sock, "e", 1) != 1 || cc_send_u32(sock, n))
+		return -EIO;
+	if (poll(&p, 1, WAIT_MS) != 1 || cc_recv_u32(sock, &r))
+		return -ETIMEDOUT;
+	return (int)r;
+}
+
+/*
+ * FINDING (medium: a policy decision made on the wrong caller).
+ *
+ * The denyuid policy refuses every op whose caller is uid nobody (a
+ * sandbox that shares the ring of a root process: capchan_policy.h).
+ * The sandbox's own ENTER of a NOP is refused (-E_DENY), as it should.
+ * Then root ENTERs one SQE: a READ with ASYNC and LINK that blocks in a
+ * worker, so its chain follows that work.  The sandbox now writes an
+ * OPEN (LINK) and a NOP into the ring and ENTERs them itself: they are
+ * consumed by the sandbox's ENTER, but put on root's work's list and
+ * checked there with root's credentials, so the policy hook sees
+ * caller_uid 0 and the OPEN succeeds (a new capability) instead of
+ * -E_DENY; the NOP runs too.  The sandbox can keep the chain going for
+ * as long as root's op blocks (an op it can make block, e.g. on a FIFO
+ * it holds): one SQE root consumed lets the sandbox run any number of
+ * ops as root.  Without a follow, an SQE the sandbox writes runs as
+ * root only when root's ENTER consumes it ("SQEs written into a shared
+ * ring run as whoever consumes them anyway", uapi), never when the
+ * sandbox consumes it.
+ * Where: capchan_chain_step() (ring.c) puts an SQE consumed by any task
+ * on the parked work (capchan_workers_follow(), worker.c), and
+ * capchan_work_next() runs it with the work's cred/caller_ns.
+ * Suggested fix: follow a work only with SQEs consumed by the task that
+ * made it (the same tgid and credentials, or the poll thread of its
+ * owner); for any other consumer, do not append: wait for the give-back
+ * (the ENTER stops there, -EBUSY/fewer consumed, as at a full CQ) or
+ * cancel the chain's rest (-ECANCELED).  Checking the policy and filters
+ * with the consumer's credentials at consume time would also do.
+ */
+TEST_F_TIMEOUT(fa, policy_caller_follows_owner, 120)
+{
+	struct capchan *ch = &self->ch;
+	struct capchan_policy_deny d = {
+		.err = -E_DENY, .match = CAPCHAN_POLICY_MATCH_CALLER,
+	};
+	uint32_t uid = CC_UID_NOBODY;
+	struct capchan_denyuid *du;
+	struct capchan_cqe c;
+	int sv[2], res[3], sub_res, status;
+	pid_t pid;
+
+	if (self->sqpoll)
+		SKIP(return, "the poll thread consumes every SQE as its owner");
+	du = capchan_denyuid__open_and_load();
+	if (!du)
+		SKIP(return, "the denyuid policy does not load here");
+	ASSERT_EQ(0, bpf_map__update_elem(du->maps.uids, &uid, sizeof(uid),
+					  &d, sizeof(d), BPF_ANY));
+	ASSERT_EQ(0, capchan_denyuid__attach(du));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(sv[0]);
+		enterer_child(ch->fd, sv[1]);
+	}
+	close(sv[1]);
+
+	/* the sandbox's own op: refused */
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 1);
+	ASSERT_EQ(1, child_enter(sv[0], 1));
+	ASSERT_EQ(0, cc_reap(ch, &c, WAIT_MS));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(-E_DENY, c.res);
+
+	/* root's one SQE: blocks in a worker, its chain goes on */
+	push_read(ch, self->fh, CAPCHAN_SQE_LINK | CAPCHAN_SQE_ASYNC,
+		  self->u.mem, 0, 2);
+	ASSERT_EQ(0, submit_past_block(ch, 1, false, &self->u, &sub_res));
+	EXPECT_EQ(1, sub_res);
+
+	/* the sandbox writes and consumes the chain's rest itself */
+	push_open(ch, self->dh, CAPCHAN_SQE_LINK, 3);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
+	EXPECT_EQ(2, child_enter(sv[0], 2));
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	ASSERT_EQ(3, cc_pop_seq(ch, 2, 3, res));
+	EXPECT_EQ(LEN, res[0]);
+	/* the sandbox's OPEN: as refused as its NOP was */
+	EXPECT_EQ(-E_DENY, res[1]) TH_LOG("the sandbox's OPEN ran as root: %d",
+					  res[1]);
+	EXPECT_EQ(-ECANCELED, res[2]) TH_LOG("the sandbox's NOP: %d", res[2]);
+	if (cc_handle_ok(res[1]))
+		cc_close_cap(ch->fd, res[1]);
+
+	EXPECT_EQ(1, write(sv[0], "q", 1));
+	EXPECT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(sv[0]);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
+	capchan_denyuid__destroy(du);
 }
 
 TEST_HARNESS_MAIN
