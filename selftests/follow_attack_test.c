@@ -37,6 +37,10 @@
  *    the parent's buffer untouched), inflight 0, one work interrupted, and
  *    the chain's failure given back: its next SQEs -ECANCELED until it
  *    ends, then a NOP runs.
+ *  - owner_exec_while_other_follows: as above, but the child execs (its
+ *    channel fd is O_CLOEXEC): -EINTR and -ECANCELED for the parent's
+ *    SQEs, inflight 0, one work interrupted, the child alive in its new
+ *    image.
  *  - other_follower_runs_in_owner_mm: as above, but the child lets its
  *    page in: the READ the parent ENTERed runs in the child's address
  *    space (the child's copy of the buffer gets the file data, the
@@ -525,6 +529,17 @@ TEST_F_TIMEOUT(fa, revoke_while_following, 120)
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
 }
 
+/* An owner child that execs this binary: the new image only waits. */
+#define EXEC_ENV	"CAPCHAN_FOLLOW_EXEC_PAUSE"
+
+__attribute__((constructor)) static void exec_image_waits(void)
+{
+	if (getenv(EXEC_ENV)) {
+		for (;;)
+			pause();
+	}
+}
+
 /* A buffer at the same address in parent and child (fork copies it). */
 static unsigned char shared_addr_buf[LEN];
 
@@ -532,8 +547,8 @@ static unsigned char shared_addr_buf[LEN];
  * The child: a READ into its own userfaultfd page, LINKed, goes to a
  * worker (the work is the child's).  It sends the userfaultfd over @sock
  * (the parent keeps it open: the child's exit must not resolve the fault
- * by releasing it) and waits for a command: 'k' (sleep until killed) or
- * 's' (let the page in, then exit 0 once its copy of shared_addr_buf holds
+ * by releasing it) and waits for a command: 'k' (sleep until killed), 'x'
+ * (exec this binary, which then sleeps until killed) or 's' (let the page in, then exit 0 once its copy of shared_addr_buf holds
  * @want, 3 if not within the deadline).
  */
 static void owner_child(struct capchan *ch, uint32_t fh, int sock,
@@ -558,6 +573,12 @@ static void owner_child(struct capchan *ch, uint32_t fh, int sock,
 	if (cmd == 'k') {
 		for (;;)
 			pause();
+	}
+	if (cmd == 'x') {
+		/* the channel's fd is O_CLOEXEC: the exec closes it */
+		setenv(EXEC_ENV, "1", 1);
+		execl("/proc/self/exe", "follow_attack_test", (char *)NULL);
+		_exit(16);
 	}
 	if (cc_uffd_supply(&u, 0))
 		_exit(15);
@@ -654,6 +675,43 @@ TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 	EXPECT_EQ(-ECANCELED, res[1]);
 	EXPECT_EQ(0, res[2]);
 	EXPECT_EQ(caps0, cc_fdv(ch->fd, "user-caps"));
+	close(uffd);
+}
+
+TEST_F_TIMEOUT(fa, owner_exec_while_other_follows, 120)
+{
+	struct capchan *ch = &self->ch;
+	long long intr0 = cc_fdv(ch->fd, "worker-interrupted");
+	int res[4], to_child, status, uffd;
+	pid_t pid;
+
+	if (self->sqpoll)
+		SKIP(return, "the poll thread's works are its owner's");
+	pid = start_owner(self, &to_child, &uffd);
+	ASSERT_GT(pid, 0);
+	memset(shared_addr_buf, 0, sizeof(shared_addr_buf));
+	push_read(ch, self->fh, CAPCHAN_SQE_LINK, shared_addr_buf, LEN, 2);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 3);
+	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
+	ASSERT_EQ(3, cc_enter(ch->fd, 3, 0, 0));
+	EXPECT_EQ(4, cc_fdv(ch->fd, "inflight"));
+
+	/* the exec closes the child's channel fd: its work is interrupted */
+	EXPECT_EQ(1, write(to_child, "x", 1));
+	ASSERT_EQ(4, cc_pop_seq(ch, 1, 4, res));
+	EXPECT_EQ(-EINTR, res[0]);
+	EXPECT_EQ(-ECANCELED, res[1]);
+	EXPECT_EQ(-ECANCELED, res[2]);
+	EXPECT_EQ(-ECANCELED, res[3]);
+	EXPECT_EQ(0, shared_addr_buf[0] | shared_addr_buf[LEN - 1]);
+	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
+	EXPECT_EQ(intr0 + 1, cc_fdv(ch->fd, "worker-interrupted"));
+	/* the child lives on in its new image: the exec, not an exit */
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	EXPECT_EQ(0, kill(pid, SIGKILL));
+	EXPECT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close(to_child);
 	close(uffd);
 }
 
