@@ -547,9 +547,11 @@ static unsigned char shared_addr_buf[LEN];
  * The child: a READ into its own userfaultfd page, LINKed, goes to a
  * worker (the work is the child's).  It sends the userfaultfd over @sock
  * (the parent keeps it open: the child's exit must not resolve the fault
- * by releasing it) and waits for a command: 'k' (sleep until killed), 'x'
- * (exec this binary, which then sleeps until killed) or 's' (let the page in, then exit 0 once its copy of shared_addr_buf holds
- * @want, 3 if not within the deadline).
+ * by releasing it) and waits for a command: 'k' (sleep until killed),
+ * 'x' (exec this binary, which then sleeps until killed) or 's' (let the
+ * page in; once its copy of shared_addr_buf holds @want, exit 0 when told
+ * 'q': its exit would interrupt its work and cancel what still follows
+ * it; 3 if @want does not come within the deadline).
  */
 static void owner_child(struct capchan *ch, uint32_t fh, int sock,
 			const unsigned char *want)
@@ -584,8 +586,9 @@ static void owner_child(struct capchan *ch, uint32_t fh, int sock,
 		_exit(15);
 	end = cc_now() + WAIT_MS / 1000.0;
 	while (cc_now() < end) {
+		/* seen: exit once told to (an exit now would cancel the rest) */
 		if (!memcmp(shared_addr_buf, want, LEN))
-			_exit(0);
+			_exit(read(sock, &cmd, 1) == 1 && cmd == 'q' ? 0 : 4);
 		usleep(1000);
 	}
 	_exit(3);
@@ -737,6 +740,7 @@ TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 	EXPECT_EQ(0, res[2]);
 	/* the parent's READ went into the child's memory, not the parent's */
 	EXPECT_EQ(0, shared_addr_buf[0] | shared_addr_buf[LEN - 1]);
+	EXPECT_EQ(1, write(to_child, "q", 1));
 	EXPECT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
