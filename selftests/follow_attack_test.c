@@ -50,6 +50,11 @@
  *    policy refusing uid nobody as caller, a uid-nobody process sharing
  *    the ring ENTERs SQEs that follow a root work: they are checked as
  *    root (the OPEN succeeds) instead of refused.
+ *  - inflight_cut_gives_back: max_inflight 3, a chain of 7 whose first op
+ *    (READ) blocks in a worker: the ENTER (or the poll thread) consumes 3
+ *    (two follow the READ), the next ENTER is -EBUSY; once the READ is in,
+ *    the worker runs the two, gives the chain back, and the other 4 run
+ *    where they are consumed: 7 CQEs once each, in order, exact.
  *  - close_with_long_list: 60 SQEs (OPENs) follow a blocked worker; the
  *    module refuses to unload (EWOULDBLOCK) meanwhile; the channel's close
  *    interrupts the worker, which cancels all 60: the worker goes, every
@@ -747,6 +752,75 @@ TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 	close(to_child);
 	close(uffd);
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
+}
+
+TEST_F_TIMEOUT(fa, inflight_cut_gives_back, 120)
+{
+	struct capchan_params p;
+	struct capchan ch2;
+	int res[7], i, h, fd, r_fault;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CAPCHAN_SETUP_INFLIGHT |
+		  (self->sqpoll ? CAPCHAN_SETUP_SQPOLL : 0);
+	p.max_inflight = 3;
+	ASSERT_EQ(0, capchan_queue_init_params(16, &ch2, &p));
+	fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	h = cc_grant(ch2.fd, fd, R_READ | R_SEEK, NULL);
+	close(fd);
+	ASSERT_TRUE(cc_handle_ok(h));
+
+	push_read(&ch2, h, CAPCHAN_SQE_LINK | CAPCHAN_SQE_ASYNC, self->u.mem,
+		  0, 1);
+	for (i = 2; i <= 7; i++)
+		cc_push(&ch2, CAPCHAN_OP_NOP, 0, i < 7 ? CAPCHAN_SQE_LINK : 0,
+			NULL, 0, 0, i);
+	if (!self->sqpoll) {
+		/* the READ goes to a worker: ENTER does not wait for it */
+		EXPECT_EQ(3, cc_enter(ch2.fd, 7, 0, 0));
+		r_fault = cc_uffd_wait_fault_ms(&self->u, WAIT_MS);
+	} else {
+		EXPECT_LE(0, cc_enter(ch2.fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP));
+		r_fault = cc_uffd_wait_fault_ms(&self->u, WAIT_MS);
+		EXPECT_EQ(3, cc_wait_fdv(ch2.fd, "sq-head", 3, WAIT_MS));
+	}
+	if (r_fault)
+		cc_uffd_supply(&self->u, 0);
+	ASSERT_EQ(0, r_fault);
+	/* the READ and two SQEs that follow it fill the bound */
+	EXPECT_EQ(3, cc_fdv(ch2.fd, "sq-head"));
+	EXPECT_EQ(3, cc_fdv(ch2.fd, "inflight"));
+	EXPECT_EQ(0, cc_cq_pending(&ch2));
+	if (!self->sqpoll)
+		EXPECT_EQ(-EBUSY, cc_enter(ch2.fd, 4, 0, 0));
+
+	/* the worker runs them and gives the chain back: the rest runs here */
+	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	ASSERT_EQ(3, cc_pop_seq(&ch2, 1, 3, res));
+	EXPECT_EQ(LEN, res[0]);
+	EXPECT_EQ(0, res[1]);
+	EXPECT_EQ(0, res[2]);
+	if (!self->sqpoll) {
+		/*
+		 * Once the worker gave the chain back (idle), the rest runs
+		 * here, each op's CQE posted before the next is consumed: all
+		 * 4 in one ENTER.  (Before that, they would follow the work
+		 * and hold the bound: fewer, then -EBUSY, as documented.)
+		 */
+		ASSERT_EQ(1, wait_worker_idle(&ch2));
+		EXPECT_EQ(4, cc_enter(ch2.fd, 4, 0, 0));
+	} else {
+		EXPECT_LE(0, cc_enter(ch2.fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP));
+	}
+	ASSERT_EQ(4, cc_pop_seq(&ch2, 4, 4, res));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, res[i]) TH_LOG("CQE %d", 4 + i);
+	EXPECT_EQ(7, cc_fdv(ch2.fd, "sq-head"));
+	EXPECT_EQ(0, cc_wait_fdv(ch2.fd, "inflight", 0, WAIT_MS));
+	EXPECT_EQ(1, cc_fdv(ch2.fd, "worker-punted"));
+	EXPECT_EQ(0, cc_cq_pending(&ch2));
+	capchan_queue_exit(&ch2);
 }
 
 TEST_F_TIMEOUT(fa, close_with_long_list, 120)
