@@ -260,7 +260,8 @@ static struct capchan_more *capchan_follow_next(struct capchan_workers *w,
 		gone = true;
 	}
 	spin_unlock(&w->lock);
-	if (gone && f->max != U32_MAX)
+	/* ENTERs that could not follow may go on now */
+	if (gone && wq_has_sleeper(&w->follow_wait))
 		wake_up_all(&w->follow_wait);
 	return m;
 }
@@ -628,10 +629,12 @@ bool capchan_workers_follow(struct capchan_ctx *ctx,
 		list_add_tail(&(*m)->node, &f->more);
 		f->nr++;
 		*m = NULL;
-		/* the chain ends in what it followed */
+		/* the chain ends in what it followed: waiters may go on */
 		if (!(sqe->flags & CAPCHAN_SQE_LINK))
 			WRITE_ONCE(w->park, NULL);
 		spin_unlock(&w->lock);
+		if (!READ_ONCE(w->park) && wq_has_sleeper(&w->follow_wait))
+			wake_up_all(&w->follow_wait);
 		return true;
 	}
 	if (w->back) {
@@ -768,7 +771,7 @@ static int capchan_work_queue(struct capchan_ctx *ctx,
 	atomic_long_inc(&w->punted);
 	wake_up(&w->idle_wait);
 	/* an ENTER followed no more: room for those waiting behind it */
-	if (lead)
+	if (lead && wq_has_sleeper(&w->follow_wait))
 		wake_up_all(&w->follow_wait);
 	return 0;
 }

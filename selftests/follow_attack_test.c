@@ -32,25 +32,28 @@
  *  - owner_killed_while_other_follows: a forked child's READ blocks in a
  *    worker (its own userfaultfd page, which the parent keeps open so
  *    the child's exit does not resolve the fault); the parent ENTERs
- *    three SQEs of the same chain, which follow the child's work; SIGKILL
- *    of the child:
- *    -EINTR, then -ECANCELED for each SQE the parent appended (none ran:
- *    the parent's buffer untouched), inflight 0, one work interrupted, and
- *    the chain's failure given back: its next SQEs -ECANCELED until it
- *    ends, then a NOP runs.
+ *    three SQEs of the same chain, which may not follow the child's work
+ *    (another process: they would run as the child), so its ENTER waits,
+ *    nothing consumed; SIGKILL of the child: the ENTER goes on, -EINTR,
+ *    then -ECANCELED for the parent's three (none ran: the parent's
+ *    buffer untouched), inflight 0, one work interrupted, and the chain's
+ *    failure given back: its next SQEs -ECANCELED until it ends, then a
+ *    NOP runs.  (On 3a09c63 the three followed the child's work.)
  *  - owner_exec_while_other_follows: as above, but the child execs (its
- *    channel fd is O_CLOEXEC): -EINTR and -ECANCELED for the parent's
- *    SQEs, inflight 0, one work interrupted, the child alive in its new
- *    image.
+ *    channel fd is O_CLOEXEC): the ENTER goes on, -EINTR and -ECANCELED
+ *    for the parent's SQEs, inflight 0, one work interrupted, the child
+ *    alive in its new image.
  *  - other_follower_runs_in_owner_mm: as above, but the child lets its
- *    page in: the READ the parent ENTERed runs in the child's address
- *    space (the child's copy of the buffer gets the file data, the
- *    parent's copy stays zero), as the uapi says (SQEs following a work
- *    run as what submitted its op).
- *  - policy_caller_follows_owner (FINDING, fails until fixed; see there):
- *    with the denyuid policy refusing uid nobody as caller, a uid-nobody
- *    process sharing the ring ENTERs SQEs that follow a root work: they
- *    are checked as root (the OPEN succeeds) instead of refused.
+ *    page in: the parent's ENTER goes on once the child's READ is done,
+ *    and the parent's READ runs as the parent, into the parent's memory
+ *    (on 3a09c63 it followed the work and ran in the child's).
+ *  - policy_caller_follows_owner (was a finding, see there): with the
+ *    denyuid policy refusing uid nobody as caller, a uid-nobody process
+ *    sharing the ring ENTERs the rest of a chain whose op blocks in a
+ *    root work: its SQEs do not follow that work (they would run as
+ *    root); its ENTER waits until the op is done, and then they run as
+ *    the sandbox: the OPEN refused (-E_DENY), the NOP after it
+ *    -ECANCELED.
  *  - inflight_cut_gives_back: max_inflight 3, a chain of 7 whose first op
  *    (READ) blocks in a worker: the ENTER (or the poll thread) consumes 3
  *    (two follow the READ), the next ENTER is -EBUSY; once the READ is in,
@@ -505,7 +508,8 @@ TEST_F_TIMEOUT(fa, threads_race_give_back, 900)
 	EXPECT_EQ(RACE_ROUNDS, round);
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, LEN));
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, WAIT_MS));
-	EXPECT_EQ(caps0, cc_fdv(ch->fd, "user-caps"));
+	/* the poll thread's and workers' fput()s are delayed: wait for them */
+	EXPECT_EQ(caps0, cc_wait_fdv(ch->fd, "user-caps", caps0, WAIT_MS));
 	EXPECT_EQ(0, cc_cq_pending(ch));
 }
 
@@ -563,15 +567,13 @@ static unsigned char shared_addr_buf[LEN];
  * (the parent keeps it open: the child's exit must not resolve the fault
  * by releasing it) and waits for a command: 'k' (sleep until killed),
  * 'x' (exec this binary, which then sleeps until killed) or 's' (let the
- * page in; once its copy of shared_addr_buf holds @want, exit 0 when told
- * 'q': its exit would interrupt its work and cancel what still follows
- * it; 3 if @want does not come within the deadline).
+ * page in, then on 'q' exit 0 if its copy of shared_addr_buf is still
+ * all zero: nothing another process ENTERed ran in its memory; else 4).
  */
 static void owner_child(struct capchan *ch, uint32_t fh, int sock,
 			const unsigned char *want)
 {
 	struct cc_uffd_page u;
-	double end;
 	char cmd = 0;
 
 	if (cc_uffd_page_init(&u))
@@ -598,14 +600,9 @@ static void owner_child(struct capchan *ch, uint32_t fh, int sock,
 	}
 	if (cc_uffd_supply(&u, 0))
 		_exit(15);
-	end = cc_now() + WAIT_MS / 1000.0;
-	while (cc_now() < end) {
-		/* seen: exit once told to (an exit now would cancel the rest) */
-		if (!memcmp(shared_addr_buf, want, LEN))
-			_exit(read(sock, &cmd, 1) == 1 && cmd == 'q' ? 0 : 4);
-		usleep(1000);
-	}
-	_exit(3);
+	if (read(sock, &cmd, 1) != 1 || cmd != 'q')
+		_exit(3);
+	_exit(memcmp(shared_addr_buf, want, LEN) ? 0 : 4);
 }
 
 /*
@@ -643,12 +640,35 @@ static pid_t start_owner(FIXTURE_DATA(fa) *self, int *sock, int *uffd)
 	return pid;
 }
 
+/* The parent's ENTER of SQEs that may not follow the child's work. */
+struct parent_enter {
+	pthread_t thread;
+	int fd;
+	unsigned int n;
+	int res;
+};
+
+static void *parent_enter_main(void *arg)
+{
+	struct parent_enter *e = arg;
+
+	e->res = cc_enter(e->fd, e->n, 0, 0);
+	return NULL;
+}
+
+static int parent_enter_start(struct parent_enter *e, int fd, unsigned int n)
+{
+	*e = (struct parent_enter){ .fd = fd, .n = n, .res = -ENODATA };
+	return pthread_create(&e->thread, NULL, parent_enter_main, e);
+}
+
 TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 {
 	struct capchan *ch = &self->ch;
 	long long caps0 = cc_fdv(ch->fd, "user-caps");
 	long long intr0 = cc_fdv(ch->fd, "worker-interrupted");
 	int res[4], to_child, status, uffd;
+	struct parent_enter pe;
 	pid_t pid;
 
 	if (self->sqpoll)
@@ -657,13 +677,17 @@ TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 	ASSERT_GT(pid, 0);
 	EXPECT_EQ(1, cc_fdv(ch->fd, "inflight"));
 
-	/* the parent's SQEs of the chain follow the child's work */
+	/*
+	 * The parent's SQEs of the chain do not follow the child's work
+	 * (they would run as the child): its ENTER waits for the work.
+	 */
 	memset(shared_addr_buf, 0, sizeof(shared_addr_buf));
 	push_read(ch, self->fh, CAPCHAN_SQE_LINK, shared_addr_buf, LEN, 2);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 3);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 4);
-	ASSERT_EQ(3, cc_enter(ch->fd, 3, 0, 0));
-	EXPECT_EQ(4, cc_fdv(ch->fd, "inflight"));
+	ASSERT_EQ(0, parent_enter_start(&pe, ch->fd, 3));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "sq-head"));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "inflight"));
 	EXPECT_EQ(0, cc_cq_pending(ch));
 
 	EXPECT_EQ(1, write(to_child, "k", 1));
@@ -671,6 +695,9 @@ TEST_F_TIMEOUT(fa, owner_killed_while_other_follows, 120)
 	EXPECT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	close(to_child);
+	/* the work interrupted, the chain given back failed: it goes on */
+	EXPECT_EQ(0, cc_join_timeout(pe.thread, WAIT_MS / 1000));
+	EXPECT_EQ(3, pe.res);
 
 	ASSERT_EQ(4, cc_pop_seq(ch, 1, 4, res));
 	EXPECT_EQ(-EINTR, res[0]);
@@ -700,6 +727,7 @@ TEST_F_TIMEOUT(fa, owner_exec_while_other_follows, 120)
 	struct capchan *ch = &self->ch;
 	long long intr0 = cc_fdv(ch->fd, "worker-interrupted");
 	int res[4], to_child, status, uffd;
+	struct parent_enter pe;
 	pid_t pid;
 
 	if (self->sqpoll)
@@ -710,11 +738,14 @@ TEST_F_TIMEOUT(fa, owner_exec_while_other_follows, 120)
 	push_read(ch, self->fh, CAPCHAN_SQE_LINK, shared_addr_buf, LEN, 2);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, CAPCHAN_SQE_LINK, NULL, 0, 0, 3);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
-	ASSERT_EQ(3, cc_enter(ch->fd, 3, 0, 0));
-	EXPECT_EQ(4, cc_fdv(ch->fd, "inflight"));
+	/* they do not follow the child's work: the ENTER waits for it */
+	ASSERT_EQ(0, parent_enter_start(&pe, ch->fd, 3));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "sq-head"));
 
 	/* the exec closes the child's channel fd: its work is interrupted */
 	EXPECT_EQ(1, write(to_child, "x", 1));
+	EXPECT_EQ(0, cc_join_timeout(pe.thread, WAIT_MS / 1000));
+	EXPECT_EQ(3, pe.res);
 	ASSERT_EQ(4, cc_pop_seq(ch, 1, 4, res));
 	EXPECT_EQ(-EINTR, res[0]);
 	EXPECT_EQ(-ECANCELED, res[1]);
@@ -736,6 +767,7 @@ TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 {
 	struct capchan *ch = &self->ch;
 	int res[3], to_child, status, uffd;
+	struct parent_enter pe;
 	pid_t pid;
 
 	if (self->sqpoll)
@@ -746,14 +778,18 @@ TEST_F_TIMEOUT(fa, other_follower_runs_in_owner_mm, 120)
 	memset(shared_addr_buf, 0, sizeof(shared_addr_buf));
 	push_read(ch, self->fh, CAPCHAN_SQE_LINK, shared_addr_buf, LEN, 2);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 3);
-	ASSERT_EQ(2, cc_enter(ch->fd, 2, 0, 0));
+	/* they may not follow the child's work: the ENTER waits for it */
+	ASSERT_EQ(0, parent_enter_start(&pe, ch->fd, 2));
+	EXPECT_EQ(1, cc_fdv(ch->fd, "sq-head"));
 	EXPECT_EQ(1, write(to_child, "s", 1));
+	EXPECT_EQ(0, cc_join_timeout(pe.thread, WAIT_MS / 1000));
+	EXPECT_EQ(2, pe.res);
 	ASSERT_EQ(3, cc_pop_seq(ch, 1, 3, res));
 	EXPECT_EQ(LEN, res[0]);
 	EXPECT_EQ(LEN, res[1]);
 	EXPECT_EQ(0, res[2]);
-	/* the parent's READ went into the child's memory, not the parent's */
-	EXPECT_EQ(0, shared_addr_buf[0] | shared_addr_buf[LEN - 1]);
+	/* the parent's READ ran as the parent: into the parent's memory */
+	EXPECT_EQ(0, memcmp(shared_addr_buf, self->t.data + LEN, LEN));
 	EXPECT_EQ(1, write(to_child, "q", 1));
 	EXPECT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
@@ -891,21 +927,34 @@ static void enterer_child(int fd, int sock)
 	}
 }
 
-/* Have the child ENTER @n: what its ENTER returned, or -ETIMEDOUT. */
-static int child_enter(int sock, uint32_t n)
+/* Ask the child to ENTER @n: 0 or -EIO. */
+static int child_enter_send(int sock, uint32_t n)
+{
+	if (write(sock, "e", 1) != 1 || cc_send_u32(sock, n))
+		return -EIO;
+	return 0;
+}
+
+/* What the child's ENTER returned, or -ETIMEDOUT. */
+static int child_enter_reply(int sock)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	uint32_t r;
 
-	if (write(sock, "e", 1) != 1 || cc_send_u32(sock, n))
-		return -EIO;
 	if (poll(&p, 1, WAIT_MS) != 1 || cc_recv_u32(sock, &r))
 		return -ETIMEDOUT;
 	return (int)r;
 }
 
+/* Have the child ENTER @n: what its ENTER returned, or -errno. */
+static int child_enter(int sock, uint32_t n)
+{
+	return child_enter_send(sock, n) ?: child_enter_reply(sock);
+}
+
 /*
- * FINDING (medium: a policy decision made on the wrong caller).
+ * Was a FINDING (medium: a policy decision made on the wrong caller),
+ * on 3a09c63 and before; fixed in b0aa177 (capchan_follow_mine()).
  *
  * The denyuid policy refuses every op whose caller is uid nobody (a
  * sandbox that shares the ring of a root process: capchan_policy.h).
@@ -932,6 +981,10 @@ static int child_enter(int sock, uint32_t n)
  * (the ENTER stops there, -EBUSY/fewer consumed, as at a full CQ) or
  * cancel the chain's rest (-ECANCELED).  Checking the policy and filters
  * with the consumer's credentials at consume time would also do.
+ * The fix: only SQEs consumed by the same process with the same
+ * credentials and umask follow; the sandbox's ENTER, with nothing
+ * consumed, waits until the work gave the chain back, then consumes its
+ * SQEs and runs them as itself.
  */
 TEST_F_TIMEOUT(fa, policy_caller_follows_owner, 120)
 {
@@ -978,8 +1031,12 @@ TEST_F_TIMEOUT(fa, policy_caller_follows_owner, 120)
 	/* the sandbox writes and consumes the chain's rest itself */
 	push_open(ch, self->dh, CAPCHAN_SQE_LINK, 3);
 	cc_push(ch, CAPCHAN_OP_NOP, 0, 0, NULL, 0, 0, 4);
-	EXPECT_EQ(2, child_enter(sv[0], 2));
+	ASSERT_EQ(0, child_enter_send(sv[0], 2));
+	/* its SQEs do not follow root's work: nothing consumed meanwhile */
+	EXPECT_EQ(2, cc_fdv(ch->fd, "sq-head"));
 	ASSERT_EQ(0, cc_uffd_supply(&self->u, 0));
+	/* root's op done, the chain given back: the sandbox's ENTER goes on */
+	EXPECT_EQ(2, child_enter_reply(sv[0]));
 	ASSERT_EQ(3, cc_pop_seq(ch, 2, 3, res));
 	EXPECT_EQ(LEN, res[0]);
 	/* the sandbox's OPEN: as refused as its NOP was */
