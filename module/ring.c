@@ -662,10 +662,10 @@ static noinline int capchan_chain_step(struct capchan_ctx *ctx,
  * ENTER, INVOKE or fdinfo of the channel.  A chain longer than a batch
  * that ends within what may be consumed now and within the closing bound
  * (32) is copied and consumed whole and runs the same way.  A chain that
- * goes on past that (or from an earlier ENTER) runs op by op with
- * ring_lock held, its state the channel's, counted against the bound one
- * op at a time, until an op of it goes to a worker: the rest follows it
- * (capchan_chain_step()).  From ENTER or the poll thread.
+ * goes on past that (or from an earlier ENTER) runs op by op, its state
+ * the channel's, each op without ring_lock and its next SQEs following
+ * it (capchan_chain_step()), counted against the bound one op at a time
+ * with what followed.  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).

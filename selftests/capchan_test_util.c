@@ -556,6 +556,61 @@ int cc_enter_all(int fd, int total)
 	return done;
 }
 
+int cc_submit(struct capchan *ch, unsigned int n, bool sqpoll, unsigned int ms)
+{
+	double end = cc_now() + ms / 1000.0;
+
+	if (!sqpoll)
+		return cc_enter(ch->fd, n, 0, 0);
+	while (__atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE) !=
+	       *ch->sq.ktail) {
+		int r = cc_enter(ch->fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP);
+
+		if (r < 0)
+			return r;
+		if (cc_now() > end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return n;
+}
+
+static void *cc_submitter_main(void *arg)
+{
+	struct cc_submitter *s = arg;
+
+	s->res = cc_submit(s->ch, s->n, s->sqpoll, s->ms);
+	return NULL;
+}
+
+int cc_submit_start(struct cc_submitter *s, struct capchan *ch,
+		    unsigned int n, bool sqpoll, unsigned int ms)
+{
+	*s = (struct cc_submitter){ .ch = ch, .n = n, .sqpoll = sqpoll,
+				    .ms = ms, .res = -ENODATA };
+	return -pthread_create(&s->thread, NULL, cc_submitter_main, s);
+}
+
+int cc_submit_past_block(struct capchan *ch, unsigned int n, bool sqpoll,
+			 struct cc_uffd_page *u, unsigned int ms, int *res)
+{
+	struct cc_submitter s;
+	int r_fault, r_join;
+
+	if (cc_submit_start(&s, ch, n, sqpoll, ms))
+		return -EAGAIN;
+	r_fault = cc_uffd_wait_fault_ms(u, ms);
+	r_join = r_fault ? -1 : cc_join_timeout(s.thread, ms / 1000);
+	if (r_fault || r_join) {
+		cc_uffd_supply(u, 0);
+		cc_join_timeout(s.thread, ms / 1000);
+		*res = s.res;
+		return -ETIMEDOUT;
+	}
+	*res = s.res;
+	return 0;
+}
+
 int cc_join_timeout(pthread_t thread, unsigned int s)
 {
 	struct timespec ts;

@@ -326,6 +326,36 @@ int cc_pop_seq(struct capchan *ch, uint64_t first, int n, int *res);
 /* ENTER until @total SQEs are consumed; the count or the first error. */
 int cc_enter_all(int fd, int total);
 
+/*
+ * Have the published SQEs consumed: ENTER @n, or (@sqpoll) wake the poll
+ * thread until its SQ head catches up, giving up after @ms.  What ENTER
+ * returned, @n, or -errno.
+ */
+int cc_submit(struct capchan *ch, unsigned int n, bool sqpoll, unsigned int ms);
+
+/* cc_submit() in a thread, for a submit that may wait behind an op. */
+struct cc_submitter {
+	pthread_t thread;
+	struct capchan *ch;
+	unsigned int n;
+	bool sqpoll;
+	unsigned int ms;
+	int res;
+};
+
+int cc_submit_start(struct cc_submitter *s, struct capchan *ch,
+		    unsigned int n, bool sqpoll, unsigned int ms);
+
+/*
+ * cc_submit() from a thread, then wait for an op to block in @u's page
+ * and for the submit to return: 0 (its result in *@res), or -ETIMEDOUT
+ * when it waited behind the blocked op (the page then supplied and the
+ * thread joined) or the op never blocked.
+ */
+struct cc_uffd_page;
+int cc_submit_past_block(struct capchan *ch, unsigned int n, bool sqpoll,
+			 struct cc_uffd_page *u, unsigned int ms, int *res);
+
 /* pthread_join() giving up after @s seconds: 0 or ETIMEDOUT. */
 int cc_join_timeout(pthread_t thread, unsigned int s);
 

@@ -140,69 +140,16 @@ FIXTURE_TEARDOWN(cf)
 	cc_tree_destroy(&self->t);
 }
 
-/*
- * Have the published SQEs consumed: ENTER @n, or wake the poll thread
- * and wait until its SQ head catches up.  What ENTER returned, or @n.
- */
+/* ENTER @n, or wake the poll thread until its SQ head catches up. */
 static int submit(struct capchan *ch, unsigned int n, bool sqpoll)
 {
-	double end = cc_now() + WAIT_MS / 1000.0;
-
-	if (!sqpoll)
-		return cc_enter(ch->fd, n, 0, 0);
-	while (__atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE) !=
-	       *ch->sq.ktail) {
-		int r = cc_enter(ch->fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP);
-
-		if (r < 0)
-			return r;
-		if (cc_now() > end)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return n;
+	return cc_submit(ch, n, sqpoll, WAIT_MS);
 }
 
-/* submit() in a thread, for a submit that could wait behind a blocked op */
-struct sub {
-	pthread_t thread;
-	struct capchan *ch;
-	unsigned int n;
-	bool sqpoll;
-	int res;
-};
-
-static void *sub_main(void *arg)
-{
-	struct sub *s = arg;
-
-	s->res = submit(s->ch, s->n, s->sqpoll);
-	return NULL;
-}
-
-/*
- * Submit @n from a thread, then wait for the READ to block in @u and for
- * the submit to return: 0, or -ETIMEDOUT (the page supplied, the thread
- * joined) when it waited behind the blocked op.
- */
 static int submit_past_block(struct capchan *ch, unsigned int n, bool sqpoll,
 			     struct cc_uffd_page *u, int *res)
 {
-	struct sub s = { .ch = ch, .n = n, .sqpoll = sqpoll, .res = -ENODATA };
-	int r_fault, r_join;
-
-	if (pthread_create(&s.thread, NULL, sub_main, &s))
-		return -EAGAIN;
-	r_fault = cc_uffd_wait_fault_ms(u, WAIT_MS);
-	r_join = r_fault ? -1 : cc_join_timeout(s.thread, WAIT_MS / 1000);
-	if (r_fault || r_join) {
-		cc_uffd_supply(u, 0);
-		cc_join_timeout(s.thread, WAIT_MS / 1000);
-		*res = s.res;
-		return -ETIMEDOUT;
-	}
-	*res = s.res;
-	return 0;
+	return cc_submit_past_block(ch, n, sqpoll, u, WAIT_MS, res);
 }
 
 static void push_read(struct capchan *ch, uint32_t h, unsigned int flags,
@@ -526,17 +473,17 @@ static void push_chain(FIXTURE_DATA(cf) *self, uint64_t first, int len,
 }
 
 /* An ENTER of @n in a thread: the chain's blocked op runs in it. */
-static int start_enter(struct sub *s, struct capchan *ch, unsigned int n)
+static int start_enter(struct cc_submitter *s, struct capchan *ch,
+		       unsigned int n)
 {
-	*s = (struct sub){ .ch = ch, .n = n, .res = -ENODATA };
-	return pthread_create(&s->thread, NULL, sub_main, s);
+	return cc_submit_start(s, ch, n, false, WAIT_MS);
 }
 
 TEST_F_TIMEOUT(cf, fault_holds_no_ring, 120)
 {
 	struct capchan *ch = &self->ch;
 	struct capchan_cqe c;
-	struct sub a, b;
+	struct cc_submitter a, b;
 	int res[7], i;
 
 	if (self->sqpoll)
@@ -588,7 +535,7 @@ TEST_F_TIMEOUT(cf, full_lead_waits, 120)
 {
 	struct capchan *ch = &self->ch;
 	struct capchan_cqe c;
-	struct sub a, b;
+	struct cc_submitter a, b;
 	int res[48], i;
 
 	if (self->sqpoll)
@@ -638,7 +585,7 @@ TEST_F_TIMEOUT(cf, no_worker_runs_here, 120)
 	struct capchan *ch = &self->ch;
 	struct rlimit old, none;
 	struct capchan_cqe c;
-	struct sub a;
+	struct cc_submitter a;
 	int res[5], i;
 
 	if (self->sqpoll)

@@ -181,58 +181,13 @@ FIXTURE_TEARDOWN(fa)
 /* ENTER @n, or wake the poll thread until its SQ head catches up. */
 static int submit(struct capchan *ch, unsigned int n, bool sqpoll)
 {
-	double end = cc_now() + WAIT_MS / 1000.0;
-
-	if (!sqpoll)
-		return cc_enter(ch->fd, n, 0, 0);
-	while (__atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE) !=
-	       *ch->sq.ktail) {
-		int r = cc_enter(ch->fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP);
-
-		if (r < 0)
-			return r;
-		if (cc_now() > end)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return n;
+	return cc_submit(ch, n, sqpoll, WAIT_MS);
 }
 
-struct sub {
-	pthread_t thread;
-	struct capchan *ch;
-	unsigned int n;
-	bool sqpoll;
-	int res;
-};
-
-static void *sub_main(void *arg)
-{
-	struct sub *s = arg;
-
-	s->res = submit(s->ch, s->n, s->sqpoll);
-	return NULL;
-}
-
-/* Submit @n from a thread; the READ blocks in @u; the submit returns. */
 static int submit_past_block(struct capchan *ch, unsigned int n, bool sqpoll,
 			     struct cc_uffd_page *u, int *res)
 {
-	struct sub s = { .ch = ch, .n = n, .sqpoll = sqpoll, .res = -ENODATA };
-	int r_fault, r_join;
-
-	if (pthread_create(&s.thread, NULL, sub_main, &s))
-		return -EAGAIN;
-	r_fault = cc_uffd_wait_fault_ms(u, WAIT_MS);
-	r_join = r_fault ? -1 : cc_join_timeout(s.thread, WAIT_MS / 1000);
-	if (r_fault || r_join) {
-		cc_uffd_supply(u, 0);
-		cc_join_timeout(s.thread, WAIT_MS / 1000);
-		*res = s.res;
-		return -ETIMEDOUT;
-	}
-	*res = s.res;
-	return 0;
+	return cc_submit_past_block(ch, n, sqpoll, u, WAIT_MS, res);
 }
 
 static void push_read(struct capchan *ch, uint32_t h, unsigned int flags,

@@ -57,27 +57,10 @@ __attribute__((constructor)) static void workers_exec_child(void)
 		_exit(0);
 }
 
-/*
- * Have the published SQEs consumed: ENTER, or wake the poll thread and
- * wait until its SQ head catches up.  What ENTER returned, or the count.
- */
+/* ENTER @n, or wake the poll thread until its SQ head catches up. */
 static int submit(struct capchan *ch, unsigned int n, bool sqpoll)
 {
-	double end = cc_now() + CQ_WAIT_MS / 1000.0;
-
-	if (!sqpoll)
-		return cc_enter(ch->fd, n, 0, 0);
-	while (__atomic_load_n(ch->sq.khead, __ATOMIC_ACQUIRE) !=
-	       *ch->sq.ktail) {
-		int r = cc_enter(ch->fd, 0, 0, CAPCHAN_ENTER_SQ_WAKEUP);
-
-		if (r < 0)
-			return r;
-		if (cc_now() > end)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return n;
+	return cc_submit(ch, n, sqpoll, CQ_WAIT_MS);
 }
 
 FIXTURE(wk) {
