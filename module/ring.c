@@ -687,7 +687,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 	if (mutex_lock_killable(&ctx->ring_lock))
 		return -EINTR;
 	while (done < to_submit) {
-		u32 n = capchan_ring_room(ctx, to_submit - done, &busy);
+		u32 n = capchan_ring_room(ctx, to_submit - done, &busy), ran = 0;
 
 		if (!n)
 			break;
@@ -716,7 +716,6 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		}
 		if (unlikely(!whole)) {
 			/* one SQE of a chain going on past n */
-			u32 ran = 0;
 			int r = capchan_chain_step(ctx, &b, closing, &released,
 						   &ran);
 
@@ -740,19 +739,6 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				continue;
 			}
 			/* it ran here (with what followed), unlocked */
-			if (released)
-				closing += ran;
-			if (done == to_submit)
-				return done;
-			if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {
-				*cut = true;
-				return done;
-			}
-			if (mutex_lock_killable(&ctx->ring_lock))
-				return done;
-			if (fatal_signal_pending(current))
-				break;
-			continue;
 		} else {
 			capchan_ring_consume(ctx, n);
 			mutex_unlock(&ctx->ring_lock);
@@ -763,24 +749,25 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				capchan_batch_run(ctx, &b, NULL, &released);
 			}
 			done += n;
-			if (released)
-				closing += n;
-			if (done == to_submit)
-				return done;
-			if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {
-				*cut = true;
-				return done;
-			}
-			/*
-			 * A task being killed takes no more SQEs: the mutex
-			 * looks at signals only when it has to wait.
-			 */
-			if (mutex_lock_killable(&ctx->ring_lock))
-				return done;
-			if (fatal_signal_pending(current))
-				break;
-			continue;
+			ran = n;
 		}
+		/* @ran ops ran here without ring_lock */
+		if (released)
+			closing += ran;
+		if (done == to_submit)
+			return done;
+		if (closing >= CAPCHAN_OPS_WHILE_CLOSING) {
+			*cut = true;
+			return done;
+		}
+		/*
+		 * A task being killed takes no more SQEs: the mutex looks at
+		 * signals only when it has to wait.
+		 */
+		if (mutex_lock_killable(&ctx->ring_lock))
+			return done;
+		if (fatal_signal_pending(current))
+			break;
 	}
 	/* [S2] again: a head the application scribbled on is put right */
 	smp_store_release(&ctx->rings->sq_head, ctx->cached_sq_head);

@@ -853,13 +853,13 @@ u32 capchan_workers_unlead(struct capchan_ctx *ctx, struct capchan_follow *f,
 	struct capchan_workers *w = ctx->workers;
 	struct capchan_work *work;
 	struct capchan_more *m;
-	bool any;
 	u32 n = 0;
 
-	spin_lock(&w->lock);
-	any = !list_empty(&f->more);
-	spin_unlock(&w->lock);
-	if (any && current->mm) {
+	/*
+	 * A look without the lock (only the caller takes entries off): one
+	 * put on meanwhile is run here below, within f->max like any.
+	 */
+	if (!list_empty(&f->more) && current->mm) {
 		work = capchan_work_new(ctx, c->handle, 0);
 		if (work) {
 			work->no_op = true;
