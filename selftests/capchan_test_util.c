@@ -556,6 +556,34 @@ int cc_enter_all(int fd, int total)
 	return done;
 }
 
+int cc_channel_jail_file(struct capchan *ch, unsigned int entries, bool sqpoll,
+			 int jail_fd, uint64_t dir_rights, uint64_t file_rights,
+			 uint32_t *dh, uint32_t *fh)
+{
+	struct capchan_params p;
+	int fd, r;
+
+	memset(&p, 0, sizeof(p));
+	if (sqpoll)
+		p.flags = CAPCHAN_SETUP_SQPOLL;
+	r = capchan_queue_init_params(entries, ch, &p);
+	if (r)
+		return r;
+	r = cc_grant(ch->fd, jail_fd, dir_rights, NULL);
+	if (!cc_handle_ok(r))
+		return r;
+	*dh = r;
+	fd = openat(jail_fd, "file", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = cc_grant(ch->fd, fd, file_rights, NULL);
+	close(fd);
+	if (!cc_handle_ok(r))
+		return r;
+	*fh = r;
+	return 0;
+}
+
 int cc_submit(struct capchan *ch, unsigned int n, bool sqpoll, unsigned int ms)
 {
 	double end = cc_now() + ms / 1000.0;

@@ -327,6 +327,15 @@ int cc_pop_seq(struct capchan *ch, uint64_t first, int n, int *res);
 int cc_enter_all(int fd, int total);
 
 /*
+ * A channel of @entries (with a poll thread if @sqpoll) holding the jail
+ * @jail_fd as a DIR with @dir_rights (*@dh) and its "file" with
+ * @file_rights (*@fh).  0 or -errno.
+ */
+int cc_channel_jail_file(struct capchan *ch, unsigned int entries, bool sqpoll,
+			 int jail_fd, uint64_t dir_rights, uint64_t file_rights,
+			 uint32_t *dh, uint32_t *fh);
+
+/*
  * Have the published SQEs consumed: ENTER @n, or (@sqpoll) wake the poll
  * thread until its SQ head catches up, giving up after @ms.  What ENTER
  * returned, @n, or -errno.

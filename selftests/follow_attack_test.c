@@ -124,33 +124,14 @@ FIXTURE_VARIANT_ADD(fa, poll_thread) {
 	.sqpoll = true,
 };
 
+/* A channel of RING entries with the jail (*@dh) and its file (*@fh). */
 static int fa_channel(FIXTURE_DATA(fa) *self, struct capchan *ch,
 		      uint32_t *dh, uint32_t *fh)
 {
-	struct capchan_params p;
-	int fd, r;
-
-	memset(&p, 0, sizeof(p));
-	if (self->sqpoll)
-		p.flags = CAPCHAN_SETUP_SQPOLL;
-	r = capchan_queue_init_params(RING, ch, &p);
-	if (r)
-		return r;
-	r = cc_grant(ch->fd, self->t.jail_fd,
-		     R_LOOKUP | R_READ | R_SEEK | R_STAT, NULL);
-	if (!cc_handle_ok(r))
-		return r;
-	*dh = r;
-	fd = openat(self->t.jail_fd, "file", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = cc_grant(ch->fd, fd, R_READ | R_SEEK | R_STAT | R_DERIVE |
-		     R_REVOKE, NULL);
-	close(fd);
-	if (!cc_handle_ok(r))
-		return r;
-	*fh = r;
-	return 0;
+	return cc_channel_jail_file(ch, RING, self->sqpoll, self->t.jail_fd,
+				    R_LOOKUP | R_READ | R_SEEK | R_STAT,
+				    R_READ | R_SEEK | R_STAT | R_DERIVE |
+				    R_REVOKE, dh, fh);
 }
 
 FIXTURE_SETUP(fa)
