@@ -1131,15 +1131,18 @@ TEST_F_TIMEOUT(wa, cq_nearly_full_chain, 60)
 /*
  * max_inflight 2, one op in flight: a chain of two more does not fit the
  * bound.  Its first op (ASYNC) takes the last place and goes to a second
- * worker; the second waits in the SQ (-EBUSY) until that op completes,
- * then runs: in order, and nothing is lost.
+ * worker; the second waits in the SQ until that op completes, then runs:
+ * in order, and nothing is lost.  The second worker's READ needs no fault,
+ * so it may complete before the same ENTER looks for room again: then that
+ * ENTER consumes both (rarely, seen once on 6.12 under TCG); the bound and
+ * the order hold either way.
  */
 TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 {
 	struct capchan_params p;
 	struct capchan ch2;
 	struct capchan_cqe c;
-	int fd, h, i;
+	int fd, h, i, n;
 
 	memset(&p, 0, sizeof(p));
 	p.flags = CAPCHAN_SETUP_INFLIGHT;
@@ -1157,7 +1160,8 @@ TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 	cc_push(&ch2, CAPCHAN_OP_READ, h, CAPCHAN_SQE_ASYNC | CAPCHAN_SQE_LINK,
 	     self->buf, LEN, LEN, 2);
 	cc_push(&ch2, CAPCHAN_OP_READ, h, 0, self->buf + LEN, LEN, 2 * LEN, 3);
-	EXPECT_EQ(1, cc_enter(ch2.fd, 2, 0, 0));
+	n = cc_enter(ch2.fd, 2, 0, 0);
+	ASSERT_TRUE(n == 1 || n == 2) TH_LOG("enter returned %d", n);
 	EXPECT_EQ(2, cc_fdv(ch2.fd, "worker-punted"));
 	for (i = 2; i <= 3; i++) {
 		ASSERT_EQ(0, cc_reap(&ch2, &c, CQ_WAIT_MS));
@@ -1165,7 +1169,7 @@ TEST_F_TIMEOUT(wa, inflight_bound_chain, 120)
 		EXPECT_EQ(LEN, c.res);
 		EXPECT_EQ(1, cc_wait_fdv(ch2.fd, "inflight", 1, CQ_WAIT_MS));
 		if (i == 2)
-			EXPECT_EQ(1, cc_enter(ch2.fd, 1, 0, 0));
+			EXPECT_EQ(2 - n, cc_enter(ch2.fd, 1, 0, 0));
 	}
 	EXPECT_EQ(0, memcmp(self->buf, self->t.data + LEN, 2 * LEN));
 	EXPECT_EQ(2, cc_fdv(ch2.fd, "worker-punted"));
