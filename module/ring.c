@@ -590,23 +590,28 @@ static void capchan_ring_consume(struct capchan_ctx *ctx, u32 n)
  * channel's chain state.  Consumed, then put on the list of what the
  * chain follows (worker.c: the ENTER or work running an op of it), or
  * else run here without ring_lock, its state taken out of ctx->chain
- * (given back after); the chain's next SQEs follow this caller meanwhile,
- * at most what the closing bound leaves @closing (so that when no worker
+ * (given back after), together with the chain's next SQEs at the head:
+ * at most @n (the room), a batch, and what the closing bound leaves
+ * @closing.  The chain's next SQEs consumed meanwhile follow this caller,
+ * at most what that bound leaves after the batch (so that when no worker
  * can take them over they may run here).  An op of it that would block
- * goes to a worker, and what follows goes along.
- * 0: consumed, ring_lock still held (followed: nothing ran here); 1:
- * consumed, ran here, ring_lock let go of, *@ran ops run here (with what
- * followed); -EAGAIN: nothing consumed, the caller this chain follows has
- * as many SQEs behind it as it may take; -ENOMEM: nothing consumed.
+ * goes to a worker, and the rest of the batch and what follows go along.
+ * 0: one consumed, ring_lock still held (followed: nothing ran here); 1:
+ * *@taken consumed and run here, ring_lock let go of, *@ran ops run here
+ * (with what followed); -EAGAIN: nothing consumed, the caller this chain
+ * follows has as many SQEs behind it as it may take; -ENOMEM: nothing
+ * consumed.
  */
 static noinline int capchan_chain_step(struct capchan_ctx *ctx,
-				       struct capchan_batch *b, u32 closing,
-				       bool *released, u32 *ran)
+				       struct capchan_batch *b, u32 n,
+				       u32 closing, bool *released,
+				       u32 *taken, u32 *ran)
 {
 	struct capchan_chain *c = &ctx->chain, own;
 	struct capchan_req *req = &b->reqs[0];
 	struct capchan_more *m = NULL;
 	struct capchan_follow lead;
+	u32 max;
 	bool link;
 	int f;
 
@@ -630,24 +635,39 @@ static noinline int capchan_chain_step(struct capchan_ctx *ctx,
 		return 0;
 	}
 	capchan_more_free(m);
-	/* the state runs with the op; the ring keeps where the chain is */
+	/*
+	 * Nothing follows anything now (ring_lock held): the chain's SQEs
+	 * after it at the head run with it, one lead for them all.  The
+	 * caller stopped before the closing bound: @max is at least 1.
+	 */
+	max = min3(n, CAPCHAN_OPS_WHILE_CLOSING - closing,
+		   (u32)CAPCHAN_SUBMIT_BATCH);
+	b->nr = 1;
+	while (link && b->nr < max) {
+		struct capchan_sqe *sqe = &b->reqs[b->nr++].sqe;
+
+		capchan_sqe_copy(sqe, &ctx->sqes[(ctx->cached_sq_head +
+						  b->nr - 2) & ctx->sq_mask]);
+		link = sqe->flags & CAPCHAN_SQE_LINK;
+	}
+	capchan_ring_consume(ctx, b->nr - 1);
+	*taken = b->nr;
+	/* the state runs with the ops; the ring keeps where the chain is */
 	own = *c;
 	c->in_link = link;
-	b->nr = 1;
 	b->posted = 0;
 	b->punted = 0;
 	b->src = NULL;
 	b->lead = NULL;
-	/* the chain goes on: its next SQEs follow this op */
+	/* the chain goes on: its next SQEs follow these ops */
 	if (link) {
 		capchan_workers_lead(ctx, &lead,
-				     closing < CAPCHAN_OPS_WHILE_CLOSING - 1 ?
-				     CAPCHAN_OPS_WHILE_CLOSING - 1 - closing : 0);
+				     CAPCHAN_OPS_WHILE_CLOSING - closing - b->nr);
 		b->lead = &lead;
 	}
 	mutex_unlock(&ctx->ring_lock);
 	capchan_batch_run(ctx, b, &own, released);
-	*ran = 1;
+	*ran = b->nr;
 	/* handed over, what followed went along; else it goes or runs now */
 	if (link && !b->punted)
 		*ran += capchan_workers_unlead(ctx, &lead, &own, released);
@@ -662,10 +682,10 @@ static noinline int capchan_chain_step(struct capchan_ctx *ctx,
  * ENTER, INVOKE or fdinfo of the channel.  A chain longer than a batch
  * that ends within what may be consumed now and within the closing bound
  * (32) is copied and consumed whole and runs the same way.  A chain that
- * goes on past that (or from an earlier ENTER) runs op by op, its state
- * the channel's, each op without ring_lock and its next SQEs following
- * it (capchan_chain_step()), counted against the bound one op at a time
- * with what followed.  From ENTER or the poll thread.
+ * goes on past that (or from an earlier ENTER) runs a batch at a time,
+ * its state the channel's, each batch without ring_lock and the chain's
+ * next SQEs following it (capchan_chain_step()), counted against the
+ * bound with what followed.  From ENTER or the poll thread.
  * Sets *@cut when it stopped early so the pending closes can run (never
  * in the poll thread: a kernel thread has no task work, its fput()s go to
  * the kernel's delayed work).
@@ -688,6 +708,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 		return -EINTR;
 	while (done < to_submit) {
 		u32 n = capchan_ring_room(ctx, to_submit - done, &busy), ran = 0;
+		u32 taken = 1;
 
 		if (!n)
 			break;
@@ -715,9 +736,9 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 			}
 		}
 		if (unlikely(!whole)) {
-			/* one SQE of a chain going on past n */
-			int r = capchan_chain_step(ctx, &b, closing, &released,
-						   &ran);
+			/* SQEs of a chain going on past n */
+			int r = capchan_chain_step(ctx, &b, n, closing,
+						   &released, &taken, &ran);
 
 			if (r == -EAGAIN && !done && !ctx->sqpoll) {
 				/* behind a full ENTER: wait for it, unlocked */
@@ -731,7 +752,7 @@ long capchan_ring_submit(struct capchan_ctx *ctx, u32 to_submit, bool *cut)
 				err = r == -EAGAIN ? 0 : r;
 				break;
 			}
-			done++;
+			done += taken;
 			if (!r) {
 				/* it followed: nothing ran here, still locked */
 				if (fatal_signal_pending(current))

@@ -815,10 +815,10 @@ static void *ea_exit_enter(void *arg)
 /*
  * The child: two ENTERs blocked in a READ into a missing page, each with
  * three NOPs after it in its batch; a chain of ten (READ into a missing
- * page first) ENTERed with to_submit 9, so cut by its ENTER and run op by
- * op, blocked in its first op; an ENTER of one SQE (the chain's second),
- * which follows that op, and a NOP after the chain.  Then it exits.  Exit code: 0, or the step
- * that went wrong.
+ * page first) ENTERed with to_submit 9, so cut by its ENTER and run a
+ * batch (8) at a time, blocked in its first op; an ENTER of one SQE (the
+ * chain's ninth), which follows that batch, and a NOP after the chain.
+ * Then it exits.  Exit code: 0, or the step that went wrong.
  */
 static int ea_exit_child(struct capchan *ch, uint32_t fh)
 {
@@ -893,14 +893,14 @@ TEST_F_TIMEOUT(ea, exit_mid_batch, 120)
 	ASSERT_EQ(0, st);
 
 	/*
-	 * 4 + 4 + 1 consumed by the killed ENTERs (the chain ENTER stops
-	 * after its READ), and the chain's next op, which followed it: every
-	 * one consumed has its CQE, no other.
+	 * 4 + 4 + 8 consumed by the killed ENTERs (the chain ENTER stops
+	 * after its first batch, the READ and 7 NOPs), and the chain's next
+	 * op, which followed it: every one consumed has its CQE, no other.
 	 */
 	EXPECT_EQ(0, cc_wait_fdv(ch->fd, "inflight", 0, EA_DEADLINE_MS));
 	EXPECT_EQ(19, cc_fdv(ch->fd, "sq-tail"));
 	head = cc_fdv(ch->fd, "sq-head");
-	EXPECT_EQ(10, head);
+	EXPECT_EQ(17, head);
 	while (!cc_cq_pop(ch, &c)) {
 		n++;
 		if (c.user_data >= 1 && c.user_data < 20) {
