@@ -36,18 +36,19 @@
  * worker to be gone before anything they use is freed.
  *
  * A chain run op by op (longer than what an ENTER copies whole, or cut by
- * what one consumes: ring.c) follows what runs its op (@park, a
- * capchan_follow): the ENTER or poll thread that runs it without
- * ring_lock (capchan_workers_lead()), or the work it was handed to, until
- * the chain ends.  Each later SQE of it, consumed under ring_lock by the
- * same process with the same credentials and umask (it runs as the
- * runner: capchan_follow_mine()), is put on that follow's @more list
- * instead of running; any other consumer waits until the runner is done
- * (capchan_workers_wait_room()).  An ENTER done with its
- * op hands what followed it to a worker (a work with no op of its own),
- * or runs it itself when no worker can be made, which is why an ENTER is
- * followed by at most @max SQEs (the closing bound, ring.c); a worker
- * runs what followed its work after the rest, in order.  Whoever finds
+ * what one consumes: ring.c; its SQEs at the SQ head taken a batch at a
+ * time) follows what runs its ops (@park, a capchan_follow): the ENTER or
+ * poll thread that runs them without ring_lock (capchan_workers_lead()),
+ * or the work they were handed to, until the chain ends.  Each later SQE
+ * of it, consumed under ring_lock by the same process with the same
+ * credentials and umask (it runs as the runner: capchan_follow_mine()),
+ * is put on that follow's @more list instead of running; any other
+ * consumer waits until the runner is done (capchan_workers_wait_room()).
+ * An ENTER done with its ops hands what followed them to a worker (a work
+ * with no op of its own), or runs it itself when no worker can be made,
+ * which is why an ENTER is followed by at most @max SQEs (what the
+ * closing bound leaves after its own, ring.c); a worker runs what
+ * followed its work after the rest, in order.  Whoever finds
  * none left while the chain goes on gives the chain's state (handle,
  * failed) back (@back) and the next SQE of it runs where it is consumed
  * again.  Both sides decide under @lock, so an SQE is either on the list

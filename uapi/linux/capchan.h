@@ -327,17 +327,18 @@ struct capchan_params {
  * order: from its first op that goes to a worker, the rest of the chain
  * runs in that worker, one op after the other.  That holds for any chain:
  * one longer than 32 SQEs, or one that goes on past what an ENTER
- * consumes, runs op by op, each op without the ring lock, and while an op
- * of it runs (in an ENTER, the poll thread or a worker) each later SQE of
- * the chain consumed meanwhile is queued behind that op, to run after it
- * where it runs (an ENTER hands what queued behind its op to a worker
- * once the op is done, or runs it itself when no worker can be made);
+ * consumes, runs a few SQEs at a time (those at the SQ head, at most 8),
+ * each part without the ring lock, and while an op of it runs (in an
+ * ENTER, the poll thread or a worker) each later SQE of the chain
+ * consumed meanwhile is queued behind that op, to run after it where it
+ * runs (an ENTER hands what queued behind its ops to a worker once they
+ * are done, or runs it itself when no worker can be made);
  * when nothing is queued the chain goes on where its next SQE is
  * consumed, with the handle CAPCHAN_HANDLE_CHAIN names and its failure
  * carried over.  Queued SQEs run as that op's submitter, so only SQEs
  * consumed by the same process with the same credentials and umask are
  * queued behind it, and behind an ENTER at most what its closing bound
- * leaves (31 at most); any other ENTER waits (killable) until the op is
+ * leaves after its own (31 at most); any other ENTER waits (killable) until the op is
  * done, as it would behind a full CQ, or returns what it consumed.  If an
  * SQE that would be queued finds no memory, ENTER consumes nothing more
  * and returns what it consumed, or -ENOMEM for none.
@@ -546,8 +547,9 @@ struct capchan_filter {
  * linked chain of up to 32 SQEs is consumed whole and runs the same way.
  * A longer one, or one that goes on past what this ENTER consumes
  * (to_submit, the SQ tail, or CQ or in-flight room end it early), runs
- * op by op, each op without the ring lock: the chain's next SQEs queue
- * behind the op that runs ("Workers and completion order").
+ * a few SQEs at a time (at most 8 consumed together, their CQEs posted
+ * together), each part without the ring lock: the chain's next SQEs queue
+ * behind the part that runs ("Workers and completion order").
  */
 #define CAPCHAN_IOC_ENTER	_IOW(CAPCHAN_IOC_MAGIC, 0x04, struct capchan_enter)
 /*
